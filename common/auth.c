@@ -1,0 +1,156 @@
+/* HMAC-SHA256 cluster key handling and replay cache; see auth.h. */
+#define _GNU_SOURCE
+#include "auth.h"
+#include "errors.h"
+#include "log.h"
+#include "timeutil.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void auth_init_open(struct auth *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->window_ms = AUTH_WINDOW_MS_DEFAULT;
+	pthread_mutex_init(&a->nonce_lock, NULL);
+}
+
+int auth_init_key_file(struct auth *a, const char *path, char *err, size_t err_len)
+{
+	auth_init_open(a);
+	int rc = PP_EINVAL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, err_len, "cannot open key file %s: %s", path, strerror(errno));
+		return rc;
+	}
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, err_len, "key file %s is not a regular file", path);
+		goto out;
+	}
+	if (st.st_mode & S_IROTH) {
+		snprintf(err, err_len,
+			 "key file %s is world-readable (mode %03o); run: chmod o-r %s", path,
+			 (unsigned)(st.st_mode & 0777), path);
+		goto out;
+	}
+	ssize_t n = read(fd, a->key, sizeof(a->key));
+	if (n < 0) {
+		snprintf(err, err_len, "cannot read key file %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (n == (ssize_t)sizeof(a->key)) {
+		snprintf(err, err_len, "key file %s is larger than %d bytes", path, AUTH_KEY_MAX - 1);
+		goto out;
+	}
+	while (n > 0 && isspace(a->key[n - 1]))
+		n--;
+	if (n < AUTH_KEY_MIN) {
+		snprintf(err, err_len, "key in %s is shorter than %d bytes", path, AUTH_KEY_MIN);
+		goto out;
+	}
+	a->key_len = (size_t)n;
+	a->nonces = calloc(AUTH_NONCE_CACHE, sizeof(*a->nonces));
+	if (a->nonces == NULL) {
+		snprintf(err, err_len, "out of memory");
+		goto out;
+	}
+	a->enabled = true;
+	rc = PP_OK;
+out:
+	close(fd);
+	if (rc != PP_OK)
+		OPENSSL_cleanse(a->key, sizeof(a->key));
+	return rc;
+}
+
+int auth_setup(struct auth *a, const char *key_file)
+{
+	if (key_file == NULL || key_file[0] == '\0') {
+		auth_init_open(a);
+		log_warn("auth_open", "detail=\"no --key-file: messages are not authenticated\"");
+		return PP_OK;
+	}
+	char err[512];
+	int rc = auth_init_key_file(a, key_file, err, sizeof(err));
+	if (rc != PP_OK) {
+		log_error("auth_key_refused", "file=%s err=\"%s\"", key_file, err);
+		fprintf(stderr, "error: %s\n", err);
+		return rc;
+	}
+	log_info("auth_keyed", "file=%s", key_file);
+	return PP_OK;
+}
+
+void auth_free(struct auth *a)
+{
+	OPENSSL_cleanse(a->key, sizeof(a->key));
+	free(a->nonces);
+	a->nonces = NULL;
+	pthread_mutex_destroy(&a->nonce_lock);
+}
+
+void auth_mac(const struct auth *a, const void *data, size_t len, uint8_t mac[AUTH_MAC_BYTES])
+{
+	unsigned int mac_len = AUTH_MAC_BYTES;
+	HMAC(EVP_sha256(), a->key, (int)a->key_len, data, len, mac, &mac_len);
+}
+
+bool auth_mac_equal(const uint8_t *x, const uint8_t *y)
+{
+	return CRYPTO_memcmp(x, y, AUTH_MAC_BYTES) == 0;
+}
+
+void auth_random(void *buf, size_t len)
+{
+	if (RAND_bytes(buf, (int)len) != 1) {
+		/* RAND_bytes only fails when the OS entropy source is broken. */
+		log_error("rand_failed", "detail=\"RAND_bytes failed\"");
+		abort();
+	}
+}
+
+bool auth_nonce_fresh(struct auth *a, const uint8_t nonce[AUTH_NONCE_BYTES], int64_t ts_ms)
+{
+	if (a->nonces == NULL)
+		return true;
+	uint64_t h;
+	memcpy(&h, nonce, sizeof(h));
+	int64_t now = time_wall_ms();
+	bool fresh = true;
+	pthread_mutex_lock(&a->nonce_lock);
+	/* Linear probing over a few slots; a slot whose entry has left the window
+	 * can be reused, since a message that old is refused by its timestamp. */
+	size_t free_slot = SIZE_MAX;
+	for (size_t i = 0; i < 16; i++) {
+		struct auth_nonce_slot *s = &a->nonces[(h + i) % AUTH_NONCE_CACHE];
+		bool expired = s->ts_ms == 0 || now - s->ts_ms > 2 * a->window_ms;
+		if (!expired && memcmp(s->nonce, nonce, AUTH_NONCE_BYTES) == 0) {
+			fresh = false;
+			break;
+		}
+		if (expired && free_slot == SIZE_MAX)
+			free_slot = (h + i) % AUTH_NONCE_CACHE;
+	}
+	if (fresh) {
+		/* When every probed slot is live, overwrite the first: the cache is
+		 * bounded and timestamps still refuse anything older than the window. */
+		struct auth_nonce_slot *s = &a->nonces[free_slot != SIZE_MAX ? free_slot : h % AUTH_NONCE_CACHE];
+		memcpy(s->nonce, nonce, AUTH_NONCE_BYTES);
+		(void)ts_ms;
+		s->ts_ms = now;
+	}
+	pthread_mutex_unlock(&a->nonce_lock);
+	return fresh;
+}

@@ -1,0 +1,138 @@
+/* SHA-256 via OpenSSL EVP, chunk-id and file-name validation; see hash.h. */
+#include "hash.h"
+#include "errors.h"
+
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sha256_stream {
+	EVP_MD_CTX *ctx;
+};
+
+int sha256_stream_new(struct sha256_stream **out)
+{
+	struct sha256_stream *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return PP_EINTERNAL;
+	s->ctx = EVP_MD_CTX_new();
+	if (s->ctx == NULL || EVP_DigestInit_ex(s->ctx, EVP_sha256(), NULL) != 1) {
+		sha256_stream_free(s);
+		return PP_EINTERNAL;
+	}
+	*out = s;
+	return PP_OK;
+}
+
+int sha256_stream_update(struct sha256_stream *s, const void *data, size_t len)
+{
+	return EVP_DigestUpdate(s->ctx, data, len) == 1 ? PP_OK : PP_EINTERNAL;
+}
+
+int sha256_stream_final_hex(struct sha256_stream *s, char hex[PP_SHA256_HEX])
+{
+	uint8_t md[PP_SHA256_BYTES];
+	unsigned int mdlen = 0;
+	if (EVP_DigestFinal_ex(s->ctx, md, &mdlen) != 1 || mdlen != PP_SHA256_BYTES)
+		return PP_EINTERNAL;
+	hex_encode(md, mdlen, hex);
+	return EVP_DigestInit_ex(s->ctx, EVP_sha256(), NULL) == 1 ? PP_OK : PP_EINTERNAL;
+}
+
+void sha256_stream_free(struct sha256_stream *s)
+{
+	if (s == NULL)
+		return;
+	EVP_MD_CTX_free(s->ctx);
+	free(s);
+}
+
+int sha256_hex(const void *data, size_t len, char hex[PP_SHA256_HEX])
+{
+	uint8_t md[PP_SHA256_BYTES];
+	unsigned int mdlen = 0;
+	if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1)
+		return PP_EINTERNAL;
+	hex_encode(md, mdlen, hex);
+	return PP_OK;
+}
+
+void hex_encode(const uint8_t *bytes, size_t len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = digits[bytes[i] >> 4];
+		out[2 * i + 1] = digits[bytes[i] & 0xf];
+	}
+	out[2 * len] = '\0';
+}
+
+bool chunk_id_valid(const char *id)
+{
+	if (id == NULL)
+		return false;
+	size_t i = 0;
+	for (; id[i] != '\0'; i++) {
+		char c = id[i];
+		if (i >= 64 || !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return false;
+	}
+	return i == 64;
+}
+
+/* Length of the UTF-8 sequence at s (RFC 3629: no overlongs, no surrogates,
+ * nothing above U+10FFFF), or 0 when invalid. */
+static size_t utf8_seq_len(const unsigned char *s, size_t avail)
+{
+	unsigned char c = s[0];
+	size_t n;
+	uint32_t cp;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 2;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (avail < n)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	/* C1 control characters U+0080..U+009F are control characters too. */
+	if (cp >= 0x80 && cp <= 0x9f)
+		return 0;
+	return n;
+}
+
+const char *name_check(const char *name, size_t len)
+{
+	if (name == NULL || len == 0)
+		return "empty name";
+	if (len > PP_NAME_MAX)
+		return "name longer than 1024 bytes";
+	const unsigned char *s = (const unsigned char *)name;
+	for (size_t i = 0; i < len;) {
+		if (s[i] == 0)
+			return "name contains a NUL byte";
+		if (s[i] < 0x20 || s[i] == 0x7f)
+			return "name contains a control character";
+		size_t n = utf8_seq_len(s + i, len - i);
+		if (n == 0)
+			return "name is not valid UTF-8 or contains a control character";
+		i += n;
+	}
+	return NULL;
+}

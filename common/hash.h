@@ -1,0 +1,32 @@
+/* SHA-256 (OpenSSL EVP) and the checks on chunk ids and file names.
+ *
+ * A chunk id is the lowercase hex SHA-256 of the chunk's bytes: exactly 64
+ * characters [0-9a-f]. It is validated before it is used in any path or
+ * query. File names are UTF-8, 1..PP_NAME_MAX bytes, no control characters. */
+#ifndef PP_COMMON_HASH_H
+#define PP_COMMON_HASH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PP_SHA256_BYTES 32
+#define PP_SHA256_HEX 65 /* 64 hex digits + NUL */
+#define PP_NAME_MAX 1024
+
+struct sha256_stream; /* incremental hash; opaque (wraps EVP_MD_CTX) */
+
+int sha256_stream_new(struct sha256_stream **out);
+int sha256_stream_update(struct sha256_stream *s, const void *data, size_t len);
+/* Writes the lowercase hex digest; the stream can then be freed or reset. */
+int sha256_stream_final_hex(struct sha256_stream *s, char hex[PP_SHA256_HEX]);
+void sha256_stream_free(struct sha256_stream *s);
+
+int sha256_hex(const void *data, size_t len, char hex[PP_SHA256_HEX]);
+void hex_encode(const uint8_t *bytes, size_t len, char *out /* 2*len+1 */);
+
+bool chunk_id_valid(const char *id);
+/* name_check returns NULL when valid, else a reason ("empty name", ...). */
+const char *name_check(const char *name, size_t len);
+
+#endif
