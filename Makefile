@@ -35,3 +35,7 @@ bench: build-release
 
 clean:
 	rm -rf build
+
+# Longer fuzzing than the bounded run in `make test` (SECONDS per target).
+fuzz: deps
+	bash tests/fuzz/run.sh --seconds $(or $(SECONDS),120) --build-dir build/fuzz-clang
