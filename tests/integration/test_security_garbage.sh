@@ -11,8 +11,9 @@ sum=$(pp_sha "$PP_TMP/a.bin")
 
 ports=("$TRACKER_PORT" "$BUS_PORT" "${WORKER_PORT[w1]}" "${WORKER_PORT[w2]}")
 # nng's SP handshake: "\0SP\0" + protocol id (REQ = 0x30, PUB = 0x20) + reserved.
-sp_req=$'\x00SP\x00\x00\x30\x00\x00'
-sp_pub=$'\x00SP\x00\x00\x20\x00\x00'
+# Kept as printf escapes: bash variables cannot hold NUL bytes.
+sp_req='\x00SP\x00\x00\x30\x00\x00'
+sp_pub='\x00SP\x00\x00\x20\x00\x00'
 send() { # port, bytes-producing command
 	local port=$1
 	shift
@@ -23,13 +24,13 @@ for port in "${ports[@]}"; do
 	send "$port" "printf 'GET / HTTP/1.1\r\nHost: x\r\n\r\n'"
 	for hs in "$sp_req" "$sp_pub"; do
 		# Valid handshake, then a frame header announcing 2^62 bytes.
-		send "$port" "printf '%s' '$hs'; printf '\x40\x00\x00\x00\x00\x00\x00\x00'"
+		send "$port" "printf '$hs'; printf '\x40\x00\x00\x00\x00\x00\x00\x00'"
 		# Valid handshake, then a length-prefixed message of random bytes.
-		send "$port" "printf '%s' '$hs'; printf '\x00\x00\x00\x00\x00\x00\x01\x00'; head -c 256 /dev/urandom"
+		send "$port" "printf '$hs'; printf '\x00\x00\x00\x00\x00\x00\x01\x00'; head -c 256 /dev/urandom"
 		# Valid handshake, then a truncated message.
-		send "$port" "printf '%s' '$hs'; printf '\x00\x00\x00\x00\x00\x10\x00\x00'; head -c 100 /dev/urandom"
+		send "$port" "printf '$hs'; printf '\x00\x00\x00\x00\x00\x10\x00\x00'; head -c 100 /dev/urandom"
 		# Valid handshake, a REQ-shaped message (request id) holding garbage.
-		send "$port" "printf '%s' '$hs'; printf '\x00\x00\x00\x00\x00\x00\x00\x48\x80\x00\x00\x01'; head -c 68 /dev/urandom"
+		send "$port" "printf '$hs'; printf '\x00\x00\x00\x00\x00\x00\x00\x48\x80\x00\x00\x01'; head -c 68 /dev/urandom"
 	done
 done
 
