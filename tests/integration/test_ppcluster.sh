@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# deploy/local/ppcluster as `make up` uses it: up (foreground) brings a
+# tracker, three workers and the gateway on 127.0.0.1 with the web UI;
+# status, kill-worker, start-worker and down act on it; Ctrl-C stops all.
+. "$PP_SOURCE_DIR/tests/lib/cluster.sh"
+
+pc=$PP_SOURCE_DIR/deploy/local/ppcluster
+dir=$PP_TMP/cluster
+base=$(( (RANDOM % 200) * 100 + 30000 ))
+http=$(pp_free_port)
+"$pc" up --workers 3 --base-port "$base" --http-port "$http" --dir "$dir" --bin-dir "$PP_BIN_DIR" \
+	>"$PP_TMP/logs/ppcluster.log" 2>&1 &
+up_pid=$!
+PP_PIDS+=("$up_pid")
+TRACKER_ADDR=tcp://127.0.0.1:$base
+pp_wait_for "ppcluster printed its banner" 20 grep -q "Peer Pressure is up" "$PP_TMP/logs/ppcluster.log"
+grep -q "http://127.0.0.1:$http/" "$PP_TMP/logs/ppcluster.log" || fail "no web UI address printed"
+pp_wait_for "3 workers up" 15 pp_nodes_up_is 3
+curl -fsS "http://127.0.0.1:$http/" | grep -qi "<html" || fail "the web UI is not served at /"
+
+pp_make_file "$PP_TMP/f.bin" 100000
+ppctl put "$PP_TMP/f.bin" --name f.bin >/dev/null
+"$pc" status --dir "$dir" | grep -q "w2 running" || fail "status does not show w2"
+"$pc" kill-worker 2 --dir "$dir" >/dev/null
+pp_wait_for "w2 dead" 10 bash -c "[ \"\$($PP_BIN_DIR/ppctl --tracker $TRACKER_ADDR --json nodes | jq -r '.nodes[] | select(.id==\"w2\") | .state')\" = dead ]"
+"$pc" start-worker 2 --dir "$dir" >/dev/null
+pp_wait_for "w2 back up" 10 pp_nodes_up_is 3
+ppctl get f.bin -o "$PP_TMP/f.out" >/dev/null
+assert_eq "$(pp_sha "$PP_TMP/f.out")" "$(pp_sha "$PP_TMP/f.bin")" "content"
+
+# Ctrl-C on `up` stops every process it started, including restarted ones.
+pids=$(cat "$dir"/pids/*)
+kill -INT "$up_pid"
+wait "$up_pid" 2>/dev/null || true
+for pid in $pids; do
+	for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "$pid" 2>/dev/null && fail "process $pid survived Ctrl-C"
+done
+pp_done
