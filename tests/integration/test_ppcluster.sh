@@ -8,9 +8,13 @@ pc=$PP_SOURCE_DIR/deploy/local/ppcluster
 dir=$PP_TMP/cluster
 base=$(( (RANDOM % 200) * 100 + 30000 ))
 http=$(pp_free_port)
+# Job control gives `up` its own process group so it receives SIGINT as it
+# would from a terminal (background jobs of a script otherwise ignore it).
+set -m
 "$pc" up --workers 3 --base-port "$base" --http-port "$http" --dir "$dir" --bin-dir "$PP_BIN_DIR" \
 	>"$PP_TMP/logs/ppcluster.log" 2>&1 &
 up_pid=$!
+set +m
 PP_PIDS+=("$up_pid")
 TRACKER_ADDR=tcp://127.0.0.1:$base
 pp_wait_for "ppcluster printed its banner" 20 grep -q "Peer Pressure is up" "$PP_TMP/logs/ppcluster.log"
