@@ -43,6 +43,7 @@ static int usage(void)
 		"       pp-bench-baseline sha256 BYTES\n"
 		"       pp-bench-baseline nng-reqrep BYTES MSG_BYTES\n"
 		"       pp-bench-baseline tcp BYTES\n"
+		"       pp-bench-baseline small-files DIR COUNT SIZE THREADS\n"
 		"Prints one JSON object; rates in MB/s (10^6 bytes/s).\n");
 	return 1;
 }
@@ -457,6 +458,114 @@ out:
 	return rc;
 }
 
+struct small_job {
+	const char *dir;
+	size_t first, count, size;
+	bool read;
+	int err;
+};
+
+/* One durable small file as a worker stores a chunk: temp file, fsync,
+ * rename, directory fsync; or read it back whole. */
+static void *small_loop(void *arg)
+{
+	struct small_job *j = arg;
+	char tmp[4096], path[4096], *buf = malloc(j->size ? j->size : 1);
+	if (!buf) {
+		j->err = ENOMEM;
+		return NULL;
+	}
+	memset(buf, 0x3c, j->size);
+	int dfd = open(j->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	for (size_t i = j->first; i < j->first + j->count && dfd >= 0; i++) {
+		snprintf(path, sizeof path, "%s/f%zu", j->dir, i);
+		if (j->read) {
+			int fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (fd < 0 || read(fd, buf, j->size) != (ssize_t)j->size) {
+				j->err = errno ? errno : EIO;
+				if (fd >= 0)
+					close(fd);
+				break;
+			}
+			close(fd);
+			continue;
+		}
+		snprintf(tmp, sizeof tmp, "%s/.tmp%zu", j->dir, i);
+		memcpy(buf, &i, sizeof i < j->size ? sizeof i : j->size);
+		int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0 || write(fd, buf, j->size) != (ssize_t)j->size || fsync(fd) != 0 ||
+		    close(fd) != 0 || rename(tmp, path) != 0 || fsync(dfd) != 0) {
+			j->err = errno ? errno : EIO;
+			break;
+		}
+	}
+	if (dfd < 0)
+		j->err = errno;
+	else
+		close(dfd);
+	free(buf);
+	return NULL;
+}
+
+static int small_phase(const char *dir, size_t count, size_t size, int threads, bool rd,
+		       double *secs)
+{
+	struct small_job jobs[64];
+	pthread_t th[64];
+	size_t per = count / (size_t)threads, first = 0;
+	double t0 = now_s();
+	int started = 0, err = 0;
+	for (int t = 0; t < threads; t++) {
+		size_t n = per + ((size_t)t < count % (size_t)threads ? 1 : 0);
+		jobs[t] = (struct small_job){.dir = dir, .first = first, .count = n, .size = size,
+					     .read = rd};
+		first += n;
+		if (pthread_create(&th[t], NULL, small_loop, &jobs[t]) != 0) {
+			err = EAGAIN;
+			break;
+		}
+		started++;
+	}
+	for (int t = 0; t < started; t++) {
+		pthread_join(th[t], NULL);
+		if (jobs[t].err)
+			err = jobs[t].err;
+	}
+	*secs = now_s() - t0;
+	return err;
+}
+
+/* COUNT durable files of SIZE bytes from THREADS threads, then read back
+ * (warm): the local-filesystem rate a metadata-bound small-file workload
+ * is measured against. Removes its files afterwards. */
+static int cmd_small_files(const char *dir, uint64_t count, uint64_t size, uint64_t threads)
+{
+	double wsecs = 0, rsecs = 0;
+	if (threads == 0 || threads > 64 || size > (64u << 20)) {
+		fprintf(stderr, "small-files: THREADS must be 1..64, SIZE <= 64 MiB\n");
+		return 1;
+	}
+	int err = small_phase(dir, count, size, (int)threads, false, &wsecs);
+	if (!err)
+		err = small_phase(dir, count, size, (int)threads, true, &rsecs);
+	char path[4096];
+	for (uint64_t i = 0; i < count; i++) {
+		snprintf(path, sizeof path, "%s/f%llu", dir, (unsigned long long)i);
+		unlink(path);
+		snprintf(path, sizeof path, "%s/.tmp%llu", dir, (unsigned long long)i);
+		unlink(path);
+	}
+	if (err) {
+		fprintf(stderr, "small-files: %s: %s\n", dir, strerror(err));
+		return 1;
+	}
+	return emit(json_pack("{s:s, s:I, s:I, s:I, s:f, s:f, s:s}", "test", "small-files",
+			      "files", (json_int_t)count, "file_bytes", (json_int_t)size,
+			      "threads", (json_int_t)threads, "write_files_per_s",
+			      (double)count / wsecs, "read_files_per_s", (double)count / rsecs,
+			      "method", "tmp + write + fsync + rename + dir fsync; warm read"));
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t a = 0, b = 0;
@@ -476,6 +585,13 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "nng-reqrep") && argc == 4 && parse_bytes(argv[2], &a) == 0 &&
 	    parse_bytes(argv[3], &b) == 0 && b <= (256ull << 20))
 		return cmd_nng_reqrep(a, b);
+	if (!strcmp(cmd, "small-files") && argc == 6 && parse_bytes(argv[3], &a) == 0 &&
+	    parse_bytes(argv[4], &b) == 0) {
+		uint64_t t = 0;
+		if (parse_bytes(argv[5], &t) != 0)
+			return usage();
+		return cmd_small_files(argv[2], a, b, t);
+	}
 	if (!strcmp(cmd, "tcp") && argc == 3 && parse_bytes(argv[2], &a) == 0)
 		return cmd_tcp(a);
 	return usage();
