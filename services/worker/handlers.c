@@ -1,0 +1,310 @@
+/* RPC handlers of pp-worker; see handlers.h. The service pointer is the
+ * struct worker.
+ *
+ * Chunk bytes go straight from disk into the reply frame's payload and are
+ * verified there before the reply leaves; on any failure the payload is cut
+ * to zero so unverified bytes are never sent. A put is acknowledged only
+ * after the tracker recorded the replica (DESIGN.md, "Flows": Upload). */
+#define _GNU_SOURCE
+#include "handlers.h"
+#include "errors.h"
+#include "frame.h"
+#include "flags.h"
+#include "hash.h"
+#include "log.h"
+#include "rpc_client.h"
+#include "timeutil.h"
+#include "transfer.h"
+#include "worker.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define PROXY_TIMEOUT_MS 10000
+
+static void h_ping(void *svc, struct rpc_call *call)
+{
+	struct worker *w = svc;
+	Pp__V1__PingResponse *p = rpc_call_alloc(call, sizeof(*p));
+	pp__v1__ping_response__init(p);
+	p->node_id = (char *)w->cfg.id;
+	p->role = "worker";
+	p->version = PP_VERSION;
+	p->uptime_ms = time_wall_ms() - w->started_at_ms;
+	call->resp.body_case = PP__V1__RESPONSE__BODY_PING;
+	call->resp.ping = p;
+}
+
+/* Counts a transfer in heartbeats for as long as it runs. */
+static void inflight_begin(struct worker *w) { atomic_fetch_add(&w->inflight, 1); }
+static void inflight_end(struct worker *w) { atomic_fetch_sub(&w->inflight, 1); }
+
+static void h_put_chunk(void *svc, struct rpc_call *call)
+{
+	struct worker *w = svc;
+	const Pp__V1__PutChunkRequest *r = call->req->put_chunk;
+	const char *id = r->chunk_id;
+	if (!chunk_id_valid(id)) {
+		rpc_call_fail(call, PP_EINVAL, "invalid chunk id");
+		return;
+	}
+	if (call->payload_len > PP_CHUNK_SIZE_MAX) {
+		rpc_call_fail(call, PP_ETOOLARGE, "chunk of %zu bytes exceeds %u", call->payload_len,
+			      PP_CHUNK_SIZE_MAX);
+		return;
+	}
+	/* Refuse corrupt bytes before they travel further down the pipeline. */
+	char hex[PP_SHA256_HEX];
+	if (sha256_hex(call->payload, call->payload_len, hex) != PP_OK || strcmp(hex, id) != 0) {
+		rpc_call_fail(call, PP_EINTEGRITY, "payload does not hash to %s", id);
+		return;
+	}
+	for (size_t i = 0; i < r->n_forward; i++) {
+		if (r->forward[i] == NULL || strncmp(r->forward[i], "tcp://", 6) != 0) {
+			rpc_call_fail(call, PP_EINVAL, "bad forward address");
+			return;
+		}
+	}
+	/* Only a put that waits on another node takes a slot (see worker.h). */
+	bool forwarding = r->n_forward > 0;
+	if (forwarding && worker_slot_take(w, WORKER_SLOT_WAIT_MS) != PP_OK) {
+		rpc_call_fail(call, PP_EUNAVAIL, "worker busy: too many transfers in flight");
+		return;
+	}
+	inflight_begin(w);
+	struct transfer_forward fwd = {
+		.w = w,
+		.chunk_id = id,
+		.forward = r->forward,
+		.n_forward = r->n_forward,
+		.payload = call->payload,
+		.payload_len = call->payload_len,
+	};
+	if (forwarding && transfer_forward_start(&fwd) != PP_OK)
+		fwd.rc = PP_EINTERNAL;
+	int rc = store_put(w->store, id, call->payload, call->payload_len, false);
+	bool registered = false;
+	if (rc == PP_OK)
+		registered = transfer_register(w, id, (uint32_t)call->payload_len) == PP_OK;
+	int down_rc = forwarding ? transfer_forward_join(&fwd) : PP_OK;
+	if (forwarding)
+		worker_slot_give(w);
+	inflight_end(w);
+
+	/* stored_on: this node (when durably stored and recorded) then the
+	 * nodes downstream that did store it; the client asks for placement
+	 * again when it holds fewer than it needs. */
+	size_t n_down = 0;
+	char **down = NULL;
+	if (forwarding && down_rc == PP_OK &&
+	    fwd.reply.resp->body_case == PP__V1__RESPONSE__BODY_PUT_CHUNK) {
+		n_down = fwd.reply.resp->put_chunk->n_stored_on;
+		down = fwd.reply.resp->put_chunk->stored_on;
+	}
+	Pp__V1__PutChunkResponse *pr = rpc_call_alloc(call, sizeof(*pr));
+	pp__v1__put_chunk_response__init(pr);
+	pr->stored_on = rpc_call_alloc(call, (n_down + 1) * sizeof(char *));
+	if (registered)
+		pr->stored_on[pr->n_stored_on++] = (char *)w->cfg.id;
+	for (size_t i = 0; i < n_down; i++)
+		pr->stored_on[pr->n_stored_on++] = rpc_call_strdup(call, down[i]);
+	if (forwarding)
+		rpc_reply_free(&fwd.reply);
+
+	if (pr->n_stored_on == 0) {
+		if (rc == PP_OK)
+			rpc_call_fail(call, PP_EUNAVAIL, "stored but the tracker did not record it");
+		else
+			rpc_call_fail(call, rc, "put_chunk %s: %s", id, pp_strerror(rc));
+		return;
+	}
+	if (rc != PP_OK)
+		log_warn("put_partial", "chunk=%s local_err=%s stored_on=%zu", id, pp_err_name(rc),
+			 pr->n_stored_on);
+	call->resp.body_case = PP__V1__RESPONSE__BODY_PUT_CHUNK;
+	call->resp.put_chunk = pr;
+}
+
+static void h_get_chunk(void *svc, struct rpc_call *call)
+{
+	struct worker *w = svc;
+	const Pp__V1__GetChunkRequest *r = call->req->get_chunk;
+	const char *id = r->chunk_id;
+	if (!chunk_id_valid(id)) {
+		rpc_call_fail(call, PP_EINVAL, "invalid chunk id");
+		return;
+	}
+	bool fetched = false;
+	uint32_t size;
+	int rc = store_size(w->store, id, &size);
+	if (rc == PP_ENOTFOUND && r->fetch_missing) {
+		/* Direct node access: become a source of this chunk. */
+		rc = worker_slot_take(w, WORKER_SLOT_WAIT_MS);
+		if (rc == PP_OK) {
+			inflight_begin(w);
+			rc = transfer_pull(w, id, NULL, 0, true);
+			inflight_end(w);
+			worker_slot_give(w);
+		}
+		if (rc == PP_OK || store_has(w->store, id)) {
+			fetched = true;
+			rc = store_size(w->store, id, &size);
+		}
+	}
+	if (rc != PP_OK) {
+		rpc_call_fail(call, rc, "chunk %s: %s", id, pp_strerror(rc));
+		return;
+	}
+	if (r->offset > size) {
+		rpc_call_fail(call, PP_EINVAL, "offset %u beyond chunk size %u", r->offset, size);
+		return;
+	}
+	uint8_t *buf = rpc_call_reply_payload(call, size);
+	if (buf == NULL) {
+		rpc_call_fail(call, PP_EINTERNAL, "cannot allocate the reply");
+		return;
+	}
+	size_t len = 0;
+	rc = store_read(w->store, id, buf, size, &len, true);
+	if (rc != PP_OK) {
+		rpc_call_reply_payload_truncate(call, 0);
+		rpc_call_fail(call, rc, "chunk %s: %s", id, pp_strerror(rc));
+		return;
+	}
+	size_t want = len - r->offset;
+	if (r->length != 0 && r->length < want)
+		want = r->length;
+	if (r->offset > 0)
+		memmove(buf, buf + r->offset, want);
+	rpc_call_reply_payload_truncate(call, want);
+	Pp__V1__GetChunkResponse *gr = rpc_call_alloc(call, sizeof(*gr));
+	pp__v1__get_chunk_response__init(gr);
+	gr->size = (uint32_t)len;
+	gr->fetched = fetched;
+	call->resp.body_case = PP__V1__RESPONSE__BODY_GET_CHUNK;
+	call->resp.get_chunk = gr;
+}
+
+static void h_has_chunks(void *svc, struct rpc_call *call)
+{
+	struct worker *w = svc;
+	const Pp__V1__HasChunksRequest *r = call->req->has_chunks;
+	Pp__V1__HasChunksResponse *hr = rpc_call_alloc(call, sizeof(*hr));
+	pp__v1__has_chunks_response__init(hr);
+	hr->present = rpc_call_alloc(call, (r->n_chunk_ids + 1) * sizeof(protobuf_c_boolean));
+	hr->n_present = r->n_chunk_ids;
+	for (size_t i = 0; i < r->n_chunk_ids; i++)
+		hr->present[i] = chunk_id_valid(r->chunk_ids[i]) &&
+				 store_has(w->store, r->chunk_ids[i]);
+	call->resp.body_case = PP__V1__RESPONSE__BODY_HAS_CHUNKS;
+	call->resp.has_chunks = hr;
+}
+
+static void h_delete_chunks(void *svc, struct rpc_call *call)
+{
+	struct worker *w = svc;
+	const Pp__V1__DeleteChunksRequest *r = call->req->delete_chunks;
+	for (size_t i = 0; i < r->n_chunk_ids; i++) {
+		if (!chunk_id_valid(r->chunk_ids[i])) {
+			rpc_call_fail(call, PP_EINVAL, "invalid chunk id at %zu", i);
+			return;
+		}
+	}
+	size_t deleted = 0;
+	for (size_t i = 0; i < r->n_chunk_ids; i++)
+		if (store_delete(w->store, r->chunk_ids[i]) == PP_OK)
+			deleted++;
+	log_info("chunks_deleted", "asked=%zu deleted=%zu", r->n_chunk_ids, deleted);
+}
+
+/* Holds a valid copy already? Reading verifies it (a bad one is
+ * quarantined and pulled again). */
+static bool holds_valid_copy(struct worker *w, const char *id, uint32_t *size)
+{
+	if (store_size(w->store, id, size) != PP_OK)
+		return false;
+	uint8_t *buf = malloc(*size ? *size : 1);
+	size_t len;
+	bool ok = buf != NULL && store_read(w->store, id, buf, *size, &len, false) == PP_OK;
+	free(buf);
+	return ok;
+}
+
+static void h_pull_chunk(void *svc, struct rpc_call *call)
+{
+	struct worker *w = svc;
+	const Pp__V1__PullChunkRequest *r = call->req->pull_chunk;
+	const char *id = r->chunk_id;
+	if (!chunk_id_valid(id)) {
+		rpc_call_fail(call, PP_EINVAL, "invalid chunk id");
+		return;
+	}
+	uint32_t size;
+	if (holds_valid_copy(w, id, &size)) {
+		int rc = transfer_register(w, id, size);
+		if (rc != PP_OK)
+			rpc_call_fail(call, rc, "held, but the tracker did not record it");
+		return;
+	}
+	int rc = worker_slot_take(w, WORKER_SLOT_WAIT_MS);
+	if (rc != PP_OK) {
+		rpc_call_fail(call, rc, "worker busy: too many transfers in flight");
+		return;
+	}
+	inflight_begin(w);
+	rc = transfer_pull(w, id, r->sources, r->n_sources, false);
+	inflight_end(w);
+	worker_slot_give(w);
+	if (rc != PP_OK)
+		rpc_call_fail(call, rc, "pull of %s failed: %s", id, pp_strerror(rc));
+}
+
+/* protobuf-c allocator over the call's arena, so a proxied answer lives
+ * exactly as long as the reply that carries it. */
+static void *arena_alloc(void *data, size_t size) { return rpc_call_alloc(data, size); }
+static void arena_free(void *data, void *ptr)
+{
+	(void)data;
+	(void)ptr;
+}
+
+/* Direct node access: tracker queries pass through unchanged. */
+static void h_proxy(void *svc, struct rpc_call *call)
+{
+	struct worker *w = svc;
+	struct rpc_reply reply;
+	int rc = rpc_call(w->peers, w->cfg.tracker, &w->auth, call->req, NULL, 0, PROXY_TIMEOUT_MS,
+			  &reply);
+	if (reply.resp == NULL) {
+		rpc_call_fail(call, rc, "tracker unreachable from this worker: %s",
+			      rpc_reply_error(&reply, rc));
+		rpc_reply_free(&reply);
+		return;
+	}
+	size_t n = pp__v1__response__get_packed_size(reply.resp);
+	uint8_t *packed = rpc_call_alloc(call, n + 1);
+	pp__v1__response__pack(reply.resp, packed);
+	rpc_reply_free(&reply);
+	ProtobufCAllocator alloc = {.alloc = arena_alloc, .free = arena_free, .allocator_data = call};
+	Pp__V1__Response *copy = pp__v1__response__unpack(&alloc, n, packed);
+	if (copy == NULL) {
+		rpc_call_fail(call, PP_EINTERNAL, "could not relay the tracker's answer");
+		return;
+	}
+	call->resp = *copy;
+}
+
+const struct rpc_route worker_routes[] = {
+	{PP__V1__REQUEST__BODY_PING, h_ping, "ping"},
+	{PP__V1__REQUEST__BODY_PUT_CHUNK, h_put_chunk, "put_chunk"},
+	{PP__V1__REQUEST__BODY_GET_CHUNK, h_get_chunk, "get_chunk"},
+	{PP__V1__REQUEST__BODY_HAS_CHUNKS, h_has_chunks, "has_chunks"},
+	{PP__V1__REQUEST__BODY_DELETE_CHUNKS, h_delete_chunks, "delete_chunks"},
+	{PP__V1__REQUEST__BODY_PULL_CHUNK, h_pull_chunk, "pull_chunk"},
+	{PP__V1__REQUEST__BODY_MANIFEST, h_proxy, "manifest"},
+	{PP__V1__REQUEST__BODY_LIST, h_proxy, "list"},
+	{PP__V1__REQUEST__BODY_NODES, h_proxy, "nodes"},
+	{PP__V1__REQUEST__BODY_HEALTH, h_proxy, "health"},
+	{PP__V1__REQUEST__BODY_LOCATE, h_proxy, "locate"},
+};
+const size_t worker_route_count = sizeof(worker_routes) / sizeof(worker_routes[0]);

@@ -1,0 +1,138 @@
+/* Heartbeat publisher; see heartbeat.h.
+ *
+ * The dial is non-blocking so nng keeps retrying a bus that is not up yet;
+ * the pipe-added callback (an nng thread) only sets a flag and wakes the
+ * publishing thread, which owns every send. `lock` guards stop/connected. */
+#define _GNU_SOURCE
+#include "heartbeat.h"
+#include "errors.h"
+#include "frame.h"
+#include "log.h"
+#include "pp/v1/bus.pb-c.h"
+#include "rpc_client.h"
+#include "timeutil.h"
+#include "worker.h"
+#include "worker_util.h"
+
+#include <nng/protocol/pubsub0/pub.h>
+#include <stdbool.h>
+#include <stdlib.h>
+
+#define HEARTBEAT_MSG_MAX 4096
+
+struct heartbeat {
+	struct worker *w;
+	nng_socket sock;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stop;
+	bool connected; /* a new bus connection wants a heartbeat now */
+};
+
+static void on_pipe_added(nng_pipe pipe, nng_pipe_ev ev, void *arg)
+{
+	(void)pipe;
+	(void)ev;
+	struct heartbeat *hb = arg;
+	pthread_mutex_lock(&hb->lock);
+	hb->connected = true;
+	pthread_cond_broadcast(&hb->cond);
+	pthread_mutex_unlock(&hb->lock);
+}
+
+static void publish(struct heartbeat *hb)
+{
+	struct worker *w = hb->w;
+	struct store_stats st;
+	store_get_stats(w->store, &st);
+	Pp__V1__Heartbeat m = PP__V1__HEARTBEAT__INIT;
+	m.node_id = (char *)w->cfg.id;
+	m.address = (char *)w->cfg.advertise;
+	m.zone = (char *)w->cfg.zone;
+	m.capacity = st.capacity_bytes;
+	m.used = st.used_bytes;
+	m.chunks = st.chunks;
+	m.inflight = atomic_load(&w->inflight);
+	m.started_at_ms = w->started_at_ms;
+	m.disk_full = st.disk_full;
+	nng_msg *msg;
+	if (pbc_frame(&w->auth, &m.base, NULL, 0, &msg) != PP_OK)
+		return;
+	/* PUB never blocks; with no subscriber connected the message is dropped. */
+	if (nng_sendmsg(hb->sock, msg, NNG_FLAG_NONBLOCK) != 0)
+		nng_msg_free(msg);
+}
+
+static void *heartbeat_main(void *arg)
+{
+	struct heartbeat *hb = arg;
+	int64_t period = (int64_t)hb->w->cfg.heartbeat_ms;
+	int64_t next = 0;
+	pthread_mutex_lock(&hb->lock);
+	while (!hb->stop) {
+		int64_t now = time_mono_ms();
+		if (hb->connected || now >= next) {
+			if (hb->connected)
+				log_info("bus_connected", "address=%s", hb->w->cfg.bus);
+			hb->connected = false;
+			pthread_mutex_unlock(&hb->lock);
+			publish(hb);
+			pthread_mutex_lock(&hb->lock);
+			next = now + period;
+			continue;
+		}
+		worker_cond_wait_ms(&hb->cond, &hb->lock, next - now);
+	}
+	pthread_mutex_unlock(&hb->lock);
+	return NULL;
+}
+
+int heartbeat_start(struct worker *w, struct heartbeat **out)
+{
+	struct heartbeat *hb = calloc(1, sizeof(*hb));
+	if (hb == NULL)
+		return PP_EINTERNAL;
+	hb->w = w;
+	pthread_mutex_init(&hb->lock, NULL);
+	worker_cond_init(&hb->cond);
+	int rv = nng_pub0_open(&hb->sock);
+	if (rv != 0)
+		goto fail;
+	nng_socket_set_size(hb->sock, NNG_OPT_RECVMAXSZ, HEARTBEAT_MSG_MAX);
+	nng_socket_set_ms(hb->sock, NNG_OPT_RECONNMINT, 50);
+	nng_socket_set_ms(hb->sock, NNG_OPT_RECONNMAXT, 1000);
+	nng_pipe_notify(hb->sock, NNG_PIPE_EV_ADD_POST, on_pipe_added, hb);
+	rv = nng_dial(hb->sock, w->cfg.bus, NULL, NNG_FLAG_NONBLOCK);
+	if (rv != 0) {
+		log_error("bus_dial_failed", "address=%s err=\"%s\"", w->cfg.bus, nng_strerror(rv));
+		nng_close(hb->sock);
+		goto fail;
+	}
+	if (pthread_create(&hb->thread, NULL, heartbeat_main, hb) != 0) {
+		nng_close(hb->sock);
+		goto fail;
+	}
+	*out = hb;
+	return PP_OK;
+fail:
+	pthread_cond_destroy(&hb->cond);
+	pthread_mutex_destroy(&hb->lock);
+	free(hb);
+	return PP_EINVAL;
+}
+
+void heartbeat_stop(struct heartbeat *hb)
+{
+	if (hb == NULL)
+		return;
+	pthread_mutex_lock(&hb->lock);
+	hb->stop = true;
+	pthread_cond_broadcast(&hb->cond);
+	pthread_mutex_unlock(&hb->lock);
+	pthread_join(hb->thread, NULL);
+	nng_close(hb->sock);
+	pthread_cond_destroy(&hb->cond);
+	pthread_mutex_destroy(&hb->lock);
+	free(hb);
+}

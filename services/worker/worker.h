@@ -1,0 +1,62 @@
+/* The state one pp-worker process shares between its parts: configuration,
+ * the chunk store, the cluster key, the peer cache and the transfer slots.
+ *
+ * Ownership: main.c creates and frees everything here; the other modules
+ * borrow it for their lifetime and stop before main.c frees it. */
+#ifndef PP_WORKER_WORKER_H
+#define PP_WORKER_WORKER_H
+
+#include "auth.h"
+#include "rpc_peer.h"
+#include "store.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#define WORKER_RPC_CONTEXTS 16
+#define WORKER_RPC_THREADS 8
+/* Transfers that may block a handler thread on another node (forwarding
+ * puts, pulls). Kept below WORKER_RPC_THREADS so some threads always serve
+ * reads and pipeline tails, which never wait on anyone: no cycle of workers
+ * forwarding to each other can take every thread. */
+#define WORKER_TRANSFER_SLOTS 6
+#define WORKER_SLOT_WAIT_MS 10000
+
+struct worker_config {
+	const char *id;
+	const char *listen;
+	const char *advertise;
+	const char *tracker;
+	const char *bus;
+	const char *data_dir;
+	const char *zone;
+	uint64_t capacity_bytes;
+	uint64_t scrub_rate_bps;      /* 0 disables the scrubber */
+	uint64_t heartbeat_ms;
+	uint64_t inventory_interval_s;
+	uint64_t scrub_pass_interval_s; /* pause between full scrub passes */
+};
+
+struct inventory;
+
+struct worker {
+	struct worker_config cfg;
+	struct auth auth;
+	struct store *store;
+	struct rpc_peers *peers;      /* the tracker and other workers */
+	struct inventory *inventory;  /* link to the tracker (reports) */
+	int64_t started_at_ms;        /* wall clock */
+	atomic_uint inflight;         /* chunk transfers in progress */
+	pthread_mutex_t slots_lock;   /* guards slots_free */
+	pthread_cond_t slots_cond;
+	int slots_free;
+};
+
+/* Takes a transfer slot, waiting at most wait_ms; PP_EUNAVAIL when busy. */
+int worker_slot_take(struct worker *w, int wait_ms);
+void worker_slot_give(struct worker *w);
+void worker_slots_init(struct worker *w);
+void worker_slots_destroy(struct worker *w);
+
+#endif
