@@ -20,6 +20,10 @@
 extern "C" {
 #endif
 
+/* Everything declared here is the library's exported API; the shared
+ * library hides every other symbol (-fvisibility=hidden + a version script). */
+#pragma GCC visibility push(default)
+
 /* Error codes (same values as the services' PP_E* codes, common/errors.h). */
 #ifndef PP_COMMON_ERRORS_H
 #define PP_OK 0
@@ -221,6 +225,8 @@ int pp_maintenance(pp_client *c, const char *node_id, bool on, struct pp_node *o
 
 /* Checks a file name as the cluster does: NULL when valid, else why not. */
 const char *pp_name_check(const char *name);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

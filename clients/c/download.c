@@ -1,0 +1,570 @@
+/* Downloads (DESIGN.md, "Flows: Download" and "Direct node access").
+ *
+ * A pp_download is a sequential reader with bounded read-ahead: `parallel`
+ * fetcher threads fill a ring of `parallel` slots (chunk k lives in slot
+ * k % nslots and is fetched only once k < next_read + nslots), so at most
+ * `parallel` chunks are held, each as the reply message itself (no copy).
+ * Every chunk is fetched whole and its SHA-256 checked; ranges are cut from
+ * verified chunks. Replicas are tried least-loaded first (tracker load plus
+ * this download's own requests); one that fails or is slow is skipped for the
+ * rest of the download. In direct mode every chunk comes from the one worker,
+ * with fetch_missing so it pulls what it lacks and becomes a source. */
+#define _GNU_SOURCE
+#include "client_internal.h"
+#include "hash.h"
+#include "timeutil.h"
+#include "wire.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DL_PAGES 4              /* manifest pages kept */
+#define DL_SLOW_MS 4000         /* a chunk slower than this marks its replica slow */
+#define DL_ADDR_MAX 128         /* distinct replica addresses tracked */
+#define GET_WRITE_BYTES (256u << 10)
+
+enum dl_state { DL_EMPTY, DL_FETCHING, DL_READY };
+
+struct dl_slot {
+	enum dl_state state;
+	uint64_t chunk;
+	struct wire_reply reply; /* owned while READY */
+	int err_code;
+	struct pp_error err;
+};
+
+struct dl_page {
+	uint64_t first;
+	size_t count;
+	struct pp_chunk *chunks; /* owned */
+};
+
+struct dl_addr {
+	char address[257];
+	int inflight;  /* this download's requests there now */
+	bool skipped;  /* failed or slow: last resort only */
+};
+
+struct pp_download {
+	pp_client *c;
+	char name[PP_NAME_MAX + 1];
+	struct pp_file file;
+	uint64_t end;       /* absolute end of the range (exclusive) */
+	uint64_t pos;       /* absolute position of the next byte to return */
+	uint64_t last_chunk; /* exclusive */
+	bool whole;         /* whole file requested: check the file's SHA-256 */
+	struct sha256_stream *sha;
+
+	pthread_mutex_t lock; /* guards slots, next_*, stop, addrs */
+	pthread_cond_t cond;
+	struct dl_slot *slots;
+	int nslots;
+	uint64_t next_fetch, next_read;
+	bool stop;
+	struct dl_addr addrs[DL_ADDR_MAX];
+	int naddrs;
+
+	pthread_mutex_t pages_lock; /* guards pages; held while a page loads */
+	struct dl_page pages[DL_PAGES];
+
+	pthread_t *threads;
+	int nthreads;
+	int err_code; /* sticky, reader's thread only */
+	struct pp_error err;
+};
+
+/* One manifest request; *pages_out may be NULL to only read the file info. */
+static int load_manifest(pp_client *c, const char *name, uint64_t first, uint32_t max,
+			 struct pp_file *file, struct dl_page *page, struct pp_error *err)
+{
+	struct wire_vec chunks = {.limit = PP_MANIFEST_PAGE * 4};
+	pp_v1_Request *req = calloc(1, sizeof(*req));
+	pp_v1_Response *resp = calloc(1, sizeof(*resp));
+	int rc;
+	if (req == NULL || resp == NULL) {
+		rc = pp_fail(err, PP_EINTERNAL, "out of memory");
+		goto out;
+	}
+	req->has_manifest = true;
+	snprintf(req->manifest.name, sizeof(req->manifest.name), "%s", name);
+	req->manifest.first_chunk = first;
+	req->manifest.max_chunks = max;
+	resp->manifest.chunks.funcs.decode = wire_decode_chunks;
+	resp->manifest.chunks.arg = &chunks;
+	rc = wire_call(c, c->meta_addr, req, NULL, 0, resp, NULL, c->timeout_ms, err);
+	if (rc != PP_OK)
+		goto out;
+	if (!resp->has_manifest || !resp->manifest.has_file) {
+		rc = pp_fail(err, PP_EINTERNAL, "manifest reply without a file");
+		goto out;
+	}
+	wire_file_from_pb(&resp->manifest.file, file);
+	if (page != NULL) {
+		page->first = first;
+		page->count = chunks.n;
+		page->chunks = chunks.items;
+		chunks.items = NULL;
+	}
+out:
+	if (chunks.items)
+		wire_chunks_free(chunks.items, chunks.n);
+	free(req);
+	free(resp);
+	return rc;
+}
+
+/* Copies chunk k's location (replicas duplicated) out of the page cache,
+ * loading its page when needed. */
+static int chunk_location(struct pp_download *d, uint64_t k, struct pp_chunk *out,
+			  struct pp_error *err)
+{
+	int rc = PP_OK;
+	pthread_mutex_lock(&d->pages_lock);
+	struct dl_page *hit = NULL;
+	for (int i = 0; i < DL_PAGES && hit == NULL; i++) {
+		struct dl_page *p = &d->pages[i];
+		if (p->chunks != NULL && k >= p->first && k < p->first + p->count)
+			hit = p;
+	}
+	if (hit == NULL) {
+		/* Evict the page furthest behind: reads only move forward. */
+		struct dl_page *victim = &d->pages[0];
+		for (int i = 0; i < DL_PAGES; i++) {
+			if (d->pages[i].chunks == NULL) {
+				victim = &d->pages[i];
+				break;
+			}
+			if (d->pages[i].first < victim->first)
+				victim = &d->pages[i];
+		}
+		wire_chunks_free(victim->chunks, victim->count);
+		memset(victim, 0, sizeof(*victim));
+		struct pp_file f;
+		uint64_t first = k - k % PP_MANIFEST_PAGE;
+		rc = load_manifest(d->c, d->name, first, PP_MANIFEST_PAGE, &f, victim, err);
+		if (rc != PP_OK)
+			goto out;
+		if (f.version != d->file.version || strcmp(f.sha256, d->file.sha256) != 0) {
+			rc = pp_fail(err, PP_ECONFLICT, "%s was replaced while it was being read", d->name);
+			goto out;
+		}
+		if (k >= first + victim->count) {
+			rc = pp_fail(err, PP_EINTERNAL, "manifest of %s has no chunk %llu", d->name,
+				     (unsigned long long)k);
+			goto out;
+		}
+		hit = victim;
+	}
+	const struct pp_chunk *src = &hit->chunks[k - hit->first];
+	*out = *src;
+	out->replicas = NULL;
+	if (src->replica_count) {
+		out->replicas = malloc(src->replica_count * sizeof(*src->replicas));
+		if (out->replicas == NULL) {
+			rc = pp_fail(err, PP_EINTERNAL, "out of memory");
+			goto out;
+		}
+		memcpy(out->replicas, src->replicas, src->replica_count * sizeof(*src->replicas));
+	}
+out:
+	pthread_mutex_unlock(&d->pages_lock);
+	return rc;
+}
+
+/* Index into d->addrs for an address (added on first sight). Lock held. */
+static struct dl_addr *addr_of(struct pp_download *d, const char *address)
+{
+	for (int i = 0; i < d->naddrs; i++)
+		if (strcmp(d->addrs[i].address, address) == 0)
+			return &d->addrs[i];
+	if (d->naddrs == DL_ADDR_MAX)
+		return NULL;
+	struct dl_addr *a = &d->addrs[d->naddrs++];
+	memset(a, 0, sizeof(*a));
+	snprintf(a->address, sizeof(a->address), "%s", address);
+	return a;
+}
+
+/* Picks the best untried candidate: ok before suspect, not skipped before
+ * skipped, then least load. Returns its index or -1. Lock held. */
+static int pick_replica(struct pp_download *d, const struct pp_chunk *ch, const bool *tried)
+{
+	int best = -1;
+	long best_score = 0;
+	for (size_t i = 0; i < ch->replica_count; i++) {
+		const struct pp_replica *r = &ch->replicas[i];
+		if (tried[i] || r->address[0] == '\0')
+			continue;
+		if (r->state != PP_REPLICA_OK && r->state != PP_REPLICA_SUSPECT)
+			continue;
+		struct dl_addr *a = addr_of(d, r->address);
+		long score = (long)r->load + (a ? a->inflight : 0);
+		if (r->state == PP_REPLICA_SUSPECT)
+			score += 1L << 20;
+		if (a != NULL && a->skipped)
+			score += 1L << 24;
+		if (best < 0 || score < best_score) {
+			best = (int)i;
+			best_score = score;
+		}
+	}
+	return best;
+}
+
+static int get_chunk_from(struct pp_download *d, const char *address, const struct pp_chunk *ch,
+			  bool fetch_missing, struct wire_reply *out, struct pp_error *err)
+{
+	pp_v1_Request req = pp_v1_Request_init_zero;
+	pp_v1_Response *resp = calloc(1, sizeof(*resp));
+	if (resp == NULL)
+		return pp_fail(err, PP_EINTERNAL, "out of memory");
+	req.has_get_chunk = true;
+	snprintf(req.get_chunk.chunk_id, sizeof(req.get_chunk.chunk_id), "%s", ch->id);
+	req.get_chunk.fetch_missing = fetch_missing;
+	int rc = wire_call(d->c, address, &req, NULL, 0, resp, out, RPC_TIMEOUT_DATA_MS, err);
+	free(resp);
+	if (rc != PP_OK)
+		return rc;
+	char sum[PP_SHA256_HEX];
+	if (out->payload_len != ch->size) {
+		rc = pp_fail(err, PP_EINTEGRITY, "chunk %llu from %s has %zu bytes, expected %u",
+			     (unsigned long long)ch->index, address, out->payload_len, ch->size);
+	} else if (sha256_hex(out->payload, out->payload_len, sum) != 0 || strcmp(sum, ch->id) != 0) {
+		rc = pp_fail(err, PP_EINTEGRITY, "chunk %llu from %s failed its SHA-256 check",
+			     (unsigned long long)ch->index, address);
+	}
+	if (rc != PP_OK)
+		wire_reply_free(out);
+	return rc;
+}
+
+/* Tells the tracker a replica served bad bytes; best effort. */
+static void report_corrupt(struct pp_download *d, const struct pp_replica *r, const char *id)
+{
+	pp_v1_Request req = pp_v1_Request_init_zero;
+	pp_v1_Response *resp = calloc(1, sizeof(*resp));
+	if (resp == NULL)
+		return;
+	req.has_chunk_corrupt = true;
+	snprintf(req.chunk_corrupt.node_id, sizeof(req.chunk_corrupt.node_id), "%s", r->node);
+	snprintf(req.chunk_corrupt.chunk_id, sizeof(req.chunk_corrupt.chunk_id), "%s", id);
+	struct pp_error ignored;
+	wire_call(d->c, d->c->meta_addr, &req, NULL, 0, resp, NULL, d->c->timeout_ms, &ignored);
+	free(resp);
+}
+
+static int fetch_chunk(struct pp_download *d, uint64_t k, struct wire_reply *out,
+		       struct pp_error *err)
+{
+	struct pp_chunk ch;
+	int rc = chunk_location(d, k, &ch, err);
+	if (rc != PP_OK)
+		return rc;
+	uint64_t cs = d->file.chunk_size;
+	uint64_t want = k + 1 < d->file.chunk_count ? cs : d->file.size - k * cs;
+	if (ch.size != want || ch.index != k) {
+		rc = pp_fail(err, PP_EINTEGRITY, "manifest of %s is inconsistent at chunk %llu", d->name,
+			     (unsigned long long)k);
+		goto out;
+	}
+	if (d->c->direct) {
+		rc = get_chunk_from(d, d->c->node, &ch, true, out, err);
+		goto out;
+	}
+	bool tried[PP_REPLICAS_MAX] = {false};
+	int attempts = 0;
+	bool mismatch = false;
+	struct pp_error last = {0};
+	for (;;) {
+		pthread_mutex_lock(&d->lock);
+		int i = pick_replica(d, &ch, tried);
+		struct dl_addr *a = i >= 0 ? addr_of(d, ch.replicas[i].address) : NULL;
+		if (a != NULL)
+			a->inflight++;
+		pthread_mutex_unlock(&d->lock);
+		if (i < 0)
+			break;
+		tried[i] = true;
+		attempts++;
+		int64_t t0 = time_mono_ms();
+		rc = get_chunk_from(d, ch.replicas[i].address, &ch, false, out, &last);
+		int64_t took = time_mono_ms() - t0;
+		pthread_mutex_lock(&d->lock);
+		if (a != NULL) {
+			a->inflight--;
+			if (rc != PP_OK || took > DL_SLOW_MS)
+				a->skipped = true;
+		}
+		pthread_mutex_unlock(&d->lock);
+		if (rc == PP_OK)
+			goto out;
+		if (rc == PP_EINTEGRITY) {
+			mismatch = true;
+			report_corrupt(d, &ch.replicas[i], ch.id);
+		}
+		if (rc == PP_EAUTH)
+			break;
+	}
+	if (attempts == 0)
+		rc = pp_fail(err, PP_EUNAVAIL, "chunk %llu of %s has no live replica",
+			     (unsigned long long)k, d->name);
+	else if (last.code == PP_EAUTH)
+		rc = pp_fail(err, PP_EAUTH, "%s", last.message);
+	else
+		rc = pp_fail(err, mismatch ? PP_EINTEGRITY : PP_EUNAVAIL,
+			     "chunk %llu of %s: every replica failed (%d tried; last: %s)",
+			     (unsigned long long)k, d->name, attempts, last.message);
+out:
+	free(ch.replicas);
+	return rc;
+}
+
+static void *fetcher_main(void *arg)
+{
+	struct pp_download *d = arg;
+	pthread_mutex_lock(&d->lock);
+	for (;;) {
+		while (!d->stop && d->next_fetch < d->last_chunk &&
+		       d->next_fetch >= d->next_read + (uint64_t)d->nslots)
+			pthread_cond_wait(&d->cond, &d->lock);
+		if (d->stop || d->next_fetch >= d->last_chunk)
+			break;
+		uint64_t k = d->next_fetch++;
+		struct dl_slot *s = &d->slots[k % (uint64_t)d->nslots];
+		s->state = DL_FETCHING;
+		s->chunk = k;
+		pthread_mutex_unlock(&d->lock);
+		struct wire_reply r = {0};
+		struct pp_error e = {0};
+		int rc = fetch_chunk(d, k, &r, &e);
+		pthread_mutex_lock(&d->lock);
+		s->reply = r;
+		s->err_code = rc;
+		s->err = e;
+		s->state = DL_READY;
+		pthread_cond_broadcast(&d->cond);
+	}
+	pthread_mutex_unlock(&d->lock);
+	return NULL;
+}
+
+int pp_download_open(pp_client *c, const char *name, uint64_t offset, uint64_t length,
+		     pp_download **out, struct pp_file *info, struct pp_error *err)
+{
+	pp_error_clear(err);
+	if (c == NULL || out == NULL)
+		return pp_fail(err, PP_EINVAL, "client and out are required");
+	*out = NULL;
+	int rc = pp_name_valid(name, err);
+	if (rc != PP_OK)
+		return rc;
+	struct pp_download *d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		return pp_fail(err, PP_EINTERNAL, "out of memory");
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->cond, NULL);
+	pthread_mutex_init(&d->pages_lock, NULL);
+	d->c = c;
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	rc = load_manifest(c, name, 0, 1, &d->file, NULL, err);
+	if (rc != PP_OK)
+		goto fail;
+	const struct pp_file *f = &d->file;
+	uint64_t cs = f->chunk_size;
+	if ((f->size > 0 && (cs == 0 || f->chunk_count != (f->size + cs - 1) / cs)) ||
+	    (f->size == 0 && f->chunk_count != 0)) {
+		rc = pp_fail(err, PP_EINTERNAL, "file info of %s is inconsistent", name);
+		goto fail;
+	}
+	if (offset > f->size) {
+		rc = pp_fail(err, PP_EINVAL, "range starts at %llu, past the end of %s (%llu bytes)",
+			     (unsigned long long)offset, name, (unsigned long long)f->size);
+		goto fail;
+	}
+	d->pos = offset;
+	d->end = (length == 0 || length > f->size - offset) ? f->size : offset + length;
+	d->whole = offset == 0 && d->end == f->size;
+	if (d->whole && sha256_stream_new(&d->sha) != PP_OK) {
+		rc = pp_fail(err, PP_EINTERNAL, "cannot start SHA-256");
+		goto fail;
+	}
+	if (d->end > d->pos) {
+		d->next_read = d->next_fetch = d->pos / cs;
+		d->last_chunk = (d->end + cs - 1) / cs;
+	}
+	d->nslots = c->parallel;
+	d->slots = calloc((size_t)d->nslots, sizeof(*d->slots));
+	d->threads = calloc((size_t)d->nslots, sizeof(*d->threads));
+	if (d->slots == NULL || d->threads == NULL) {
+		rc = pp_fail(err, PP_EINTERNAL, "out of memory");
+		goto fail;
+	}
+	uint64_t nchunks = d->last_chunk - d->next_fetch;
+	int want = nchunks < (uint64_t)d->nslots ? (int)nchunks : d->nslots;
+	for (; d->nthreads < want; d->nthreads++) {
+		if (pthread_create(&d->threads[d->nthreads], NULL, fetcher_main, d) != 0) {
+			rc = pp_fail(err, PP_EINTERNAL, "cannot start download threads");
+			goto fail;
+		}
+	}
+	if (info != NULL)
+		*info = d->file;
+	*out = d;
+	return PP_OK;
+fail:
+	pp_download_close(d);
+	return rc;
+}
+
+int pp_download_read(pp_download *d, void *buf, size_t len, size_t *got, struct pp_error *err)
+{
+	pp_error_clear(err);
+	if (d == NULL || got == NULL || (buf == NULL && len > 0))
+		return pp_fail(err, PP_EINVAL, "NULL download, buffer or got");
+	*got = 0;
+	if (d->err_code != PP_OK) {
+		if (err)
+			*err = d->err;
+		return d->err_code;
+	}
+	uint8_t *dst = buf;
+	uint64_t cs = d->file.chunk_size;
+	int rc = PP_OK;
+	pthread_mutex_lock(&d->lock);
+	while (*got < len && d->pos < d->end) {
+		uint64_t k = d->pos / cs;
+		struct dl_slot *s = &d->slots[k % (uint64_t)d->nslots];
+		if (s->state != DL_READY || s->chunk != k) {
+			pthread_cond_wait(&d->cond, &d->lock);
+			continue;
+		}
+		if (s->err_code != PP_OK) {
+			d->err_code = s->err_code;
+			d->err = s->err;
+			break;
+		}
+		uint64_t in_chunk = d->pos - k * cs;
+		uint64_t avail = s->reply.payload_len - in_chunk;
+		if (avail > d->end - d->pos)
+			avail = d->end - d->pos;
+		size_t n = (size_t)(avail < len - *got ? avail : len - *got);
+		memcpy(dst + *got, s->reply.payload + in_chunk, n);
+		*got += n;
+		d->pos += n;
+		if (d->pos == d->end || d->pos == (k + 1) * cs) {
+			wire_reply_free(&s->reply);
+			s->state = DL_EMPTY;
+			d->next_read = k + 1;
+			pthread_cond_broadcast(&d->cond);
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (d->whole && *got > 0 && sha256_stream_update(d->sha, buf, *got) != 0) {
+		d->err_code = pp_fail(&d->err, PP_EINTERNAL, "SHA-256 failed");
+	}
+	if (d->err_code == PP_OK && d->whole && d->pos == d->end && d->sha != NULL) {
+		char sum[PP_SHA256_HEX];
+		sha256_stream_final_hex(d->sha, sum);
+		sha256_stream_free(d->sha);
+		d->sha = NULL;
+		if (strcmp(sum, d->file.sha256) != 0)
+			d->err_code = pp_fail(&d->err, PP_EINTEGRITY,
+					      "%s: whole-file SHA-256 %s does not match the recorded %s",
+					      d->name, sum, d->file.sha256);
+	}
+	if (d->err_code != PP_OK) {
+		*got = 0;
+		rc = d->err_code;
+		if (err)
+			*err = d->err;
+	}
+	return rc;
+}
+
+void pp_download_close(pp_download *d)
+{
+	if (d == NULL)
+		return;
+	pthread_mutex_lock(&d->lock);
+	d->stop = true;
+	pthread_cond_broadcast(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+	for (int i = 0; i < d->nthreads; i++)
+		pthread_join(d->threads[i], NULL);
+	free(d->threads);
+	for (int i = 0; d->slots != NULL && i < d->nslots; i++)
+		wire_reply_free(&d->slots[i].reply);
+	free(d->slots);
+	for (int i = 0; i < DL_PAGES; i++)
+		wire_chunks_free(d->pages[i].chunks, d->pages[i].count);
+	sha256_stream_free(d->sha);
+	pthread_mutex_destroy(&d->pages_lock);
+	pthread_cond_destroy(&d->cond);
+	pthread_mutex_destroy(&d->lock);
+	free(d);
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int pp_get_fd(pp_client *c, const char *name, int fd, const struct pp_get_options *opt,
+	      struct pp_file *info, struct pp_error *err)
+{
+	pp_error_clear(err);
+	if (fd < 0)
+		return pp_fail(err, PP_EINVAL, "invalid file descriptor");
+	struct pp_get_options none = {0};
+	if (opt == NULL)
+		opt = &none;
+	pp_download *d = NULL;
+	struct pp_file f;
+	int rc = pp_download_open(c, name, opt->offset, opt->length, &d, &f, err);
+	if (rc != PP_OK)
+		return rc;
+	uint8_t *buf = malloc(GET_WRITE_BYTES);
+	if (buf == NULL) {
+		rc = pp_fail(err, PP_EINTERNAL, "out of memory");
+		goto out;
+	}
+	uint64_t total = d->end - d->pos, done = 0;
+	int64_t last = 0;
+	for (;;) {
+		size_t got;
+		rc = pp_download_read(d, buf, GET_WRITE_BYTES, &got, err);
+		if (rc != PP_OK || got == 0)
+			break;
+		if (write_all(fd, buf, got) != 0) {
+			rc = pp_fail(err, PP_EINVAL, "write failed: %s", strerror(errno));
+			break;
+		}
+		done += got;
+		int64_t now = time_mono_ms();
+		if (opt->progress != NULL && (now - last >= 100 || done == total)) {
+			last = now;
+			opt->progress(opt->progress_arg, done, total);
+		}
+	}
+	if (rc == PP_OK && opt->progress != NULL && total == 0)
+		opt->progress(opt->progress_arg, 0, 0);
+	if (rc == PP_OK && info != NULL)
+		*info = f;
+out:
+	free(buf);
+	pp_download_close(d);
+	return rc;
+}
