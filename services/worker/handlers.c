@@ -125,6 +125,19 @@ static void h_put_chunk(void *svc, struct rpc_call *call)
 	call->resp.put_chunk = pr;
 }
 
+/* Direct access: pulls the chunk from peers as an extra copy. */
+static int fetch_good_copy(struct worker *w, const char *id)
+{
+	int rc = worker_slot_take(w, WORKER_SLOT_WAIT_MS);
+	if (rc != PP_OK)
+		return rc;
+	inflight_begin(w);
+	rc = transfer_pull(w, id, NULL, 0, true);
+	inflight_end(w);
+	worker_slot_give(w);
+	return rc;
+}
+
 static void h_get_chunk(void *svc, struct rpc_call *call)
 {
 	struct worker *w = svc;
@@ -139,13 +152,7 @@ static void h_get_chunk(void *svc, struct rpc_call *call)
 	int rc = store_size(w->store, id, &size);
 	if (rc == PP_ENOTFOUND && r->fetch_missing) {
 		/* Direct node access: become a source of this chunk. */
-		rc = worker_slot_take(w, WORKER_SLOT_WAIT_MS);
-		if (rc == PP_OK) {
-			inflight_begin(w);
-			rc = transfer_pull(w, id, NULL, 0, true);
-			inflight_end(w);
-			worker_slot_give(w);
-		}
+		rc = fetch_good_copy(w, id);
 		if (rc == PP_OK || store_has(w->store, id)) {
 			fetched = true;
 			rc = store_size(w->store, id, &size);
@@ -166,6 +173,12 @@ static void h_get_chunk(void *svc, struct rpc_call *call)
 	}
 	size_t len = 0;
 	rc = store_read(w->store, id, buf, size, &len, true);
+	if (rc == PP_EINTEGRITY && r->fetch_missing && fetch_good_copy(w, id) == PP_OK) {
+		/* Our copy was bad (now quarantined and reported): serve a fresh,
+		 * verified one pulled from a peer instead of failing the reader. */
+		fetched = true;
+		rc = store_read(w->store, id, buf, size, &len, true);
+	}
 	if (rc != PP_OK) {
 		rpc_call_reply_payload_truncate(call, 0);
 		rpc_call_fail(call, rc, "chunk %s: %s", id, pp_strerror(rc));

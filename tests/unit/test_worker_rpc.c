@@ -35,7 +35,7 @@
 extern char **environ;
 
 static char tmpdir[] = "/tmp/pp-unit-wrpc-XXXXXX";
-static char tracker_addr[64], bus_addr[64], w_addr[2][64], w_dir[2][128];
+static char tracker_addr[64], bus_addr[64], w_addr[2][64], w_dir[2][128], dead_addr[64];
 static pid_t w_pid[2];
 
 /* What the stand-in tracker saw; `lock` guards all of it. */
@@ -173,6 +173,7 @@ static int setup(void **state)
 	int base = port_base();
 	snprintf(tracker_addr, sizeof(tracker_addr), "tcp://127.0.0.1:%d", base);
 	snprintf(bus_addr, sizeof(bus_addr), "tcp://127.0.0.1:%d", base + 1);
+	snprintf(dead_addr, sizeof(dead_addr), "tcp://127.0.0.1:%d", base + 9); /* nobody */
 	for (int i = 0; i < 2; i++) {
 		snprintf(w_addr[i], sizeof(w_addr[i]), "tcp://127.0.0.1:%d", base + 2 + i);
 		snprintf(w_dir[i], sizeof(w_dir[i]), "%s/w%d", tmpdir, i + 1);
@@ -374,7 +375,7 @@ static void test_worker_serves_the_chunk_protocol(void **state)
 	make_chunk(data, sizeof(data), 1, id);
 
 	/* A forward to a dead node still stores here and says so. */
-	char *dead[] = {"tcp://127.0.0.1:1"};
+	char *dead[] = {dead_addr};
 	assert_int_equal(put(1, id, data, sizeof(data), dead, 1, &r), PP_OK);
 	assert_int_equal(r.resp->put_chunk->n_stored_on, 1);
 	assert_string_equal(r.resp->put_chunk->stored_on[0], "w2");
@@ -416,7 +417,7 @@ static void test_worker_serves_the_chunk_protocol(void **state)
 	/* Repair: pull from w2, verified, registered again. */
 	Pp__V1__PullChunkRequest pull = PP__V1__PULL_CHUNK_REQUEST__INIT;
 	pull.chunk_id = id;
-	char *sources[] = {"tcp://127.0.0.1:1", w_addr[1]};
+	char *sources[] = {dead_addr, w_addr[1]};
 	pull.sources = sources;
 	pull.n_sources = 2;
 	pull.size = sizeof(data);
@@ -449,6 +450,19 @@ static void test_worker_serves_the_chunk_protocol(void **state)
 	rpc_reply_free(&r);
 	assert_int_equal(count_added("w1", solo_id), 1);
 	chunk_path(0, "extra", solo_id, path, sizeof(path));
+	assert_true(exists(path));
+	/* Direct access to a corrupt copy serves a fresh verified one. */
+	chunk_path(0, NULL, solo_id, path, sizeof(path));
+	fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "X", 1, 0), 1);
+	close(fd);
+	assert_int_equal(get(0, solo_id, 0, 0, true, &r), PP_OK);
+	assert_true(r.resp->get_chunk->fetched);
+	assert_int_equal(r.payload_len, sizeof(solo));
+	assert_memory_equal(r.payload, solo, sizeof(solo));
+	rpc_reply_free(&r);
+	chunk_path(0, "quarantine", solo_id, path, sizeof(path));
 	assert_true(exists(path));
 
 	/* has / delete. */
