@@ -45,6 +45,7 @@ static char added_id[64][65];
 static int n_added;
 static int inventories_done[2];
 static char corrupt_id[65];
+static char corrupt_ids[16][65];
 static int n_corrupt;
 
 static int node_index(const char *node) { return strcmp(node, "w1") == 0 ? 0 : 1; }
@@ -88,6 +89,8 @@ static void t_chunk_corrupt(void *svc, struct rpc_call *call)
 	(void)svc;
 	pthread_mutex_lock(&lock);
 	snprintf(corrupt_id, sizeof(corrupt_id), "%s", call->req->chunk_corrupt->chunk_id);
+	if (n_corrupt < 16)
+		snprintf(corrupt_ids[n_corrupt], 65, "%s", call->req->chunk_corrupt->chunk_id);
 	n_corrupt++;
 	pthread_mutex_unlock(&lock);
 }
@@ -157,6 +160,7 @@ static void spawn_worker(int i)
 	char *argv[] = {path, "--id", id, "--listen", w_addr[i], "--tracker", tracker_addr,
 			"--bus", bus_addr, "--data", w_dir[i], "--heartbeat-ms", "100", NULL};
 	setenv("PP_INVENTORY_INTERVAL_S", "30", 1);
+	setenv("PP_SCRUB_INTERVAL_S", "1", 1);
 	char logpath[256];
 	snprintf(logpath, sizeof(logpath), "%s/w%d.log", tmpdir, i + 1);
 	posix_spawn_file_actions_t fa;
@@ -252,6 +256,18 @@ static bool corrupt_reported(void)
 	bool ok = n_corrupt > 0;
 	pthread_mutex_unlock(&lock);
 	return ok;
+}
+
+static char *scrub_target;
+/* The pulled copy of the first chunk went bad again: its second report. */
+static bool id_reported_twice(void)
+{
+	int n = 0;
+	pthread_mutex_lock(&lock);
+	for (int i = 0; i < n_corrupt && i < 16; i++)
+		n += strcmp(corrupt_ids[i], scrub_target) == 0;
+	pthread_mutex_unlock(&lock);
+	return n >= 2;
 }
 
 static int count_added(const char *node, const char *id)
@@ -486,6 +502,19 @@ static void test_worker_serves_the_chunk_protocol(void **state)
 	rpc_reply_free(&r);
 	chunk_path(0, NULL, solo_id, path, sizeof(path));
 	assert_false(exists(path));
+
+	/* The scrubber finds a bad copy nobody reads. */
+	scrub_target = id;
+	chunk_path(0, NULL, id, path, sizeof(path));
+	assert_true(exists(path));
+	fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "\x01\x02", 2, 777), 2);
+	close(fd);
+	assert_true(wait_until(id_reported_twice, 10000));
+	assert_false(exists(path));
+	chunk_path(0, "quarantine", id, path, sizeof(path));
+	assert_true(exists(path));
 
 	/* Tracker queries pass through a worker unchanged. */
 	Pp__V1__ListRequest list = PP__V1__LIST_REQUEST__INIT;
