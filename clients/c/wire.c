@@ -51,7 +51,7 @@ int wire_call(pp_client *c, const char *address, const pp_v1_Request *req, const
 	if (rc == PP_EINVAL)
 		return pp_fail(err, PP_EINVAL, "invalid address %s", address);
 	if (rc != PP_OK)
-		return pp_fail(err, PP_EUNAVAIL, "%s did not answer within %d ms (not running or unreachable?)",
+		return pp_fail(err, PP_EUNAVAIL, "%s is unreachable or did not answer within %d ms",
 			       address, timeout_ms);
 	struct frame_view v;
 	const char *why = NULL;
