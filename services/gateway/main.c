@@ -1,0 +1,202 @@
+/* pp-gateway: flags, wiring and signals only (DESIGN.md, "Binaries").
+ *
+ * SIGINT/SIGTERM are blocked before any thread starts and taken with
+ * sigwait, so a stop always runs in order: end the event streams (MHD may
+ * not stop with suspended connections), stop MHD, then the relay and the
+ * client library. */
+#define _GNU_SOURCE
+#include "auth.h"
+#include "auth_tokens.h"
+#include "errors.h"
+#include "flags.h"
+#include "gateway.h"
+#include "log.h"
+#include "metrics.h"
+#include "routes.h"
+#include "sse.h"
+#include "webui.h"
+
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define GW_THREADS 2
+#define GW_CONNECTION_LIMIT 512
+#define GW_CONNECTION_TIMEOUT_S 60
+#define GW_CONNECTION_MEMORY (1u << 20) /* MHD hands uploads in ~half of this (STACK.md 9) */
+#define GW_PROBE_TIMEOUT_MS 1500
+
+struct gw_flags {
+	const char *http, *tracker, *events, *web_root, *token_file, *key_file;
+	uint64_t max_upload;
+};
+
+static int parse_flags(int argc, char **argv, struct gw_flags *f)
+{
+	f->http = "127.0.0.1:8080";
+	const struct flag_spec specs[] = {
+		{"http", "PP_HTTP", FLAG_STRING, &f->http, "HOST:PORT to serve HTTP on (default 127.0.0.1:8080)", false, 0},
+		{"tracker", "PP_TRACKER", FLAG_STRING, &f->tracker, "tracker RPC address, tcp://HOST:PORT", true, 0},
+		{"events", "PP_EVENTS", FLAG_STRING, &f->events, "tracker events address, tcp://HOST:PORT", true, 0},
+		{"web-root", "PP_WEB_ROOT", FLAG_STRING, &f->web_root, "serve the web UI from this directory instead of the built-in copy", false, 0},
+		{"token-file", "PP_TOKEN_FILE", FLAG_STRING, &f->token_file, "file of `TOKEN read|write` lines; when set the API needs Authorization: Bearer", false, 0},
+		{"key-file", "PP_KEY_FILE", FLAG_STRING, &f->key_file, "cluster key file (HMAC of every message)", false, 0},
+		{"max-upload", "PP_MAX_UPLOAD", FLAG_BYTES, &f->max_upload, "largest accepted upload, e.g. 10GiB (default: no limit)", false, 0},
+		{0},
+	};
+	const struct flags_program prog = {
+		"pp-gateway", "[flags]",
+		"HTTP gateway of Peer Pressure: REST API, web UI, event stream and metrics."};
+	int next = 0;
+	int rc = flags_parse(&prog, specs, argc, argv, 1, &next);
+	if (rc == FLAGS_CONTINUE && next < argc) {
+		fprintf(stderr, "pp-gateway: unexpected argument '%s' (try --help)\n", argv[next]);
+		return FLAGS_ERROR;
+	}
+	return rc;
+}
+
+/* "HOST:PORT" or "[V6]:PORT" to a socket address. */
+static int resolve_http(const char *hp, struct sockaddr_storage *ss)
+{
+	char host[256];
+	const char *colon = strrchr(hp, ':');
+	if (colon == NULL || colon == hp || colon[1] == '\0' || (size_t)(colon - hp) >= sizeof(host))
+		return PP_EINVAL;
+	const char *h = hp;
+	size_t hl = (size_t)(colon - hp);
+	if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']') {
+		h++;
+		hl -= 2;
+	}
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+	struct addrinfo *ai = NULL;
+	if (getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &ai) != 0 || ai == NULL)
+		return PP_EINVAL;
+	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+	freeaddrinfo(ai);
+	return PP_OK;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	char msg[512];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	size_t n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	for (char *p = msg; *p; p++)
+		if (*p == '"')
+			*p = '\'';
+	log_warn("mhd", "msg=\"%s\"", msg);
+}
+
+static int open_client(const char *tracker, const char *key_file, int timeout_ms, pp_client **out)
+{
+	struct pp_client_options o = {.tracker = tracker, .key_file = key_file, .timeout_ms = timeout_ms};
+	struct pp_error err = {0};
+	int rc = pp_client_open(&o, out, &err);
+	if (rc != PP_OK)
+		log_error("client_open_failed", "tracker=%s err=\"%s\"", tracker, err.message);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	log_init("gateway");
+	struct gw_flags f = {0};
+	int rc = parse_flags(argc, argv, &f);
+	if (rc == FLAGS_EXIT_OK)
+		return 0;
+	if (rc != FLAGS_CONTINUE)
+		return 1;
+
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	int exit_code = 1;
+	struct gateway gw = {.max_upload = f.max_upload};
+	struct auth events_auth;
+	bool auth_ready = false;
+	struct MHD_Daemon *d = NULL;
+	struct sockaddr_storage ss;
+
+	if (resolve_http(f.http, &ss) != PP_OK) {
+		fprintf(stderr, "pp-gateway: --http '%s' is not a usable HOST:PORT\n", f.http);
+		goto out;
+	}
+	if (f.token_file != NULL) {
+		char why[256];
+		if (token_table_load(f.token_file, &gw.tokens, why, sizeof(why)) != PP_OK) {
+			fprintf(stderr, "pp-gateway: --token-file: %s\n", why);
+			goto out;
+		}
+		log_info("tokens_loaded", "count=%zu", token_table_count(gw.tokens));
+	}
+	if (auth_setup(&events_auth, f.key_file) != PP_OK) {
+		fprintf(stderr, "pp-gateway: --key-file %s is not usable (see the log)\n", f.key_file);
+		goto out;
+	}
+	auth_ready = true;
+	if (webui_new(f.web_root, &gw.ui) != PP_OK) {
+		fprintf(stderr, "pp-gateway: --web-root %s is not a directory\n", f.web_root);
+		goto out;
+	}
+	if (metrics_new(&gw.metrics) != PP_OK)
+		goto out;
+	if (open_client(f.tracker, f.key_file, 0, &gw.client) != PP_OK ||
+	    open_client(f.tracker, f.key_file, GW_PROBE_TIMEOUT_MS, &gw.probe) != PP_OK) {
+		fprintf(stderr, "pp-gateway: cannot use --tracker %s (see the log)\n", f.tracker);
+		goto out;
+	}
+	if (sse_hub_start(f.events, &events_auth, &gw.sse) != PP_OK) {
+		fprintf(stderr, "pp-gateway: cannot use --events %s\n", f.events);
+		goto out;
+	}
+	d = MHD_start_daemon(
+		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL,
+		NULL, routes_handle, &gw, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)GW_THREADS, MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned)GW_CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned)GW_CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		(size_t)GW_CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, routes_completed, &gw,
+		MHD_OPTION_UNESCAPE_CALLBACK, routes_no_unescape, NULL, MHD_OPTION_EXTERNAL_LOGGER,
+		mhd_log, NULL, MHD_OPTION_END);
+	if (d == NULL) {
+		fprintf(stderr, "pp-gateway: cannot listen on %s\n", f.http);
+		log_error("listen_failed", "http=%s", f.http);
+		goto out;
+	}
+	log_info("gateway_started", "http=%s tracker=%s events=%s web=%s tokens=%s max_upload=%llu",
+		 f.http, f.tracker, f.events, f.web_root ? f.web_root : "embedded",
+		 gw.tokens ? "on" : "off", (unsigned long long)f.max_upload);
+
+	int sig = 0;
+	sigwait(&sigs, &sig);
+	log_info("gateway_stopping", "signal=%d", sig);
+	exit_code = 0;
+out:
+	if (d != NULL) {
+		sse_hub_close_streams(gw.sse);
+		MHD_stop_daemon(d);
+	}
+	sse_hub_stop(gw.sse);
+	pp_client_close(gw.probe);
+	pp_client_close(gw.client);
+	metrics_free(gw.metrics);
+	webui_free(gw.ui);
+	token_table_free(gw.tokens);
+	if (auth_ready)
+		auth_free(&events_auth);
+	return exit_code;
+}
