@@ -83,16 +83,28 @@ static int print_json(json_t *j)
 	return 0;
 }
 
+/* The flag parser prefixes its messages with the program name; parsing with
+ * this name makes them the usual "ppctl: error: ..." line. */
+static const struct flags_program err_prog = {"ppctl: error", "", ""};
+
+static bool is_help(const char *a) { return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0; }
+
 /* Splits a verb's words into positionals and its flags (anywhere). */
 static int parse_verb(const struct flags_program *prog, const struct flag_spec *specs, int argc,
 		      char **argv, const char **pos, int max_pos, int *npos)
 {
 	*npos = 0;
+	for (int i = 0; i < argc; i++) {
+		if (is_help(argv[i])) {
+			flags_print_help(prog, specs);
+			return -2;
+		}
+	}
 	int i = 0;
 	while (i < argc) {
 		if (argv[i][0] == '-' && argv[i][1] != '\0') {
 			int next;
-			int rc = flags_parse(prog, specs, argc, argv, i, &next);
+			int rc = flags_parse(&err_prog, specs, argc, argv, i, &next);
 			if (rc == FLAGS_EXIT_OK)
 				return -2;
 			if (rc != FLAGS_CONTINUE)
@@ -550,8 +562,24 @@ int main(int argc, char **argv)
 		{"key-file", "PP_KEY_FILE", FLAG_STRING, &x.key_file, "cluster key file", false, 0},
 		{"json", NULL, FLAG_BOOL, &x.json, "print JSON (DESIGN.md shapes)", false, 0},
 		VERB_FLAGS_END};
+	/* --help and --version before the verb; the rest is parsed with
+	 * err_prog so that flag errors read "ppctl: error: ...". */
+	for (int i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (is_help(argv[i])) {
+			flags_print_help(&ctl_prog, specs);
+			return 0;
+		}
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("ppctl %s\n", PP_VERSION);
+			return 0;
+		}
+		if (!strchr(argv[i], '=') && (strcmp(argv[i], "--tracker") == 0 ||
+					      strcmp(argv[i], "--node") == 0 ||
+					      strcmp(argv[i], "--key-file") == 0))
+			i++;
+	}
 	int next;
-	int rc = flags_parse(&ctl_prog, specs, argc, argv, 1, &next);
+	int rc = flags_parse(&err_prog, specs, argc, argv, 1, &next);
 	if (rc == FLAGS_EXIT_OK)
 		return 0;
 	if (rc != FLAGS_CONTINUE)
