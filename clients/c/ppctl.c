@@ -350,7 +350,7 @@ static int one_name(int argc, char **argv, const char *verb, const char **name)
 
 static int cmd_stat(struct ctl *x, int argc, char **argv)
 {
-	const char *name;
+	const char *name = NULL;
 	int rc = one_name(argc, argv, "stat", &name);
 	if (rc)
 		return rc;
@@ -399,7 +399,7 @@ static int cmd_stat(struct ctl *x, int argc, char **argv)
 
 static int cmd_rm(struct ctl *x, int argc, char **argv)
 {
-	const char *name;
+	const char *name = NULL;
 	int rc = one_name(argc, argv, "rm", &name);
 	if (rc)
 		return rc;
@@ -462,7 +462,7 @@ static int cmd_health(struct ctl *x, int argc, char **argv)
 		return fail(&err);
 	if (x->json)
 		return print_json(shape_health(&h));
-	char stored[16], left[16], eta[16];
+	char stored[16], left[16], eta[32];
 	out_size(h.bytes_stored, stored, sizeof(stored));
 	out_size(h.repair_bytes_left, left, sizeof(left));
 	out_duration(h.repair_eta_s, eta, sizeof(eta));
@@ -493,7 +493,7 @@ static int cmd_ping(struct ctl *x, int argc, char **argv)
 		return print_json(json_pack("{s:s, s:s, s:s, s:I, s:I}", "node_id", p.node_id, "role",
 					    p.role, "version", p.version, "uptime_ms",
 					    (json_int_t)p.uptime_ms, "rtt_us", (json_int_t)p.rtt_us));
-	char up[16];
+	char up[32];
 	out_duration((double)p.uptime_ms / 1000.0, up, sizeof(up));
 	printf("pong from %s (%s %s, up %s) in %.2f ms\n", p.node_id, p.role, p.version, up,
 	       (double)p.rtt_us / 1000.0);
@@ -517,7 +517,7 @@ static int cmd_drain(struct ctl *x, int argc, char **argv)
 		}
 		return print_json(j);
 	}
-	char left[16], eta[16];
+	char left[16], eta[32];
 	out_size(d.bytes_left, left, sizeof(left));
 	out_duration(d.eta_s, eta, sizeof(eta));
 	printf("draining %s: state %s, %llu chunks (%s) left, ETA %s\n", argv[0],

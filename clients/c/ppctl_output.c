@@ -27,11 +27,11 @@ void out_duration(double secs, char *buf, size_t len)
 {
 	if (secs < 0 || secs > 360000)
 		secs = 0;
-	long s = (long)(secs + 0.5);
+	int s = (int)(secs + 0.5);
 	if (s >= 3600)
-		snprintf(buf, len, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+		snprintf(buf, len, "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60);
 	else
-		snprintf(buf, len, "%ld:%02ld", s / 60, s % 60);
+		snprintf(buf, len, "%d:%02d", s / 60, s % 60);
 }
 
 void table_init(struct table *t, int ncols, const char *const *headers, const bool *right)
@@ -111,7 +111,7 @@ void progress_update(void *arg, uint64_t done, uint64_t total)
 	p->last_ms = now;
 	double secs = (double)(now - p->start_ms) / 1000.0;
 	double rate = secs > 0 ? (double)done / secs : 0;
-	char d[16], tot[16], r[16], eta[16];
+	char d[16], tot[16], r[16], eta[32];
 	out_size(done, d, sizeof(d));
 	out_size((uint64_t)rate, r, sizeof(r));
 	char bar[31];
