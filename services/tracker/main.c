@@ -1,0 +1,177 @@
+/* pp-tracker: metadata, placement, failure detection and repair for a Peer
+ * Pressure cluster (DESIGN.md, "Binaries"). This file only parses flags,
+ * wires the modules together and stops them cleanly on SIGINT/SIGTERM; the
+ * signals are blocked in every thread and taken by sigwait here. */
+#define _GNU_SOURCE
+#include "balance.h"
+#include "db.h"
+#include "errors.h"
+#include "events.h"
+#include "flags.h"
+#include "frame.h"
+#include "gc.h"
+#include "handlers.h"
+#include "inventory.h"
+#include "liveness.h"
+#include "log.h"
+#include "repair.h"
+#include "rpc_server.h"
+#include "timeutil.h"
+#include "tracker.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RPC_CONTEXTS 64
+#define RPC_THREADS 8
+
+static int check_config(struct tracker_config *c, const char *spread)
+{
+	char *end = NULL;
+	c->balance_spread = strtod(spread, &end);
+	if (end == spread || *end != '\0' || c->balance_spread < 0 || c->balance_spread > 1) {
+		fprintf(stderr, "pp-tracker: --balance-spread must be a fraction in 0..1, got \"%s\"\n",
+			spread);
+		return PP_EINVAL;
+	}
+	if (c->chunk_size < 1024 || c->chunk_size > PP_CHUNK_SIZE_MAX) {
+		fprintf(stderr, "pp-tracker: --chunk-size must be in 1KiB..%uMiB\n",
+			PP_CHUNK_SIZE_MAX >> 20);
+		return PP_EINVAL;
+	}
+	if (c->replication < TRACKER_REPLICATION_MIN || c->replication > TRACKER_REPLICATION_MAX) {
+		fprintf(stderr, "pp-tracker: --replication must be in %d..%d\n",
+			TRACKER_REPLICATION_MIN, TRACKER_REPLICATION_MAX);
+		return PP_EINVAL;
+	}
+	if (c->heartbeat_ms == 0 || c->suspect_ms <= c->heartbeat_ms ||
+	    c->dead_ms <= c->suspect_ms) {
+		fprintf(stderr, "pp-tracker: need 0 < --heartbeat-ms < --suspect-ms < --dead-ms\n");
+		return PP_EINVAL;
+	}
+	if (c->repair_per_node == 0 || c->repair_per_node > 64) {
+		fprintf(stderr, "pp-tracker: --repair-per-node must be in 1..64\n");
+		return PP_EINVAL;
+	}
+	return PP_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct tracker t = {0};
+	struct tracker_config *c = &t.cfg;
+	const char *spread = "0.10";
+	c->chunk_size = PP_CHUNK_SIZE_DEFAULT;
+	c->replication = 2;
+	c->heartbeat_ms = 1000;
+	c->suspect_ms = 3000;
+	c->dead_ms = 5000;
+	c->dead_grace_ms = 1000;
+	c->repair_per_node = 4;
+	c->gc_grace_s = 60;
+	c->maintenance_timeout_s = 600;
+	const struct flag_spec specs[] = {
+		{"listen", "PP_LISTEN", FLAG_STRING, &c->listen_url, "RPC address, tcp://HOST:PORT", true, 0},
+		{"bus", "PP_BUS", FLAG_STRING, &c->bus_url, "heartbeat bus address (SUB, listens)", true, 0},
+		{"events", "PP_EVENTS", FLAG_STRING, &c->events_url, "cluster events address (PUB, listens)", true, 0},
+		{"db", "PP_DB", FLAG_STRING, &c->db_path, "SQLite database file", true, 0},
+		{"chunk-size", "PP_CHUNK_SIZE", FLAG_BYTES, &c->chunk_size, "chunk size (default 4MiB)", false, 0},
+		{"replication", "PP_REPLICATION", FLAG_UINT, &c->replication, "default replication factor (2..16, default 2)", false, 0},
+		{"heartbeat-ms", "PP_HEARTBEAT_MS", FLAG_UINT, &c->heartbeat_ms, "expected heartbeat interval (default 1000)", false, 0},
+		{"suspect-ms", "PP_SUSPECT_MS", FLAG_UINT, &c->suspect_ms, "silence before suspect (default 3000)", false, 0},
+		{"dead-ms", "PP_DEAD_MS", FLAG_UINT, &c->dead_ms, "silence before dead (default 5000)", false, 0},
+		{"dead-grace-ms", "PP_DEAD_GRACE_MS", FLAG_UINT, &c->dead_grace_ms, "bus connection dropped: dead after this (default 1000)", false, 0},
+		{"repair-per-node", "PP_REPAIR_PER_NODE", FLAG_UINT, &c->repair_per_node, "concurrent repair transfers per worker (default 4)", false, 0},
+		{"gc-grace-s", "PP_GC_GRACE_S", FLAG_UINT, &c->gc_grace_s, "unknown chunks and idle uploads are collected after (default 60)", false, 0},
+		{"maintenance-timeout-s", "PP_MAINTENANCE_TIMEOUT_S", FLAG_UINT, &c->maintenance_timeout_s, "default maintenance window (default 600)", false, 0},
+		{"balance-spread", "PP_BALANCE_SPREAD", FLAG_STRING, &spread, "allowed usage spread between workers, a fraction (default 0.10)", false, 0},
+		{"key-file", "PP_KEY_FILE", FLAG_STRING, &c->key_file, "cluster key file", false, 0},
+		{0},
+	};
+	const struct flags_program prog = {
+		"pp-tracker", "[flags]",
+		"The Peer Pressure tracker: file metadata, replica placement, failure detection and "
+		"repair."};
+	int next = 0;
+	int fr = flags_parse(&prog, specs, argc, argv, 1, &next);
+	if (fr == FLAGS_EXIT_OK)
+		return 0;
+	if (fr != FLAGS_CONTINUE)
+		return 1;
+	if (next < argc) {
+		fprintf(stderr, "pp-tracker: unexpected argument \"%s\" (see --help)\n", argv[next]);
+		return 1;
+	}
+	if (check_config(c, spread) != PP_OK)
+		return 1;
+	log_init("tracker");
+
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	int rc = 1;
+	struct rpc_server *srv = NULL;
+	t.started_mono_ms = time_mono_ms();
+	if (auth_setup(&t.auth, c->key_file) != PP_OK)
+		return 1;
+	if (db_open(c->db_path, &t.db) != PP_OK) {
+		fprintf(stderr, "pp-tracker: cannot open database %s\n", c->db_path);
+		goto out;
+	}
+	if (rpc_peers_new(&t.peers) != PP_OK)
+		goto out;
+	if (events_open(c->events_url, &t.auth, &t.events) != PP_OK) {
+		fprintf(stderr, "pp-tracker: cannot listen on --events %s\n", c->events_url);
+		goto out;
+	}
+	if (liveness_start(&t, &t.live) != PP_OK) {
+		fprintf(stderr, "pp-tracker: cannot listen on --bus %s\n", c->bus_url);
+		goto out;
+	}
+	if (repair_start(&t, &t.repair) != PP_OK || gc_start(&t, &t.gc) != PP_OK ||
+	    balance_start(&t, &t.balance) != PP_OK)
+		goto out;
+	struct rpc_server_config sc = {
+		.listen_url = c->listen_url,
+		.component = "tracker",
+		.auth = &t.auth,
+		.routes = tracker_routes,
+		.route_count = tracker_route_count,
+		.service = &t,
+		.contexts = RPC_CONTEXTS,
+		.threads = RPC_THREADS,
+		.max_msg_bytes = FRAME_PB_MAX + FRAME_HEADER_BYTES + AUTH_MAC_BYTES,
+	};
+	if (rpc_server_start(&sc, &srv) != PP_OK) {
+		fprintf(stderr, "pp-tracker: cannot listen on --listen %s\n", c->listen_url);
+		goto out;
+	}
+	log_info("tracker_started", "listen=%s bus=%s events=%s db=%s chunk_size=%llu replication=%llu",
+		 c->listen_url, c->bus_url, c->events_url, c->db_path,
+		 (unsigned long long)c->chunk_size, (unsigned long long)c->replication);
+	int sig = 0;
+	sigwait(&sigs, &sig);
+	log_info("tracker_stopping", "signal=%d", sig);
+	rc = 0;
+out:
+	rpc_server_stop(srv);
+	balance_stop(t.balance);
+	gc_stop(t.gc);
+	/* liveness wakes repair, so repair goes after it */
+	liveness_stop(t.live);
+	t.live = NULL;
+	repair_stop(t.repair);
+	events_close(t.events);
+	if (t.peers)
+		rpc_peers_free(t.peers);
+	db_close(t.db);
+	inventory_cleanup();
+	auth_free(&t.auth);
+	return rc;
+}

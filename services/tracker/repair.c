@@ -1,0 +1,482 @@
+/* Repair planner and dispatch pool; see repair.h.
+ *
+ * r->lock guards the task queue, the in-flight table and the statistics.
+ * The planner never holds it across the store or the network. A flight is
+ * recorded before its task is queued and removed only when the transfer has
+ * finished, so per-node limits count queued and running transfers alike. */
+#define _GNU_SOURCE
+#include "repair.h"
+#include "db.h"
+#include "errors.h"
+#include "events.h"
+#include "handlers.h"
+#include "liveness.h"
+#include "log.h"
+#include "placement.h"
+#include "rpc_client.h"
+#include "timeutil.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DISPATCH_THREADS 16
+#define PLAN_BATCH 2048
+#define PLAN_IDLE_MS 1000
+#define PLAN_BUSY_MS 100
+#define MAX_SOURCES 4
+#define RATE_WINDOW_MS 3000
+#define PROGRESS_EVERY_MS 500
+#define HEALTH_EVERY_MS 2000
+
+struct flight {
+	char chunk_id[PP_SHA256_HEX];
+	char target[NODE_ID_MAX];
+	char source[NODE_ID_MAX];
+	bool move;
+};
+
+struct task {
+	struct task *next;
+	char chunk_id[PP_SHA256_HEX];
+	uint32_t size;
+	char target[NODE_ID_MAX];
+	char target_addr[NODE_ADDR_MAX];
+	char sources[MAX_SOURCES][NODE_ADDR_MAX];
+	int n_sources;
+	char move_from[NODE_ID_MAX]; /* "" = repair; else delete from it after */
+	char move_from_addr[NODE_ADDR_MAX];
+};
+
+struct rate_sample {
+	int64_t t_ms;
+	uint64_t bytes;
+};
+
+struct repair {
+	struct tracker *t;
+	pthread_t planner;
+	pthread_t workers[DISPATCH_THREADS];
+	pthread_mutex_t lock; /* guards everything below */
+	pthread_cond_t plan_cv, work_cv;
+	bool dirty, stopping;
+	struct task *head, *tail;
+	struct flight *flights;
+	size_t n_flights, cap_flights;
+	uint64_t copies_left, bytes_left, done, bytes_done;
+	struct rate_sample samples[64];
+	size_t n_samples;
+};
+
+void repair_wake(struct repair *r)
+{
+	if (r == NULL)
+		return;
+	pthread_mutex_lock(&r->lock);
+	r->dirty = true;
+	pthread_cond_signal(&r->plan_cv);
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* Lock held. Transfers touching node (as source or target). */
+static uint32_t node_load(struct repair *r, const char *node)
+{
+	uint32_t k = 0;
+	for (size_t i = 0; i < r->n_flights; i++)
+		if (strcmp(r->flights[i].target, node) == 0 || strcmp(r->flights[i].source, node) == 0)
+			k++;
+	return k;
+}
+
+static bool chunk_busy_locked(struct repair *r, const char *chunk_id)
+{
+	for (size_t i = 0; i < r->n_flights; i++)
+		if (strcmp(r->flights[i].chunk_id, chunk_id) == 0)
+			return true;
+	return false;
+}
+
+bool repair_chunk_busy(struct repair *r, const char *chunk_id)
+{
+	pthread_mutex_lock(&r->lock);
+	bool busy = chunk_busy_locked(r, chunk_id);
+	pthread_mutex_unlock(&r->lock);
+	return busy;
+}
+
+/* Lock held: record the flight and queue the task (ownership taken). */
+static int flight_add(struct repair *r, struct task *tk, const char *source)
+{
+	if (r->n_flights == r->cap_flights) {
+		size_t cap = r->cap_flights ? r->cap_flights * 2 : 64;
+		struct flight *g = realloc(r->flights, cap * sizeof(*g));
+		if (g == NULL)
+			return PP_EINTERNAL;
+		r->flights = g;
+		r->cap_flights = cap;
+	}
+	struct flight *f = &r->flights[r->n_flights++];
+	snprintf(f->chunk_id, sizeof(f->chunk_id), "%s", tk->chunk_id);
+	snprintf(f->target, sizeof(f->target), "%s", tk->target);
+	snprintf(f->source, sizeof(f->source), "%s", source);
+	f->move = tk->move_from[0] != '\0';
+	tk->next = NULL;
+	if (r->tail)
+		r->tail->next = tk;
+	else
+		r->head = tk;
+	r->tail = tk;
+	pthread_cond_signal(&r->work_cv);
+	return PP_OK;
+}
+
+static void flight_remove(struct repair *r, const struct task *tk)
+{
+	for (size_t i = 0; i < r->n_flights; i++) {
+		struct flight *f = &r->flights[i];
+		if (strcmp(f->chunk_id, tk->chunk_id) == 0 && strcmp(f->target, tk->target) == 0) {
+			r->flights[i] = r->flights[--r->n_flights];
+			return;
+		}
+	}
+}
+
+static void delete_on(struct tracker *t, const char *addr, const char *chunk_id)
+{
+	Pp__V1__Request req = PP__V1__REQUEST__INIT;
+	Pp__V1__DeleteChunksRequest dc = PP__V1__DELETE_CHUNKS_REQUEST__INIT;
+	char *ids[1] = {(char *)chunk_id};
+	dc.n_chunk_ids = 1;
+	dc.chunk_ids = ids;
+	req.body_case = PP__V1__REQUEST__BODY_DELETE_CHUNKS;
+	req.delete_chunks = &dc;
+	struct rpc_reply rep;
+	int rc = rpc_call(t->peers, addr, &t->auth, &req, NULL, 0, RPC_TIMEOUT_SHORT_MS, &rep);
+	if (rc != PP_OK)
+		log_warn("delete_chunk_failed", "address=%s chunk=%s err=\"%s\"", addr, chunk_id,
+			 rpc_reply_error(&rep, rc));
+	rpc_reply_free(&rep);
+}
+
+static void run_task(struct repair *r, struct task *tk)
+{
+	struct tracker *t = r->t;
+	Pp__V1__Request req = PP__V1__REQUEST__INIT;
+	Pp__V1__PullChunkRequest pc = PP__V1__PULL_CHUNK_REQUEST__INIT;
+	char *srcs[MAX_SOURCES];
+	for (int i = 0; i < tk->n_sources; i++)
+		srcs[i] = tk->sources[i];
+	pc.chunk_id = tk->chunk_id;
+	pc.n_sources = (size_t)tk->n_sources;
+	pc.sources = srcs;
+	pc.size = tk->size;
+	req.body_case = PP__V1__REQUEST__BODY_PULL_CHUNK;
+	req.pull_chunk = &pc;
+	int64_t t0 = time_mono_ms();
+	struct rpc_reply rep;
+	int rc = rpc_call(t->peers, tk->target_addr, &t->auth, &req, NULL, 0, RPC_TIMEOUT_DATA_MS,
+			  &rep);
+	if (rc == PP_OK) {
+		int64_t now = time_wall_ms();
+		db_replica_added(t->db, tk->target, tk->chunk_id, tk->size, now,
+				 now + (int64_t)t->cfg.gc_grace_s * 1000);
+		if (tk->move_from[0]) {
+			db_replica_remove(t->db, tk->move_from, tk->chunk_id);
+			delete_on(t, tk->move_from_addr, tk->chunk_id);
+		}
+		log_debug("repair_copied", "chunk=%s target=%s bytes=%u ms=%lld move=%d",
+			  tk->chunk_id, tk->target, tk->size, (long long)(time_mono_ms() - t0),
+			  tk->move_from[0] != '\0');
+	} else {
+		log_warn("repair_failed", "chunk=%s target=%s err=\"%s\"", tk->chunk_id, tk->target,
+			 rpc_reply_error(&rep, rc));
+	}
+	rpc_reply_free(&rep);
+	pthread_mutex_lock(&r->lock);
+	flight_remove(r, tk);
+	if (rc == PP_OK) {
+		r->done++;
+		r->bytes_done += tk->size;
+		if (r->n_samples == sizeof(r->samples) / sizeof(r->samples[0])) {
+			memmove(r->samples, r->samples + 1, (r->n_samples - 1) * sizeof(r->samples[0]));
+			r->n_samples--;
+		}
+		r->samples[r->n_samples++] = (struct rate_sample){time_mono_ms(), tk->size};
+	}
+	r->dirty = true;
+	pthread_cond_signal(&r->plan_cv);
+	pthread_mutex_unlock(&r->lock);
+}
+
+static void *worker_main(void *arg)
+{
+	struct repair *r = arg;
+	for (;;) {
+		pthread_mutex_lock(&r->lock);
+		while (r->head == NULL && !r->stopping)
+			pthread_cond_wait(&r->work_cv, &r->lock);
+		if (r->stopping) {
+			pthread_mutex_unlock(&r->lock);
+			return NULL;
+		}
+		struct task *tk = r->head;
+		r->head = tk->next;
+		if (r->head == NULL)
+			r->tail = NULL;
+		pthread_mutex_unlock(&r->lock);
+		run_task(r, tk);
+		free(tk);
+	}
+}
+
+static const struct node_rec *node_by_id(const struct node_rec *nodes, size_t n, const char *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(nodes[i].id, id) == 0)
+			return &nodes[i];
+	return NULL;
+}
+
+/* Plans one copy of need->id; true when a transfer was queued. */
+static bool plan_one(struct repair *r, const struct repair_need *need,
+		     const struct node_rec *nodes, size_t nn, int64_t wall)
+{
+	struct replica_rec *reps = NULL;
+	size_t nr = 0;
+	bool queued = false;
+	uint32_t limit = (uint32_t)r->t->cfg.repair_per_node;
+	if (db_chunk_replicas(r->t->db, need->id, &reps, &nr) != PP_OK)
+		return false;
+	const char **exclude = calloc(nr + 1, sizeof(*exclude));
+	const char **zones = calloc(nr + 1, sizeof(*zones));
+	bool *skip = calloc(nn + 1, sizeof(*skip));
+	struct task *tk = calloc(1, sizeof(*tk));
+	const struct node_rec *src_nodes[MAX_SOURCES];
+	size_t nz = 0, ns = 0;
+	if (!exclude || !zones || !skip || !tk)
+		goto out;
+	pthread_mutex_lock(&r->lock);
+	for (size_t i = 0; i < nr; i++) {
+		exclude[i] = reps[i].node_id;
+		const struct node_rec *nd = node_by_id(nodes, nn, reps[i].node_id);
+		if (nd == NULL || reps[i].state != REPLICA_ST_OK || nd->liveness != LIVE_UP)
+			continue;
+		if (!nd->draining)
+			zones[nz++] = nd->zone;
+		if (ns < MAX_SOURCES && node_load(r, nd->id) < limit)
+			src_nodes[ns++] = nd;
+	}
+	for (size_t i = 0; i < nn; i++)
+		skip[i] = node_load(r, nodes[i].id) >= limit;
+	pthread_mutex_unlock(&r->lock);
+	if (ns == 0)
+		goto out; /* lost, or every holder is busy: next pass */
+	size_t pick;
+	if (placement_choose(need->id, need->size, nodes, nn, exclude, nr, zones, nz, skip, wall,
+			     1, &pick) != PP_OK)
+		goto out;
+	snprintf(tk->chunk_id, sizeof(tk->chunk_id), "%s", need->id);
+	tk->size = need->size;
+	snprintf(tk->target, sizeof(tk->target), "%s", nodes[pick].id);
+	snprintf(tk->target_addr, sizeof(tk->target_addr), "%s", nodes[pick].address);
+	/* least busy holder first */
+	for (size_t i = 0; i < ns; i++)
+		for (size_t k = i + 1; k < ns; k++)
+			if (src_nodes[k]->inflight < src_nodes[i]->inflight) {
+				const struct node_rec *x = src_nodes[i];
+				src_nodes[i] = src_nodes[k];
+				src_nodes[k] = x;
+			}
+	for (size_t i = 0; i < ns; i++)
+		snprintf(tk->sources[tk->n_sources++], NODE_ADDR_MAX, "%s", src_nodes[i]->address);
+	db_replica_pending(r->t->db, tk->target, tk->chunk_id, wall);
+	pthread_mutex_lock(&r->lock);
+	if (!chunk_busy_locked(r, tk->chunk_id) && flight_add(r, tk, src_nodes[0]->id) == PP_OK) {
+		queued = true;
+		tk = NULL;
+	}
+	pthread_mutex_unlock(&r->lock);
+out:
+	free(tk);
+	free(reps);
+	free(exclude);
+	free(zones);
+	free(skip);
+	return queued;
+}
+
+int repair_submit_move(struct repair *r, const char *chunk_id, uint32_t size,
+		       const char *from_id, const char *to_id)
+{
+	struct node_rec from, to;
+	if (liveness_get(r->t->live, from_id, &from) != PP_OK ||
+	    liveness_get(r->t->live, to_id, &to) != PP_OK)
+		return PP_ENOTFOUND;
+	struct task *tk = calloc(1, sizeof(*tk));
+	if (tk == NULL)
+		return PP_EINTERNAL;
+	snprintf(tk->chunk_id, sizeof(tk->chunk_id), "%s", chunk_id);
+	tk->size = size;
+	snprintf(tk->target, sizeof(tk->target), "%s", to.id);
+	snprintf(tk->target_addr, sizeof(tk->target_addr), "%s", to.address);
+	snprintf(tk->sources[0], NODE_ADDR_MAX, "%s", from.address);
+	tk->n_sources = 1;
+	snprintf(tk->move_from, sizeof(tk->move_from), "%s", from.id);
+	snprintf(tk->move_from_addr, sizeof(tk->move_from_addr), "%s", from.address);
+	uint32_t limit = (uint32_t)r->t->cfg.repair_per_node;
+	int rc = PP_ECONFLICT;
+	pthread_mutex_lock(&r->lock);
+	if (!chunk_busy_locked(r, chunk_id) && node_load(r, from.id) < limit &&
+	    node_load(r, to.id) < limit) {
+		rc = flight_add(r, tk, from.id);
+		if (rc == PP_OK)
+			tk = NULL;
+	}
+	pthread_mutex_unlock(&r->lock);
+	free(tk);
+	return rc;
+}
+
+void repair_stats_get(struct repair *r, struct repair_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	int64_t now = time_mono_ms();
+	pthread_mutex_lock(&r->lock);
+	uint32_t moves = 0;
+	for (size_t i = 0; i < r->n_flights; i++)
+		moves += r->flights[i].move;
+	out->moves_in_flight = moves;
+	out->in_flight = (uint32_t)r->n_flights;
+	uint32_t repairs = out->in_flight - moves;
+	out->queued = r->copies_left > repairs ? r->copies_left - repairs : 0;
+	out->done = r->done;
+	out->bytes_done = r->bytes_done;
+	out->bytes_left = r->bytes_left;
+	uint64_t win = 0;
+	int64_t oldest = now;
+	for (size_t i = 0; i < r->n_samples; i++)
+		if (now - r->samples[i].t_ms <= RATE_WINDOW_MS) {
+			win += r->samples[i].bytes;
+			if (r->samples[i].t_ms < oldest)
+				oldest = r->samples[i].t_ms;
+		}
+	pthread_mutex_unlock(&r->lock);
+	int64_t span = now - oldest;
+	if (win > 0)
+		out->rate_bps = (double)win * 1000.0 / (double)(span > 250 ? span : 250);
+	if (out->bytes_left > 0 && out->rate_bps > 0)
+		out->eta_s = (double)out->bytes_left / out->rate_bps;
+}
+
+static void *planner_main(void *arg)
+{
+	struct repair *r = arg;
+	int64_t last_progress = 0, last_health = 0;
+	bool was_active = false;
+	for (;;) {
+		pthread_mutex_lock(&r->lock);
+		if (!r->dirty && !r->stopping) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			int64_t ms = r->copies_left > 0 ? PLAN_BUSY_MS : PLAN_IDLE_MS;
+			ts.tv_sec += ms / 1000;
+			ts.tv_nsec += (ms % 1000) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&r->plan_cv, &r->lock, &ts);
+		}
+		bool stop = r->stopping;
+		r->dirty = false;
+		pthread_mutex_unlock(&r->lock);
+		if (stop)
+			return NULL;
+
+		struct repair_need *needs = NULL;
+		size_t n = 0;
+		uint64_t copies = 0, bytes = 0;
+		struct node_rec *nodes = NULL;
+		size_t nn = 0;
+		if (db_repair_needs(r->t->db, PLAN_BATCH, &needs, &n, &copies, &bytes) == PP_OK &&
+		    liveness_snapshot(r->t->live, &nodes, &nn) == PP_OK) {
+			pthread_mutex_lock(&r->lock);
+			r->copies_left = copies;
+			r->bytes_left = bytes;
+			pthread_mutex_unlock(&r->lock);
+			int64_t wall = time_wall_ms();
+			size_t planned = 0;
+			for (size_t i = 0; i < n; i++) {
+				if (repair_chunk_busy(r, needs[i].id))
+					continue;
+				planned += plan_one(r, &needs[i], nodes, nn, wall);
+			}
+			if (planned > 0)
+				log_info("repair_planned", "transfers=%zu copies_left=%llu bytes_left=%llu",
+					 planned, (unsigned long long)copies,
+					 (unsigned long long)bytes);
+		}
+		free(needs);
+		free(nodes);
+
+		struct repair_stats s;
+		repair_stats_get(r, &s);
+		bool active = s.queued > 0 || s.in_flight > 0;
+		int64_t now = time_mono_ms();
+		if ((active || was_active) && now - last_progress >= PROGRESS_EVERY_MS) {
+			Pp__V1__Health h = PP__V1__HEALTH__INIT;
+			if (tracker_health(r->t, &h) == PP_OK)
+				events_health(r->t->events, "repair_progress", &h);
+			last_progress = now;
+			was_active = active;
+		}
+		if (now - last_health >= HEALTH_EVERY_MS) {
+			Pp__V1__Health h = PP__V1__HEALTH__INIT;
+			if (tracker_health(r->t, &h) == PP_OK)
+				events_health(r->t->events, "health", &h);
+			last_health = now;
+		}
+	}
+}
+
+int repair_start(struct tracker *t, struct repair **out)
+{
+	struct repair *r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return PP_EINTERNAL;
+	r->t = t;
+	r->dirty = true;
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->plan_cv, NULL);
+	pthread_cond_init(&r->work_cv, NULL);
+	for (int i = 0; i < DISPATCH_THREADS; i++)
+		pthread_create(&r->workers[i], NULL, worker_main, r);
+	pthread_create(&r->planner, NULL, planner_main, r);
+	*out = r;
+	return PP_OK;
+}
+
+void repair_stop(struct repair *r)
+{
+	if (r == NULL)
+		return;
+	pthread_mutex_lock(&r->lock);
+	r->stopping = true;
+	pthread_cond_broadcast(&r->plan_cv);
+	pthread_cond_broadcast(&r->work_cv);
+	pthread_mutex_unlock(&r->lock);
+	pthread_join(r->planner, NULL);
+	for (int i = 0; i < DISPATCH_THREADS; i++)
+		pthread_join(r->workers[i], NULL);
+	while (r->head) {
+		struct task *tk = r->head;
+		r->head = tk->next;
+		free(tk);
+	}
+	free(r->flights);
+	pthread_mutex_destroy(&r->lock);
+	pthread_cond_destroy(&r->plan_cv);
+	pthread_cond_destroy(&r->work_cv);
+	free(r);
+}
