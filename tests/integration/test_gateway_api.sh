@@ -12,6 +12,7 @@ T=$PP_TMP
 status() {
 	local m=$1 u=$2
 	shift 2
+	rm -f "$T/body" # curl does not create the file for an empty body
 	curl -sS -o "$T/body" -w '%{http_code}' -X "$m" "$@" "$u"
 }
 json_code() { jq -r .code "$T/body"; }
