@@ -11,6 +11,7 @@
 #include "errors.h"
 #include "flags.h"
 #include "log.h"
+#include "process.h"
 #include "ppclient.h"
 #include "ppctl_output.h"
 #include "shapes.h"
@@ -552,7 +553,7 @@ static const struct verb verbs[] = {
 
 int main(int argc, char **argv)
 {
-	log_init("ppctl");
+	process_setup("ppctl");
 	if (getenv("PP_LOG_LEVEL") == NULL)
 		log_set_level(LOG_ERROR); /* library chatter is not for the user */
 	struct ctl x = {0};

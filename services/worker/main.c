@@ -13,6 +13,7 @@
 #include "heartbeat.h"
 #include "inventory.h"
 #include "log.h"
+#include "process.h"
 #include "rpc_server.h"
 #include "scrub.h"
 #include "store.h"
@@ -129,8 +130,7 @@ int main(int argc, char **argv)
 	sigaddset(&stop_signals, SIGINT);
 	sigaddset(&stop_signals, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	log_init("worker");
+	process_setup("worker");
 
 	static struct worker w;
 	w.cfg.scrub_rate_bps = 64ull << 20;
