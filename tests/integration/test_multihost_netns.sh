@@ -37,6 +37,7 @@ CREATED_NS+=("$NS_SW")
 # pairs and the bridge go with them).
 netns_cleanup() {
 	local ns pid
+	set +eu
 	for ns in "${CREATED_NS[@]}"; do
 		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
 	done
@@ -48,13 +49,20 @@ if [ -z "${PP_BIN_DIR:-}" ] || [ -z "${PP_SOURCE_DIR:-}" ]; then
 	echo "FAIL: PP_BIN_DIR and PP_SOURCE_DIR must be set" >&2
 	exit 1
 fi
+# shellcheck source=SCRIPTDIR/../lib/cluster.sh
 . "$PP_SOURCE_DIR/tests/lib/cluster.sh"
 # cluster.sh's exit trap kills processes by PID, prints logs on failure and
 # removes the temp dir; the namespaces go first, with $? kept for it.
 multihost_cleanup() {
-	local rc=$?
-	for pid in "${PP_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-	sleep 0.3
+	local rc=$? pid alive
+	set +eu # finish the cleanup whatever fails in it
+	for pid in "${PP_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+	for _ in $(seq 1 50); do
+		alive=0
+		for pid in "${PP_PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+		[ "$alive" = 0 ] && break
+		sleep 0.1
+	done
 	netns_cleanup
 	(exit "$rc")
 	pp_cleanup
