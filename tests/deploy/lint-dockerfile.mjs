@@ -125,7 +125,7 @@ export function lint(text) {
     if (!from) errs.push(`line ${x.line}: final stage copies from the build context (${x.args}); copy the install tree from the build stage`);
     else if (!stageNames.slice(0, last).includes(from.toLowerCase()) && !/^\d+$/.test(from)) errs.push(`line ${x.line}: COPY --from=${from} is not a build stage`);
   }
-  if (!final.some((x) => x.op === 'COPY' && /--from=\S+\s+\/opt\/pp\s+\/opt\/pp$/.test(x.args))) errs.push('final stage does not copy /opt/pp from the build stage');
+  if (!final.some((x) => x.op === 'COPY' && /--from=\S+\s+\/opt\/pp\/bin\s+\/opt\/pp\/bin$/.test(x.args))) errs.push('final stage does not copy /opt/pp/bin from the build stage');
   if (!final.some((x) => x.op === 'ENV' && /PATH=\/opt\/pp\/bin[:\s]/.test(x.args))) errs.push('final stage does not put /opt/pp/bin on PATH');
   const users = final.filter((x) => x.op === 'USER');
   if (users.length === 0) errs.push('final stage has no USER: it would run as root');
@@ -151,7 +151,7 @@ const MUTATIONS = [
   ['compiler in final stage', /final stage installs build tool gcc/, (t) => t.replace(/libjansson4 \\\n/, 'libjansson4 gcc \\\n')],
   ['-dev in final stage', /final stage installs build tool libssl-dev/, (t) => t.replace(/ libssl3 /, ' libssl-dev ')],
   ['missing runtime lib', /does not install libnng1/, (t) => t.replace(/ libnng1 /, ' ')],
-  ['sources in final stage', /copies from the build context/, (t) => t.replace(/^COPY --from=build \/opt\/pp \/opt\/pp$/m, 'COPY . /src')],
+  ['sources in final stage', /copies from the build context/, (t) => t.replace(/^COPY --from=build \/opt\/pp\/bin \/opt\/pp\/bin$/m, 'COPY . /src')],
   ['recommends', /without --no-install-recommends/, (t) => t.replace(/install -y --no-install-recommends \\\n      libnng1/, 'install -y \\\n      libnng1')],
   ['apt lists kept', /apt lists not removed/, (t) => t.replace(/ && rm -rf \/var\/lib\/apt\/lists\/\* \\\n && groupadd/, ' \\\n && groupadd')],
   ['no release build', /Release build/, (t) => t.replace('-DCMAKE_BUILD_TYPE=Release', '-DCMAKE_BUILD_TYPE=Debug')],
