@@ -51,6 +51,20 @@ static bool chunk_ok(struct rpc_call *call, const char *id)
 	return true;
 }
 
+/* Worker ids as heartbeats carry them: 1..128 printable, no spaces. A
+ * report may arrive before the node's first heartbeat; its replicas count
+ * once the node is known and up. */
+static bool node_id_ok(struct rpc_call *call, const char *id)
+{
+	size_t len = strlen(id);
+	bool ok = len > 0 && len < NODE_ID_MAX;
+	for (const char *s = id; ok && *s; s++)
+		ok = (unsigned char)*s > ' ' && *s != 0x7f;
+	if (!ok)
+		rpc_call_fail(call, PP_EINVAL, "invalid node id");
+	return ok;
+}
+
 static const struct node_rec *node_by_id(const struct node_rec *nodes, size_t n, const char *id)
 {
 	for (size_t i = 0; i < n; i++)
@@ -581,12 +595,8 @@ static void h_replicas_added(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
 	const Pp__V1__ReplicasAddedRequest *q = call->req->replicas_added;
-	struct node_rec n;
-	if (liveness_get(t->live, q->node_id, &n) != PP_OK) {
-		rpc_call_fail(call, PP_ENOTFOUND, "unknown node \"%.128s\" (no heartbeat yet)",
-			      q->node_id);
+	if (!node_id_ok(call, q->node_id))
 		return;
-	}
 	for (size_t i = 0; i < q->n_chunks; i++)
 		if (!chunk_ok(call, q->chunks[i]->id))
 			return;
@@ -621,12 +631,8 @@ static void h_inventory(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
 	const Pp__V1__InventoryRequest *q = call->req->inventory;
-	struct node_rec n;
-	if (liveness_get(t->live, q->node_id, &n) != PP_OK) {
-		rpc_call_fail(call, PP_ENOTFOUND, "unknown node \"%.128s\" (no heartbeat yet)",
-			      q->node_id);
+	if (!node_id_ok(call, q->node_id))
 		return;
-	}
 	for (size_t i = 0; i < q->n_chunks; i++)
 		if (!chunk_ok(call, q->chunks[i]->id))
 			return;
