@@ -119,7 +119,10 @@ static void upload_fail(struct request *r, unsigned status, int code, const char
 		r->up = NULL;
 	}
 	if (!r->up_failed) {
+		log_warn("upload_failed", "name=\"%s\" status=%u bytes=%" PRIu64 " err=\"%s\"",
+			 r->name ? r->name : "", status, r->bytes_in, msg);
 		r->up_failed = true;
+		r->up_fail_at = r->bytes_in;
 		r->up_fail_status = status;
 		r->up_err.code = code;
 		snprintf(r->up_err.message, sizeof(r->up_err.message), "%s", msg);
@@ -173,8 +176,8 @@ static enum MHD_Result put_body(struct request *r, struct MHD_Connection *c, con
 		/* Drain so the client can read the error; without a length, only so far. */
 		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 							     MHD_HTTP_HEADER_CONTENT_LENGTH);
-		return (cl == NULL && r->bytes_in > r->gw->max_upload + DRAIN_CHUNKED_MAX) ? MHD_NO
-											   : MHD_YES;
+		return (cl == NULL && r->bytes_in > r->up_fail_at + DRAIN_CHUNKED_MAX) ? MHD_NO
+										       : MHD_YES;
 	}
 	if (r->gw->max_upload > 0 && r->bytes_in > r->gw->max_upload) {
 		char msg[160];

@@ -66,6 +66,7 @@ struct request {
 	pp_upload *up;         /* open between the first body byte and commit/abort */
 	bool up_failed;        /* a write failed or a limit hit; the body is drained */
 	unsigned up_fail_status;
+	uint64_t up_fail_at;   /* bytes_in when it failed; bounds draining */
 	struct pp_error up_err;
 	char *name;            /* decoded file name, owned */
 	uint32_t replication;
