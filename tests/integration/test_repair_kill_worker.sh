@@ -6,7 +6,7 @@
 . "$PP_SOURCE_DIR/tests/lib/cluster.sh"
 
 pp_start_tracker --chunk-size 1MiB
-for i in 1 2 3 4; do pp_start_worker "w$i"; done
+for i in 1 2 3 4; do pp_start_worker "w$i" --heartbeat-ms "$PP_HEARTBEAT_MS"; done
 pp_wait_for "4 workers up" 15 pp_nodes_up_is 4
 
 pp_make_file "$PP_TMP/big.bin" $((40 * 1024 * 1024))
