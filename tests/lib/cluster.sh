@@ -112,7 +112,7 @@ pp_start_worker() {
 	mkdir -p "${WORKER_DIR[$id]}"
 	"$PP_BIN_DIR/pp-worker" --id "$id" --listen "${WORKER_ADDR[$id]}" \
 		--tracker "$TRACKER_ADDR" --bus "$BUS_ADDR" --data "${WORKER_DIR[$id]}" \
-		${PP_KEY_FILE_ARG:+--key-file "$PP_KEY_FILE_ARG"} \
+		--heartbeat-ms "$PP_HEARTBEAT_MS" ${PP_KEY_FILE_ARG:+--key-file "$PP_KEY_FILE_ARG"} \
 		"$@" >>"$PP_TMP/logs/$id.log" 2>&1 &
 	WORKER_PID[$id]=$!
 	PP_PIDS+=("${WORKER_PID[$id]}")
