@@ -24,6 +24,8 @@ int dbq_exec(struct db *db, const char *sql, const char *types, ...);
 int dbq_int(struct db *db, int64_t *out, const char *sql, const char *types, ...);
 int dbq_begin(struct db *db);
 int dbq_commit(struct db *db);
+int dbq_begin_durable(struct db *db);
+void dbq_end_durable(struct db *db);
 void dbq_rollback(struct db *db);
 void dbq_copy(char *dst, size_t len, sqlite3_stmt *st, int col);
 /* Runs a query whose columns are (chunk_id, node_id[, size]) into a list. */
