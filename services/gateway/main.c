@@ -12,6 +12,7 @@
 #include "gateway.h"
 #include "log.h"
 #include "metrics.h"
+#include "process.h"
 #include "routes.h"
 #include "sse.h"
 #include "webui.h"
@@ -109,7 +110,7 @@ static int open_client(const char *tracker, const char *key_file, int timeout_ms
 
 int main(int argc, char **argv)
 {
-	log_init("gateway");
+	process_setup("gateway"); /* logging, SIGPIPE, malloc tuned for chunk buffers */
 	struct gw_flags f = {0};
 	int rc = parse_flags(argc, argv, &f);
 	if (rc == FLAGS_EXIT_OK)
@@ -122,7 +123,6 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
 
 	int exit_code = 1;
 	struct gateway gw = {.max_upload = f.max_upload};
