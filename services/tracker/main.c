@@ -14,6 +14,7 @@
 #include "inventory.h"
 #include "liveness.h"
 #include "log.h"
+#include "process.h"
 #include "repair.h"
 #include "rpc_server.h"
 #include "timeutil.h"
@@ -106,7 +107,7 @@ int main(int argc, char **argv)
 	}
 	if (check_config(c, spread) != PP_OK)
 		return 1;
-	log_init("tracker");
+	process_setup("tracker");
 
 	sigset_t sigs;
 	sigemptyset(&sigs);
