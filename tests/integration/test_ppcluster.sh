@@ -5,8 +5,9 @@
 . "$PP_SOURCE_DIR/tests/lib/cluster.sh"
 
 pc=$PP_SOURCE_DIR/deploy/local/ppcluster
-dir=$PP_TMP/cluster
-base=$(( (RANDOM % 200) * 100 + 30000 ))
+# The cluster lives in the test dir so its logs are printed on failure.
+dir=$PP_TMP
+base=$(( (RANDOM % 200) * 100 + 10000 ))
 http=$(pp_free_port)
 # Job control gives `up` its own process group so it receives SIGINT as it
 # would from a terminal (background jobs of a script otherwise ignore it).

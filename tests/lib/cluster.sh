@@ -51,11 +51,13 @@ pp_cleanup() {
 trap pp_cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A TCP port nothing listens on right now.
+# A TCP port nothing listens on right now, below Linux's ephemeral range
+# (32768+): a port picked there can be taken by any outgoing connection while
+# a test restarts the service that owned it.
 pp_free_port() {
 	local p
 	for _ in $(seq 1 200); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((10000 + RANDOM % 22000))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
 			return 0
