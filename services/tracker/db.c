@@ -423,10 +423,14 @@ static int commit_check(struct db *db, int64_t upload_id, const struct upload_re
 			 (long long)total, (unsigned long long)size);
 		return PP_EINVAL;
 	}
+	/* A replica on a suspect node counts: the worker confirmed the write
+	 * durably and is most likely only slow; should it die, repair restores
+	 * the factor. Refusing here would fail large uploads whenever a loaded
+	 * worker misses a heartbeat. */
 	rc = dbq_int(db, &short_idx,
 		     "SELECT uc.idx FROM upload_chunks uc WHERE uc.upload_id = ?1 AND"
 		     " (SELECT count(*) FROM replicas r JOIN nodes n ON n.id = r.node_id"
-		     "  WHERE r.chunk_id = uc.chunk_id AND r.state = 0 AND n.state = 0) < ?2"
+		     "  WHERE r.chunk_id = uc.chunk_id AND r.state = 0 AND n.state IN (0, 1)) < ?2"
 		     " ORDER BY uc.idx LIMIT 1",
 		     "ii", upload_id, (int64_t)u->replication);
 	if (rc == PP_ENOTFOUND)
