@@ -452,8 +452,9 @@ int repair_start(struct tracker *t, struct repair **out)
 	pthread_cond_init(&r->work_cv, NULL);
 	for (int i = 0; i < DISPATCH_THREADS; i++)
 		pthread_create(&r->workers[i], NULL, worker_main, r);
-	pthread_create(&r->planner, NULL, planner_main, r);
+	/* The planner reads t->repair (through tracker_health): publish it first. */
 	*out = r;
+	pthread_create(&r->planner, NULL, planner_main, r);
 	return PP_OK;
 }
 
