@@ -25,7 +25,8 @@ curl -fsS "http://127.0.0.1:$http/" | grep -qi "<html" || fail "the web UI is no
 
 pp_make_file "$PP_TMP/f.bin" 100000
 ppctl put "$PP_TMP/f.bin" --name f.bin >/dev/null
-"$pc" status --dir "$dir" | grep -q "w2 running" || fail "status does not show w2"
+status=$("$pc" status --dir "$dir")
+grep -q "w2 running" <<<"$status" || fail "status does not show w2: $status"
 "$pc" kill-worker 2 --dir "$dir" >/dev/null
 pp_wait_for "w2 dead" 10 bash -c "[ \"\$($PP_BIN_DIR/ppctl --tracker $TRACKER_ADDR --json nodes | jq -r '.nodes[] | select(.id==\"w2\") | .state')\" = dead ]"
 "$pc" start-worker 2 --dir "$dir" >/dev/null
