@@ -22,6 +22,19 @@ void time_sleep_ms(int64_t ms)
 		;
 }
 
+int time_cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *m, int64_t ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return pthread_cond_timedwait(cv, m, &ts);
+}
+
 void time_format_rfc3339(int64_t unix_ms, char *buf, size_t len)
 {
 	time_t secs = (time_t)(unix_ms / 1000);

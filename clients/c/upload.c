@@ -431,14 +431,7 @@ int pp_upload_commit(pp_upload *u, struct pp_file *out, struct pp_error *err)
 			busy |= u->slots[i].state != SLOT_FREE;
 		if (!busy)
 			break;
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += PROGRESS_EVERY_MS * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&u->cond, &u->lock, &ts);
+		time_cond_wait_ms(&u->cond, &u->lock, PROGRESS_EVERY_MS);
 		pthread_mutex_unlock(&u->lock);
 		report_progress(u, false);
 		pthread_mutex_lock(&u->lock);

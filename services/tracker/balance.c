@@ -112,10 +112,7 @@ static void *balance_main(void *arg)
 	for (;;) {
 		pthread_mutex_lock(&b->lock);
 		if (!b->stopping) {
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += BALANCE_EVERY_MS / 1000;
-			pthread_cond_timedwait(&b->cv, &b->lock, &ts);
+			time_cond_wait_ms(&b->cv, &b->lock, BALANCE_EVERY_MS);
 		}
 		bool stop = b->stopping;
 		pthread_mutex_unlock(&b->lock);

@@ -179,14 +179,7 @@ static void *gc_main(void *arg)
 	for (;;) {
 		pthread_mutex_lock(&g->lock);
 		if (!g->woken && !g->stopping) {
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += GC_EVERY_MS * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
-			pthread_cond_timedwait(&g->cv, &g->lock, &ts);
+			time_cond_wait_ms(&g->cv, &g->lock, GC_EVERY_MS);
 		}
 		bool stop = g->stopping;
 		g->woken = false;

@@ -217,14 +217,7 @@ static void *tick_main(void *arg)
 	for (;;) {
 		pthread_mutex_lock(&l->lock);
 		if (!l->stopping) {
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += TICK_MS * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
-			pthread_cond_timedwait(&l->wake, &l->lock, &ts);
+			time_cond_wait_ms(&l->wake, &l->lock, TICK_MS);
 		}
 		if (l->stopping) {
 			pthread_mutex_unlock(&l->lock);

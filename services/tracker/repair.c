@@ -377,16 +377,8 @@ static void *planner_main(void *arg)
 	for (;;) {
 		pthread_mutex_lock(&r->lock);
 		if (!r->dirty && !r->stopping) {
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
 			int64_t ms = r->copies_left > 0 ? PLAN_BUSY_MS : PLAN_IDLE_MS;
-			ts.tv_sec += ms / 1000;
-			ts.tv_nsec += (ms % 1000) * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
-			}
-			pthread_cond_timedwait(&r->plan_cv, &r->lock, &ts);
+			time_cond_wait_ms(&r->plan_cv, &r->lock, ms);
 		}
 		bool stop = r->stopping;
 		r->dirty = false;
