@@ -53,7 +53,8 @@ export function createChunkMap({ getNodes }) {
 			if (mine !== gen || name !== current) return;
 			if (quiet && err.status !== 404) return; /* keep the last good map on a passing error */
 			body.replaceChildren(h('div', { class: 'notice notice-bad', 'data-testid': 'chunkmap-error', role: 'alert' },
-				icon('alert', 16), err.status === 404 ? 'This file no longer exists.' : `Could not load the chunk map: ${err.message}`));
+				icon('alert', 16), h('span', { class: 'notice-text' },
+					err.status === 404 ? 'This file no longer exists.' : `Could not load the chunk map: ${err.message}`)));
 		}
 	}
 
@@ -145,7 +146,8 @@ function renderMap(map, knownNodes, listOpen, setListOpen) {
 function metaList(map, chunkCount) {
 	const items = [
 		['Size', `${formatBytes(map.size)}`],
-		['Chunks', `${formatCount(chunkCount)} × ${formatBytes(map.chunk_size)}`],
+		['Chunks', formatCount(chunkCount)],
+		['Chunk size', formatBytes(map.chunk_size)],
 		['Replication', `${formatCount(map.replication)} copies`],
 		['Version', formatCount(map.version)],
 		['Uploaded', formatFullDate(map.created_at)],
@@ -159,15 +161,17 @@ function metaList(map, chunkCount) {
 function summary(total, replication, under, lost) {
 	if (lost) {
 		return h('div', { class: 'notice notice-bad', 'data-testid': 'chunkmap-summary' }, icon('alert', 16),
-			`${plural(lost, 'chunk')} of ${formatCount(total)} lost: no live node holds a copy.` +
-			(under ? ` ${formatCount(under)} more under-replicated.` : ''));
+			h('span', { class: 'notice-text' }, `${plural(lost, 'chunk')} of ${formatCount(total)} lost: no live node holds a copy.` +
+			(under ? ` ${formatCount(under)} more under-replicated.` : '')));
 	}
 	if (under) {
 		return h('div', { class: 'notice notice-warn', 'data-testid': 'chunkmap-summary' }, icon('repair', 16),
-			`${plural(under, 'chunk')} of ${formatCount(total)} under-replicated: the cluster is copying ${under === 1 ? 'it' : 'them'} to other nodes.`);
+			h('span', { class: 'notice-text' },
+				`${plural(under, 'chunk')} of ${formatCount(total)} under-replicated: the cluster is copying ${under === 1 ? 'it' : 'them'} to other nodes.`));
 	}
 	return h('div', { class: 'notice notice-ok', 'data-testid': 'chunkmap-summary' }, icon('check', 16),
-		total === 1 ? `The chunk has all ${formatCount(replication)} copies.` : `All ${formatCount(total)} chunks have ${formatCount(replication)} healthy copies.`);
+		h('span', { class: 'notice-text' }, total === 1 ? `The chunk has all ${formatCount(replication)} copies.`
+			: `All ${formatCount(total)} chunks have ${formatCount(replication)} healthy copies.`));
 }
 
 function legend() {

@@ -19,17 +19,23 @@ export function confirmDialog({ title, text, confirmLabel = 'Delete' }) {
 	});
 }
 
-/* The token prompt: opened by the first 401, at most one at a time. onToken
- * runs after a new token is stored. */
+/* The token prompt: opened by a 401, at most one at a time. Once the user
+ * cancels it, later 401s (the 5 s polling) only show the "Sign in" button
+ * until it is clicked. onToken runs after a new token is stored. */
 export function createTokenPrompt({ onToken }) {
 	const dialog = document.getElementById('token-dialog');
 	const input = document.getElementById('token-input');
 	const text = dialog.querySelector('[data-testid="token-text"]');
 	const forget = document.getElementById('token-forget');
+	const signIn = document.getElementById('token-open');
+	let refused = false;   /* the last call got a 401 */
+	let dismissed = false; /* the user cancelled the prompt */
 
 	function syncForget() {
-		forget.hidden = !api.getToken();
+		forget.hidden = !api.getToken() || refused;
+		signIn.hidden = !refused;
 	}
+	signIn.addEventListener('click', () => open({ explicit: true }));
 	forget.addEventListener('click', () => {
 		api.setToken('');
 		syncForget();
@@ -41,23 +47,28 @@ export function createTokenPrompt({ onToken }) {
 		input.value = '';
 		if (dialog.returnValue === 'ok' && token) {
 			api.setToken(token);
+			refused = false;
+			dismissed = false;
 			syncForget();
 			onToken();
+		} else {
+			dismissed = true;
 		}
 	});
 	syncForget();
 
-	return {
-		open() {
-			if (dialog.open) return;
-			text.textContent = api.getToken()
-				? 'The saved access token was not accepted. Enter a valid token to continue.'
-				: 'This gateway needs an access token. Ask your cluster operator for one.';
-			dialog.returnValue = '';
-			dialog.showModal();
-			input.focus();
-		},
-	};
+	function open({ explicit = false } = {}) {
+		refused = true;
+		syncForget();
+		if (dialog.open || (dismissed && !explicit)) return;
+		text.textContent = api.getToken()
+			? 'The saved access token was not accepted. Enter a valid token to continue.'
+			: 'This gateway needs an access token. Ask your cluster operator for one.';
+		dialog.returnValue = '';
+		dialog.showModal();
+		input.focus();
+	}
+	return { open };
 }
 
 /* A short notice in the corner; kind is "ok", "bad" or "" (neutral). */

@@ -45,7 +45,11 @@ export function createFilesView(hooks) {
 			empty.querySelector('[data-testid="search-clear"]').hidden = !q;
 		}
 		errorBox.hidden = !state.error;
-		if (state.error) errorBox.querySelector('.notice-text').textContent = `Could not load files: ${state.error.message}`;
+		if (state.error) {
+			errorBox.querySelector('.notice-text').textContent = state.error.status === 401
+				? 'Sign in to see the files in this cluster.' : `Could not load files: ${state.error.message}`;
+			errorBox.querySelector('[data-testid="files-retry"]').textContent = state.error.status === 401 ? 'Sign in' : 'Try again';
+		}
 		loadMoreBtn.hidden = !state.loaded || shown >= state.total || shown === 0;
 		loadMoreBtn.textContent = `Load more (${formatCount(Math.max(0, state.total - shown))} more)`;
 		if (!state.loaded) count.textContent = '';
@@ -79,7 +83,7 @@ export function createFilesView(hooks) {
 			state.error = null;
 		} catch (err) {
 			if (err.name === 'AbortError' || gen !== state.gen) return;
-			state.error = err.status === 401 ? null : err;
+			state.error = err;
 		} finally {
 			if (gen === state.gen) {
 				state.loading = false;
@@ -113,7 +117,10 @@ export function createFilesView(hooks) {
 		setQuery('');
 		searchInput.focus();
 	});
-	$('files-retry').addEventListener('click', () => refresh());
+	$('files-retry').addEventListener('click', () => {
+		if (state.error?.status === 401) document.getElementById('token-open').click();
+		else refresh();
+	});
 	loadMoreBtn.addEventListener('click', () => load({ offset: state.files.length }));
 
 	function setQuery(q) {

@@ -107,7 +107,7 @@ function errorView(err, last) {
 	return {
 		level: 'bad',
 		title: err.status === 0 ? 'Cannot reach the gateway' : 'Cluster health is unavailable',
-		detail: `${err.message}${last ? ' · showing the last known figures' : ''}. Retrying every few seconds.`,
+		detail: `${err.status === 0 ? '' : `${err.message}. `}${last ? 'Showing the last known figures; r' : 'R'}etrying every few seconds.`,
 	};
 }
 

@@ -37,8 +37,9 @@ export function createNodesView() {
 				loaded = true;
 				errorBox.hidden = true;
 			} catch (err) {
-				errorBox.hidden = err.status === 401;
-				errorBox.querySelector('.notice-text').textContent = `Could not load nodes: ${err.message}`;
+				errorBox.hidden = false;
+				errorBox.querySelector('.notice-text').textContent = loaded
+					? `Showing the last known nodes: ${err.message}` : `Could not load nodes: ${err.message}`;
 			}
 			render();
 			return nodes;

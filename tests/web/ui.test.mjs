@@ -148,7 +148,11 @@ test('(a) upload through the file input shows a progress bar, then the file row'
 	await bar.waitFor({ state: 'visible', timeout: 10000 });
 	assert.equal(await bar.getAttribute('role'), 'progressbar');
 	await shot(page, 'upload-progress');
-	await page.locator(`${sel.upload(ALPHA.name)}[data-state="done"]`).waitFor({ timeout: 120000 });
+	await page.locator(`${sel.upload(ALPHA.name)}:is([data-state="done"], [data-state="error"])`).waitFor({ timeout: 120000 });
+	if (await item.getAttribute('data-state') === 'error') {
+		await shot(page, 'upload-failed');
+		assert.fail(`upload failed in the UI: ${await item.locator('[data-testid="upload-error"]').innerText()}`);
+	}
 	assert.equal(await bar.getAttribute('aria-valuenow'), '100');
 	const row = page.locator(sel.row(ALPHA.name));
 	await row.waitFor({ state: 'visible', timeout: 15000 });
@@ -288,6 +292,13 @@ test('(e) a killed worker turns dead and the banner shows the repair, live', { t
 	await page.locator(`${sel.row(ALPHA.name)} [data-testid="file-health"][data-health="ok"]`)
 		.waitFor({ timeout: 15000 }).catch(() => {}); /* the row's badge only if the gateway sends health */
 	await shot(page, 'healed');
+
+	/* Healthy again means repaired: every chunk has its copies on live nodes. */
+	const healed = JSON.parse((await pageFetch(page, `/api/v1/chunkmap/${encode(ALPHA.name)}`)).text);
+	for (const c of healed.chunks) {
+		const live = c.replicas.filter((r) => r.state === 'ok' && String(r.node) !== deadId);
+		assert.ok(live.length >= healed.replication, `chunk ${c.index} has ${live.length} healthy copies after the repair`);
+	}
 
 	assert.equal(await page.evaluate(() => window.__ppRun), RUN, 'the page was not reloaded');
 	page.off('domcontentloaded', onLoad);
