@@ -3,11 +3,15 @@
  *
  * Everything here is derived from the store on each pass (nothing is kept
  * only in memory), so repair and collection resume after a tracker restart.
- * "Live" means a node whose liveness is not dead (nodes.state < 2). */
+ * For repair, a copy counts only on a node that is up (or in planned
+ * maintenance): a suspect node's copies are re-made at once rather than
+ * after the dead grace, as MooseFS does on a lost connection; should the
+ * node come back, its surplus copies are trimmed. */
 #define _GNU_SOURCE
 #include "db_impl.h"
 #include "errors.h"
 #include "log.h"
+#include "timeutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,11 +30,12 @@ int db_repair_needs(struct db *db, size_t max, struct repair_need **out, size_t 
 	int rc = dbq_prep(db, &st,
 			  "SELECT id, size, replication, live FROM (SELECT c.id, c.size, c.replication,"
 			  " (SELECT count(*) FROM replicas r JOIN nodes n ON n.id = r.node_id"
-			  "  WHERE r.chunk_id = c.id AND r.state = 0 AND n.state < 2"
+			  "  WHERE r.chunk_id = c.id AND r.state = 0"
+			  "  AND (n.state = 0 OR n.maintenance_until > ?1)"
 			  "  AND n.draining = 0) AS live"
 			  " FROM chunks c WHERE c.refcount > 0) WHERE live < replication"
 			  " ORDER BY live, id",
-			  NULL);
+			  "i", time_wall_ms());
 	while (rc == PP_OK && sqlite3_step(st) == SQLITE_ROW) {
 		uint32_t size = (uint32_t)sqlite3_column_int64(st, 1);
 		int repl = sqlite3_column_int(st, 2), live = sqlite3_column_int(st, 3);
