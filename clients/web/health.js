@@ -91,12 +91,9 @@ export function describe(hl) {
 
 function repairTail(hl) {
 	const parts = [];
-	if (hl.repair_bytes_left !== undefined && hl.repair_bytes_left !== null) {
-		parts.push(`${formatBytes(hl.repair_bytes_left)} left to copy`);
-	}
-	if (hl.repair_eta_s !== undefined && hl.repair_eta_s !== null && num(hl.repair_eta_s) > 0) {
-		parts.push(`about ${formatDuration(hl.repair_eta_s)} to go`);
-	}
+	if (num(hl.repair_bytes_left) > 0) parts.push(`${formatBytes(hl.repair_bytes_left)} left to copy`);
+	if (num(hl.repair_rate_bps) > 0) parts.push(`${formatBytes(hl.repair_rate_bps)}/s`);
+	if (num(hl.repair_eta_s) > 0) parts.push(`about ${formatDuration(hl.repair_eta_s)} to go`);
 	return parts.join(', ');
 }
 
@@ -111,25 +108,42 @@ function errorView(err, last) {
 	};
 }
 
-const KNOWN = new Set(['nodes_up', 'nodes_down', 'chunks', 'under_replicated', 'lost',
-	'repairs_in_flight', 'bytes_stored', 'repair_bytes_left', 'repair_eta_s']);
+/* Figures handled by name below; cumulative counters stay out of the banner. */
+const KNOWN = new Set(['nodes_up', 'nodes_down', 'files', 'chunks', 'under_replicated', 'lost',
+	'repairs_in_flight', 'bytes_stored', 'repairs_queued', 'repair_bytes_left', 'repair_eta_s',
+	'repair_rate_bps', 'repairs_done', 'repair_bytes_done']);
+
+function has(hl, key) {
+	return hl[key] !== undefined && hl[key] !== null;
+}
 
 function statItems(hl) {
+	const repairing = num(hl.under_replicated) > 0 || num(hl.repairs_in_flight) > 0 || num(hl.repairs_queued) > 0;
 	const items = [
 		['Nodes', `${formatCount(num(hl.nodes_up))} up · ${formatCount(num(hl.nodes_down))} down`, 'nodes', num(hl.nodes_down) > 0],
+	];
+	if (has(hl, 'files')) items.push(['Files', formatCount(hl.files), 'files']);
+	items.push(
 		['Chunks', formatCount(hl.chunks), 'chunks'],
 		['Stored', formatBytes(hl.bytes_stored), 'bytes_stored'],
 		['Under-replicated', formatCount(num(hl.under_replicated)), 'under_replicated', num(hl.under_replicated) > 0],
 		['Lost', formatCount(num(hl.lost)), 'lost', num(hl.lost) > 0],
 		['Repairs in flight', formatCount(num(hl.repairs_in_flight)), 'repairs_in_flight'],
-	];
-	if (hl.repair_bytes_left !== undefined) items.push(['Left to repair', formatBytes(hl.repair_bytes_left), 'repair_bytes_left']);
-	if (hl.repair_eta_s !== undefined) items.push(['Repair ETA', formatDuration(hl.repair_eta_s), 'repair_eta_s']);
-	/* Any other numeric field the gateway adds, labelled from its name. */
+	);
+	/* Progress figures only while there is something to repair. */
+	if (repairing) {
+		if (has(hl, 'repairs_queued')) items.push(['Queued', formatCount(hl.repairs_queued), 'repairs_queued']);
+		if (has(hl, 'repair_bytes_left')) items.push(['Left to copy', formatBytes(hl.repair_bytes_left), 'repair_bytes_left']);
+		if (num(hl.repair_rate_bps) > 0) items.push(['Repair rate', `${formatBytes(hl.repair_rate_bps)}/s`, 'repair_rate_bps']);
+		if (num(hl.repair_eta_s) > 0) items.push(['Repair ETA', formatDuration(hl.repair_eta_s), 'repair_eta_s']);
+	}
+	/* Any other figure the gateway adds, labelled from its name. */
 	for (const [key, value] of Object.entries(hl)) {
 		if (KNOWN.has(key) || typeof value !== 'number') continue;
-		const label = key.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
-		items.push([label, /bytes/.test(key) ? formatBytes(value) : /_s$/.test(key) ? formatDuration(value) : formatCount(value), key]);
+		const label = key.replace(/_/g, ' ').replace(/ (bps|s|ms)$/, '').replace(/^./, (c) => c.toUpperCase());
+		const text = /_bps$/.test(key) ? `${formatBytes(value)}/s` : /bytes/.test(key) ? formatBytes(value)
+			: /_s$/.test(key) ? formatDuration(value) : formatCount(value);
+		items.push([label, text, key]);
 	}
 	return items.map(([label, value, key, alert]) =>
 		h('div', { class: `stat${alert ? ' stat-alert' : ''}`, 'data-stat': key },

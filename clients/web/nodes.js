@@ -76,8 +76,25 @@ function nodeRow(n, now) {
 					h('span', {}, `${pct < 1 && used > 0 ? '<1' : pct.toFixed(0)}%`)))
 			: h('div', { class: 'capacity capacity-none', 'data-testid': 'node-capacity' },
 				`${formatBytes(used)} used · no capacity limit`),
+		nodeNotes(n, state),
 		h('div', { class: 'node-meta' },
 			h('span', { 'data-testid': 'node-chunks' }, plural(n.chunks ?? 0, 'chunk')),
-			h('span', { class: state === 'up' ? '' : 'muted-strong', title: 'Last heartbeat' },
+			h('span', { class: state !== 'up' && (age === null || age > 2000) ? 'muted-strong' : '', title: 'Last heartbeat' },
 				`heartbeat ${formatAge(age)}`)));
+}
+
+/* Extra facts the gateway may add to a node: disk full, drain progress,
+ * transfers in flight. */
+function nodeNotes(n, state) {
+	const notes = [];
+	if (n.disk_full === true) notes.push(h('span', { class: 'node-note note-bad' }, 'Disk full'));
+	if (state === 'draining' && Number(n.drain_chunks_left) > 0) {
+		notes.push(h('span', { class: 'node-note note-info' },
+			`Draining: ${plural(n.drain_chunks_left, 'chunk')}${Number(n.drain_bytes_left) > 0 ? ` (${formatBytes(n.drain_bytes_left)})` : ''} left`));
+	}
+	if (state === 'draining' && Number(n.drain_chunks_left) === 0) {
+		notes.push(h('span', { class: 'node-note note-ok' }, 'Drained: safe to remove'));
+	}
+	if (Number(n.inflight) > 0) notes.push(h('span', { class: 'node-note note-info' }, `${plural(n.inflight, 'transfer')} in flight`));
+	return notes.length ? h('div', { class: 'node-notes', 'data-testid': 'node-notes' }, notes) : null;
 }

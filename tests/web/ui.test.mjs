@@ -247,7 +247,10 @@ test('(e) a killed worker turns dead and the banner shows the repair, live', { t
 	}
 	await search('');
 	await page.locator(sel.row(ALPHA.name)).waitFor({ timeout: 15000 });
-	assert.equal(await page.locator(`${sel.nodeRow}[data-state="dead"]`).count(), 0, 'no dead node before the kill');
+	/* Nodes already dead (a reused cluster) do not count. */
+	const deadBefore = await page.locator(`${sel.nodeRow}[data-state="dead"]`)
+		.evaluateAll((els) => els.map((e) => e.dataset.nodeId));
+	const newlyDead = `${sel.nodeRow}[data-state="dead"]${deadBefore.map((id) => `:not([data-node-id="${id}"])`).join('')}`;
 
 	/* Record every banner state, and mark the document to prove it never reloads. */
 	await page.evaluate((run) => {
@@ -267,7 +270,7 @@ test('(e) a killed worker turns dead and the banner shows the repair, live', { t
 			err ? reject(new Error(`PP_KILL_WORKER_CMD failed: ${err.message} ${stderr}`)) : resolve(stdout));
 	});
 
-	const dead = page.locator(`${sel.nodeRow}[data-state="dead"]`);
+	const dead = page.locator(newlyDead);
 	await dead.first().waitFor({ timeout: DEAD_TIMEOUT_MS });
 	assert.equal(await dead.first().locator('[data-testid="node-state"]').innerText(), 'Dead');
 	await shot(page, 'node-dead');
