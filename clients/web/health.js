@@ -16,9 +16,11 @@ export function createHealthBanner() {
 
 	function render(health, error) {
 		const view = error ? errorView(error, last) : describe(health);
+		/* Touch the live region only on change, so screen readers announce
+		 * a new state once, not every poll. */
 		root.dataset.level = view.level;
-		title.textContent = view.title;
-		detail.textContent = view.detail;
+		if (title.textContent !== view.title) title.textContent = view.title;
+		if (detail.textContent !== view.detail) detail.textContent = view.detail;
 		detail.hidden = !view.detail;
 		const shown = error ? last : health;
 		stats.replaceChildren(...(shown ? statItems(shown) : []));
