@@ -70,7 +70,7 @@ int main(int argc, char **argv)
 	c->suspect_ms = 3000;
 	c->dead_ms = 5000;
 	c->dead_grace_ms = 1000;
-	c->repair_per_node = 4;
+	c->repair_per_node = 8;
 	c->gc_grace_s = 60;
 	c->maintenance_timeout_s = 600;
 	const struct flag_spec specs[] = {
@@ -84,7 +84,7 @@ int main(int argc, char **argv)
 		{"suspect-ms", "PP_SUSPECT_MS", FLAG_UINT, &c->suspect_ms, "silence before suspect (default 3000)", false, 0},
 		{"dead-ms", "PP_DEAD_MS", FLAG_UINT, &c->dead_ms, "silence before dead (default 5000)", false, 0},
 		{"dead-grace-ms", "PP_DEAD_GRACE_MS", FLAG_UINT, &c->dead_grace_ms, "bus connection dropped: dead after this (default 1000)", false, 0},
-		{"repair-per-node", "PP_REPAIR_PER_NODE", FLAG_UINT, &c->repair_per_node, "concurrent repair transfers per worker (default 4)", false, 0},
+		{"repair-per-node", "PP_REPAIR_PER_NODE", FLAG_UINT, &c->repair_per_node, "concurrent repair transfers per worker (default 8)", false, 0},
 		{"gc-grace-s", "PP_GC_GRACE_S", FLAG_UINT, &c->gc_grace_s, "unknown chunks and idle uploads are collected after (default 60)", false, 0},
 		{"maintenance-timeout-s", "PP_MAINTENANCE_TIMEOUT_S", FLAG_UINT, &c->maintenance_timeout_s, "default maintenance window (default 600)", false, 0},
 		{"balance-spread", "PP_BALANCE_SPREAD", FLAG_STRING, &spread, "allowed usage spread between workers, a fraction (default 0.10)", false, 0},

@@ -14,13 +14,13 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#define WORKER_RPC_CONTEXTS 16
-#define WORKER_RPC_THREADS 8
+#define WORKER_RPC_CONTEXTS 32
+#define WORKER_RPC_THREADS 16
 /* Transfers that may block a handler thread on another node (forwarding
  * puts, pulls). Kept below WORKER_RPC_THREADS so some threads always serve
  * reads and pipeline tails, which never wait on anyone: no cycle of workers
  * forwarding to each other can take every thread. */
-#define WORKER_TRANSFER_SLOTS 6
+#define WORKER_TRANSFER_SLOTS 12
 #define WORKER_SLOT_WAIT_MS 10000
 
 struct worker_config {
