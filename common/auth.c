@@ -130,27 +130,45 @@ bool auth_nonce_fresh(struct auth *a, const uint8_t nonce[AUTH_NONCE_BYTES], int
 	int64_t now = time_wall_ms();
 	bool fresh = true;
 	pthread_mutex_lock(&a->nonce_lock);
-	/* Linear probing over a few slots; a slot whose entry has left the window
-	 * can be reused, since a message that old is refused by its timestamp. */
-	size_t free_slot = SIZE_MAX;
+	if (ts_ms <= a->nonce_floor_ms) {
+		fresh = false; /* its nonce may have been evicted: cannot tell */
+		goto out;
+	}
+	/* Linear probing over a few slots. An entry expires when its message's
+	 * own timestamp leaves the window: from then on frame_open refuses that
+	 * message as stale, so forgetting its nonce opens no replay. */
+	size_t free_slot = SIZE_MAX, victim = SIZE_MAX;
 	for (size_t i = 0; i < 16; i++) {
-		struct auth_nonce_slot *s = &a->nonces[(h + i) % AUTH_NONCE_CACHE];
-		bool expired = s->ts_ms == 0 || now - s->ts_ms > 2 * a->window_ms;
+		size_t at = (h + i) % AUTH_NONCE_CACHE;
+		struct auth_nonce_slot *s = &a->nonces[at];
+		bool expired = s->ts_ms == 0 || now - s->ts_ms > a->window_ms;
 		if (!expired && memcmp(s->nonce, nonce, AUTH_NONCE_BYTES) == 0) {
 			fresh = false;
-			break;
+			goto out;
 		}
 		if (expired && free_slot == SIZE_MAX)
-			free_slot = (h + i) % AUTH_NONCE_CACHE;
+			free_slot = at;
+		if (!expired && (victim == SIZE_MAX || s->ts_ms < a->nonces[victim].ts_ms))
+			victim = at;
 	}
-	if (fresh) {
-		/* When every probed slot is live, overwrite the first: the cache is
-		 * bounded and timestamps still refuse anything older than the window. */
-		struct auth_nonce_slot *s = &a->nonces[free_slot != SIZE_MAX ? free_slot : h % AUTH_NONCE_CACHE];
-		memcpy(s->nonce, nonce, AUTH_NONCE_BYTES);
-		(void)ts_ms;
-		s->ts_ms = now;
+	if (free_slot == SIZE_MAX) {
+		/* Every probed slot is live: evict the oldest and raise the floor to
+		 * its timestamp, so its message is refused if it comes again. The
+		 * cache stays bounded; under extreme load only messages older than
+		 * the evicted ones are refused. */
+		free_slot = victim;
+		if (a->nonces[victim].ts_ms > a->nonce_floor_ms)
+			a->nonce_floor_ms = a->nonces[victim].ts_ms;
+		if (now - a->nonce_evict_log_ms >= 1000) {
+			a->nonce_evict_log_ms = now;
+			log_warn("replay_cache_full",
+				 "detail=\"messages signed before the floor are refused\" floor_age_ms=%lld",
+				 (long long)(now - a->nonce_floor_ms));
+		}
 	}
+	memcpy(a->nonces[free_slot].nonce, nonce, AUTH_NONCE_BYTES);
+	a->nonces[free_slot].ts_ms = ts_ms;
+out:
 	pthread_mutex_unlock(&a->nonce_lock);
 	return fresh;
 }

@@ -23,7 +23,7 @@
 
 struct auth_nonce_slot {
 	uint8_t nonce[AUTH_NONCE_BYTES];
-	int64_t ts_ms;
+	int64_t ts_ms; /* the message's signed timestamp; 0 = empty */
 };
 
 struct auth {
@@ -31,8 +31,13 @@ struct auth {
 	uint8_t key[AUTH_KEY_MAX];
 	size_t key_len;
 	int64_t window_ms;             /* accepted |now - ts| */
-	pthread_mutex_t nonce_lock;    /* guards nonces */
+	pthread_mutex_t nonce_lock;    /* guards nonces, nonce_floor_ms */
 	struct auth_nonce_slot *nonces; /* open-addressed table, owned */
+	/* When the cache is full a live entry is evicted; its message could then
+	 * be replayed, so every message signed at or before the newest evicted
+	 * timestamp is refused from then on (a sliding floor under the window). */
+	int64_t nonce_floor_ms;
+	int64_t nonce_evict_log_ms; /* last replay_cache_full log, rate limit */
 };
 
 /* Open mode: no key. */
@@ -47,7 +52,10 @@ void auth_free(struct auth *a);
 void auth_mac(const struct auth *a, const void *data, size_t len, uint8_t mac[AUTH_MAC_BYTES]);
 bool auth_mac_equal(const uint8_t *x, const uint8_t *y); /* constant time */
 void auth_random(void *buf, size_t len);
-/* True when the nonce was not seen within the window (and records it). */
+/* True when the nonce was not seen within the window (and records it);
+ * ts_ms is the message's signed timestamp, already checked to be within the
+ * window. False for a replay and for a message at or below the eviction
+ * floor (see nonce_floor_ms). */
 bool auth_nonce_fresh(struct auth *a, const uint8_t nonce[AUTH_NONCE_BYTES], int64_t ts_ms);
 
 #endif

@@ -160,8 +160,10 @@ int frame_open(nng_msg *m, struct auth *a, bool check_replay, struct frame_view 
 			reason = "bad signature";
 			goto out;
 		}
-		int64_t skew = time_wall_ms() - v->ts_ms;
-		if (skew > a->window_ms || skew < -a->window_ms) {
+		/* Compared without subtracting from the signed timestamp: any
+		 * u64 may arrive, and now - INT64_MIN would overflow. */
+		int64_t now = time_wall_ms();
+		if (v->ts_ms < now - a->window_ms || v->ts_ms > now + a->window_ms) {
 			reason = "stale timestamp";
 			goto out;
 		}
