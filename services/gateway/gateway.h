@@ -30,6 +30,7 @@ struct gateway {
 	struct sse_hub *sse;       /* owned by main */
 	struct token_table *tokens; /* NULL when no --token-file */
 	struct webui *ui;          /* owned by main */
+	struct header_guard *guard; /* owned by main; slow-header watchdog */
 	uint64_t max_upload;       /* 0 = no limit */
 };
 

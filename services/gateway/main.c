@@ -10,6 +10,7 @@
 #include "errors.h"
 #include "flags.h"
 #include "gateway.h"
+#include "header_guard.h"
 #include "log.h"
 #include "metrics.h"
 #include "process.h"
@@ -27,6 +28,7 @@
 #define GW_THREADS 2
 #define GW_CONNECTION_LIMIT 512
 #define GW_CONNECTION_TIMEOUT_S 60
+#define GW_HEADER_DEADLINE_S 10 /* request line + headers, see header_guard.h */
 #define GW_CONNECTION_MEMORY (1u << 20) /* MHD hands uploads in ~half of this (STACK.md 9) */
 #define GW_PROBE_TIMEOUT_MS 1500
 
@@ -159,6 +161,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pp-gateway: cannot use --tracker %s (see the log)\n", f.tracker);
 		goto out;
 	}
+	if (header_guard_start(GW_CONNECTION_LIMIT, GW_HEADER_DEADLINE_S, &gw.guard) != PP_OK)
+		goto out;
 	if (sse_hub_start(f.events, &events_auth, &gw.sse) != PP_OK) {
 		fprintf(stderr, "pp-gateway: cannot use --events %s\n", f.events);
 		goto out;
@@ -174,6 +178,7 @@ int main(int argc, char **argv)
 		(unsigned)GW_CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned)GW_CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 		(size_t)GW_CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, routes_completed, &gw,
+		MHD_OPTION_NOTIFY_CONNECTION, header_guard_notify, gw.guard,
 		MHD_OPTION_UNESCAPE_CALLBACK, routes_no_unescape, NULL, MHD_OPTION_END);
 	if (d == NULL) {
 		fprintf(stderr, "pp-gateway: cannot listen on %s\n", f.http);
@@ -194,6 +199,7 @@ out:
 		MHD_stop_daemon(d);
 	}
 	sse_hub_stop(gw.sse);
+	header_guard_stop(gw.guard);
 	pp_client_close(gw.probe);
 	pp_client_close(gw.client);
 	metrics_free(gw.metrics);

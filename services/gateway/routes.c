@@ -6,6 +6,7 @@
  * common/errors.c's table (or the specific one for 401/403/405/416). */
 #define _GNU_SOURCE
 #include "routes.h"
+#include "header_guard.h"
 
 #include "auth_tokens.h"
 #include "errors.h"
@@ -479,6 +480,7 @@ enum MHD_Result routes_handle(void *cls, struct MHD_Connection *c, const char *u
 			return MHD_NO;
 		r->gw = cls;
 		r->start_us = gw_mono_us();
+		header_guard_headers_done(r->gw->guard, c);
 		snprintf(r->method, sizeof(r->method), "%s", method);
 		copy_for_log(r->path, sizeof(r->path), url);
 		r->route = classify(url, method);
@@ -498,9 +500,9 @@ enum MHD_Result routes_handle(void *cls, struct MHD_Connection *c, const char *u
 void routes_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		      enum MHD_RequestTerminationCode toe)
 {
-	(void)c;
 	struct gateway *gw = cls;
 	struct request *r = *con_cls;
+	header_guard_request_done(gw->guard, c);
 	if (r == NULL)
 		return;
 	*con_cls = NULL;
