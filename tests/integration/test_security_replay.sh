@@ -20,7 +20,8 @@ ppctl put "$PP_TMP/a.bin" --name a.bin >/dev/null
 sum=$(pp_sha "$PP_TMP/a.bin")
 chunks_before=$( (pp_worker_chunks w1; pp_worker_chunks w2) | sort)
 
-probe() { "$probe_bin" --key-file "$key" "$@"; }
+# A hung probe fails the step (exit 124) with the logs, not the whole ctest.
+probe() { timeout -k 5 60 "$probe_bin" --key-file "$key" "$@"; }
 # log_has FILE TEXT: the service logged TEXT (fixed string).
 log_has() { grep -qF -- "$2" "$PP_TMP/logs/$1.log"; }
 
@@ -28,7 +29,7 @@ log_has() { grep -qF -- "$2" "$PP_TMP/logs/$1.log"; }
 assert_exit 0 probe "$TRACKER_ADDR" ping
 assert_exit 0 probe "${WORKER_ADDR[w1]}" ping
 # Without the key the probe's ping is refused (4: not the OK it wanted).
-assert_exit 4 "$probe_bin" "$TRACKER_ADDR" ping
+assert_exit 4 timeout -k 5 60 "$probe_bin" "$TRACKER_ADDR" ping
 
 for target in tracker w1; do
 	if [ "$target" = tracker ]; then addr=$TRACKER_ADDR; else addr=${WORKER_ADDR[w1]}; fi
