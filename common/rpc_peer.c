@@ -13,17 +13,36 @@
 
 #include <nng/protocol/reqrep0/req.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define RPC_PEER_INFLIGHT_MAX 256
+/* A call to a peer with no connection waits this long for one, then fails:
+ * nng would otherwise park the request until the peer comes back, and a
+ * caller (the tracker sending a repair to a node that just died) would sit
+ * out its whole data timeout. */
+#define RPC_PEER_CONNECT_WAIT_MS 1000
 
 struct rpc_peer {
 	nng_socket sock;
 	char *address;
-	pthread_mutex_t lock;                      /* guards inflight */
+	pthread_mutex_t lock;                      /* guards inflight, pipes */
+	pthread_cond_t connected;                  /* signalled when a pipe is added */
+	int pipes;                                 /* live connections (0 or 1) */
 	nng_aio *inflight[RPC_PEER_INFLIGHT_MAX]; /* calls waiting on this peer */
 };
+
+static void rpc_peer_pipe_added(nng_pipe pipe, nng_pipe_ev ev, void *arg)
+{
+	(void)pipe;
+	(void)ev;
+	struct rpc_peer *p = arg;
+	pthread_mutex_lock(&p->lock);
+	p->pipes++;
+	pthread_cond_broadcast(&p->connected);
+	pthread_mutex_unlock(&p->lock);
+}
 
 static void rpc_peer_pipe_removed(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 {
@@ -31,6 +50,8 @@ static void rpc_peer_pipe_removed(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 	(void)ev;
 	struct rpc_peer *p = arg;
 	pthread_mutex_lock(&p->lock);
+	if (p->pipes > 0)
+		p->pipes--;
 	for (size_t i = 0; i < RPC_PEER_INFLIGHT_MAX; i++)
 		if (p->inflight[i] != NULL)
 			nng_aio_abort(p->inflight[i], NNG_ECONNRESET);
@@ -48,12 +69,14 @@ int rpc_peer_open(const char *address, struct rpc_peer **out)
 		return PP_EINTERNAL;
 	}
 	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->connected, NULL);
 	p->address = strdup(address);
 	nng_socket_set_size(p->sock, NNG_OPT_RECVMAXSZ, FRAME_MAX_BYTES);
 	/* A request must never run twice behind the caller's back. */
 	nng_socket_set_ms(p->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
 	nng_socket_set_ms(p->sock, NNG_OPT_RECONNMINT, 50);
 	nng_socket_set_ms(p->sock, NNG_OPT_RECONNMAXT, 1000);
+	nng_pipe_notify(p->sock, NNG_PIPE_EV_ADD_POST, rpc_peer_pipe_added, p);
 	nng_pipe_notify(p->sock, NNG_PIPE_EV_REM_POST, rpc_peer_pipe_removed, p);
 	rv = nng_dial(p->sock, address, NULL, NNG_FLAG_NONBLOCK);
 	if (rv != 0) {
@@ -71,6 +94,7 @@ void rpc_peer_close(struct rpc_peer *p)
 		return;
 	nng_close(p->sock);
 	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->connected);
 	free(p->address);
 	free(p);
 }
@@ -101,8 +125,29 @@ static void inflight_remove(struct rpc_peer *p, int slot)
 	pthread_mutex_unlock(&p->lock);
 }
 
+static bool wait_connected(struct rpc_peer *p, int timeout_ms)
+{
+	int64_t deadline = time_mono_ms() +
+			   (timeout_ms < RPC_PEER_CONNECT_WAIT_MS ? timeout_ms : RPC_PEER_CONNECT_WAIT_MS);
+	pthread_mutex_lock(&p->lock);
+	while (p->pipes == 0) {
+		int64_t left = deadline - time_mono_ms();
+		if (left <= 0)
+			break;
+		time_cond_wait_ms(&p->connected, &p->lock, left);
+	}
+	bool ok = p->pipes > 0;
+	pthread_mutex_unlock(&p->lock);
+	return ok;
+}
+
 int rpc_peer_call(struct rpc_peer *p, nng_msg *req, nng_msg **reply, int timeout_ms)
 {
+	if (!wait_connected(p, timeout_ms)) {
+		nng_msg_free(req);
+		log_debug("peer_not_connected", "address=%s", p->address);
+		return PP_EUNAVAIL;
+	}
 	nng_ctx ctx;
 	nng_aio *aio = NULL;
 	int rc = PP_EUNAVAIL;
