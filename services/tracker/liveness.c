@@ -291,6 +291,14 @@ int liveness_start(struct tracker *t, struct liveness **out)
 			x->shown = node_state_of(&x->rec, time_wall_ms());
 			x->last_hb_mono = x->rec.liveness == LIVE_DEAD ? now - (int64_t)t->cfg.dead_ms
 								       : now;
+			/* Nothing is known of a node until it heart-beats to this
+			 * tracker: its copies must not count, or surplus trimming
+			 * could delete live copies and keep one on a node that died
+			 * while the tracker was down. */
+			if (x->rec.liveness == LIVE_UP) {
+				x->rec.liveness = LIVE_SUSPECT;
+				db_node_save(t->db, &x->rec, 1);
+			}
 		}
 	}
 	free(recs);
