@@ -262,7 +262,7 @@ int rpc_server_start(const struct rpc_server_config *cfg, struct rpc_server **ou
 		return PP_EINTERNAL;
 	srv->cfg = *cfg;
 	pthread_mutex_init(&srv->lock, NULL);
-	pthread_cond_init(&srv->ready, NULL);
+	time_cond_init(&srv->ready);
 	int rv = nng_rep0_open(&srv->sock);
 	if (rv != 0)
 		goto fail;

@@ -366,7 +366,7 @@ int pp_download_open(pp_client *c, const char *name, uint64_t offset, uint64_t l
 	if (d == NULL)
 		return pp_fail(err, PP_EINTERNAL, "out of memory");
 	pthread_mutex_init(&d->lock, NULL);
-	pthread_cond_init(&d->cond, NULL);
+	time_cond_init(&d->cond);
 	pthread_mutex_init(&d->pages_lock, NULL);
 	d->c = c;
 	snprintf(d->name, sizeof(d->name), "%s", name);

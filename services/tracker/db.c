@@ -10,6 +10,7 @@
 #include "db_impl.h"
 #include "errors.h"
 #include "log.h"
+#include "policy.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -34,14 +35,17 @@ static const char *const SCHEMA =
 	"CREATE TABLE IF NOT EXISTS replicas("
 	" chunk_id TEXT NOT NULL REFERENCES chunks(id) ON DELETE CASCADE, node_id TEXT NOT NULL,"
 	" state INTEGER NOT NULL, extra INTEGER NOT NULL DEFAULT 0, updated_ms INTEGER NOT NULL,"
-	" PRIMARY KEY(chunk_id, node_id)) WITHOUT ROWID;"
+	" gen INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(chunk_id, node_id)) WITHOUT ROWID;"
 	"CREATE INDEX IF NOT EXISTS replicas_node ON replicas(node_id);"
+	"CREATE INDEX IF NOT EXISTS replicas_deleting ON replicas(updated_ms) WHERE state = 5;"
 	"CREATE TABLE IF NOT EXISTS nodes("
 	" id TEXT PRIMARY KEY, address TEXT NOT NULL, zone TEXT NOT NULL,"
 	" capacity INTEGER NOT NULL, used INTEGER NOT NULL, chunks INTEGER NOT NULL,"
 	" state INTEGER NOT NULL, last_heartbeat INTEGER NOT NULL,"
 	" maintenance_until INTEGER NOT NULL DEFAULT 0, draining INTEGER NOT NULL DEFAULT 0,"
-	" disk_full INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+	" disk_full INTEGER NOT NULL DEFAULT 0, roles INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS inventory_seq("
+	" node_id TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS uploads("
 	" id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, replication INTEGER NOT NULL,"
 	" chunk_size INTEGER NOT NULL, expected_size INTEGER NOT NULL,"
@@ -193,13 +197,45 @@ int dbq_pairs(struct db *db, struct chunk_node **out, size_t *n, size_t max, con
 		struct chunk_node *p = &(*out)[(*n)++];
 		dbq_copy(p->chunk_id, sizeof(p->chunk_id), st, 0);
 		dbq_copy(p->node_id, sizeof(p->node_id), st, 1);
-		p->size = sqlite3_column_count(st) > 2 ? (uint32_t)sqlite3_column_int64(st, 2) : 0;
+		int cols = sqlite3_column_count(st);
+		p->size = cols > 2 ? (uint32_t)sqlite3_column_int64(st, 2) : 0;
+		p->gen = cols > 3 ? (uint64_t)sqlite3_column_int64(st, 3) : 0;
 	}
 	sqlite3_finalize(st);
 	return rc;
 }
 
 /* ---- open ---- */
+
+/* Schema versions: 1 = the first landing; 2 adds replicas.gen, nodes.roles
+ * and inventory_seq (copy generations, DESIGN.md "Durability rules"). The
+ * CREATE statements above are version 2 (and reference no column added
+ * since version 1); an older file then gains the new columns. */
+#define SCHEMA_VERSION 2
+
+static bool column_exists(struct db *db, const char *table, const char *column)
+{
+	int64_t n = 0;
+	return dbq_int(db, &n, "SELECT count(*) FROM pragma_table_info(?) WHERE name = ?", "tt",
+		       table, column) == PP_OK && n > 0;
+}
+
+static int migrate(struct db *db)
+{
+	int64_t version = 0;
+	int rc = dbq_int(db, &version, "PRAGMA user_version", NULL);
+	if (rc != PP_OK || version >= SCHEMA_VERSION)
+		return rc;
+	if (!column_exists(db, "replicas", "gen"))
+		rc = dbq_exec(db, "ALTER TABLE replicas ADD COLUMN gen INTEGER NOT NULL DEFAULT 0", NULL);
+	if (rc == PP_OK && !column_exists(db, "nodes", "roles"))
+		rc = dbq_exec(db, "ALTER TABLE nodes ADD COLUMN roles INTEGER NOT NULL DEFAULT 0", NULL);
+	if (rc == PP_OK)
+		rc = dbq_exec(db, "PRAGMA user_version = 2", NULL);
+	if (rc == PP_OK)
+		log_info("db_migrated", "from=%lld to=%d", (long long)version, SCHEMA_VERSION);
+	return rc;
+}
 
 int db_open(const char *path, struct db **out)
 {
@@ -220,6 +256,8 @@ int db_open(const char *path, struct db **out)
 	}
 	if (rv == SQLITE_OK)
 		rv = sqlite3_exec(db->conn, SCHEMA, NULL, NULL, &err);
+	if (rv == SQLITE_OK && migrate(db) != PP_OK)
+		rv = SQLITE_ERROR;
 	if (rv != SQLITE_OK) {
 		log_error("db_open_failed", "path=%s err=\"%s\"", path,
 			  err ? err : (db->conn ? sqlite3_errmsg(db->conn) : "out of memory"));
@@ -310,6 +348,17 @@ out:
 	return rc;
 }
 
+int db_upload_touch(struct db *db, int64_t upload_id, int64_t now_ms)
+{
+	pthread_mutex_lock(&db->lock);
+	int rc = dbq_exec(db, "UPDATE uploads SET last_activity_ms = max(last_activity_ms, ?)"
+			  " WHERE id = ?", "ii", now_ms, upload_id);
+	if (rc == PP_OK && sqlite3_changes(db->conn) == 0)
+		rc = PP_ENOTFOUND;
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
 int db_upload_abort(struct db *db, int64_t upload_id)
 {
 	pthread_mutex_lock(&db->lock);
@@ -378,8 +427,9 @@ static int grams_insert(struct db *db, int64_t file_id, const char *name, int64_
 }
 
 /* Removes file `id` and releases its chunks; refcount-0 chunks become
- * collectable at now_ms. Lock held, inside a transaction. */
-static int file_remove(struct db *db, int64_t id, int64_t now_ms)
+ * collectable at gc_after_ms, so downloads already streaming this version
+ * finish. Lock held, inside a transaction. */
+static int file_remove(struct db *db, int64_t id, int64_t gc_after_ms)
 {
 	int rc = dbq_exec(db,
 			  "UPDATE chunks SET refcount = refcount - (SELECT count(*) FROM file_chunks"
@@ -388,9 +438,9 @@ static int file_remove(struct db *db, int64_t id, int64_t now_ms)
 			  "i", id);
 	if (rc == PP_OK)
 		rc = dbq_exec(db,
-			      "UPDATE chunks SET gc_after_ms = ?2 WHERE refcount <= 0 AND id IN"
-			      " (SELECT chunk_id FROM file_chunks WHERE file_id = ?1)",
-			      "ii", id, now_ms);
+			      "UPDATE chunks SET gc_after_ms = max(gc_after_ms, ?2) WHERE refcount <= 0"
+			      " AND id IN (SELECT chunk_id FROM file_chunks WHERE file_id = ?1)",
+			      "ii", id, gc_after_ms);
 	if (rc == PP_OK)
 		rc = dbq_exec(db, "DELETE FROM files WHERE id = ?", "i", id);
 	return rc;
@@ -423,14 +473,12 @@ static int commit_check(struct db *db, int64_t upload_id, const struct upload_re
 			 (long long)total, (unsigned long long)size);
 		return PP_EINVAL;
 	}
-	/* A replica on a suspect node counts: the worker confirmed the write
-	 * durably and is most likely only slow; should it die, repair restores
-	 * the factor. Refusing here would fail large uploads whenever a loaded
-	 * worker misses a heartbeat. */
+	/* Durable copies (policy.h): a worker that confirmed the write but
+	 * missed a heartbeat under load counts, so large uploads do not fail. */
 	rc = dbq_int(db, &short_idx,
 		     "SELECT uc.idx FROM upload_chunks uc WHERE uc.upload_id = ?1 AND"
 		     " (SELECT count(*) FROM replicas r JOIN nodes n ON n.id = r.node_id"
-		     "  WHERE r.chunk_id = uc.chunk_id AND r.state = 0 AND n.state IN (0, 1)) < ?2"
+		     "  WHERE r.chunk_id = uc.chunk_id AND " POLICY_SQL_DURABLE ") < ?2"
 		     " ORDER BY uc.idx LIMIT 1",
 		     "ii", upload_id, (int64_t)u->replication);
 	if (rc == PP_ENOTFOUND)
@@ -444,8 +492,8 @@ static int commit_check(struct db *db, int64_t upload_id, const struct upload_re
 }
 
 int db_upload_commit(struct db *db, int64_t upload_id, uint64_t size, const char *sha256,
-		     uint64_t chunk_count, int64_t now_ms, struct file_rec *out, char *err,
-		     size_t err_len)
+		     uint64_t chunk_count, int64_t now_ms, int64_t gc_after_ms,
+		     struct file_rec *out, char *err, size_t err_len)
 {
 	struct upload_rec u;
 	int rc = db_upload_get(db, upload_id, &u);
@@ -480,7 +528,7 @@ int db_upload_commit(struct db *db, int64_t upload_id, uint64_t size, const char
 		      " WHERE id IN (SELECT chunk_id FROM upload_chunks WHERE upload_id = ?1)",
 		      "ii", upload_id, (int64_t)u.replication);
 	if (rc == PP_OK && old_id)
-		rc = file_remove(db, old_id, now_ms);
+		rc = file_remove(db, old_id, gc_after_ms);
 	if (rc != PP_OK)
 		goto out;
 	rc = dbq_exec(db,
@@ -571,9 +619,9 @@ int db_file_health(struct db *db, struct file_rec *f)
 	int rc = dbq_prep(db, &st,
 			  "SELECT min(live), min(alive) FROM (SELECT"
 			  " (SELECT count(*) FROM replicas r JOIN nodes n ON n.id = r.node_id"
-			  "  WHERE r.chunk_id = fc.chunk_id AND r.state = 0 AND n.state = 0) AS live,"
+			  "  WHERE r.chunk_id = fc.chunk_id AND " POLICY_SQL_HOLDS ") AS live,"
 			  " (SELECT count(*) FROM replicas r JOIN nodes n ON n.id = r.node_id"
-			  "  WHERE r.chunk_id = fc.chunk_id AND r.state = 0 AND n.state < 2) AS alive"
+			  "  WHERE r.chunk_id = fc.chunk_id AND " POLICY_SQL_ALIVE ") AS alive"
 			  " FROM file_chunks fc WHERE fc.file_id = ?)",
 			  "i", f->id);
 	if (rc == PP_OK) {
@@ -590,14 +638,14 @@ int db_file_health(struct db *db, struct file_rec *f)
 	return rc;
 }
 
-int db_file_delete(struct db *db, const char *name, int64_t now_ms, struct file_rec *out)
+int db_file_delete(struct db *db, const char *name, int64_t gc_after_ms, struct file_rec *out)
 {
 	pthread_mutex_lock(&db->lock);
 	int rc = dbq_begin_durable(db);
 	if (rc == PP_OK)
 		rc = file_get_locked(db, name, out);
 	if (rc == PP_OK)
-		rc = file_remove(db, out->id, now_ms);
+		rc = file_remove(db, out->id, gc_after_ms);
 	if (rc == PP_OK)
 		rc = dbq_commit(db);
 	if (rc != PP_OK)

@@ -28,7 +28,8 @@ int dbq_begin_durable(struct db *db);
 void dbq_end_durable(struct db *db);
 void dbq_rollback(struct db *db);
 void dbq_copy(char *dst, size_t len, sqlite3_stmt *st, int col);
-/* Runs a query whose columns are (chunk_id, node_id[, size]) into a list. */
+/* Runs a query whose columns are (chunk_id, node_id[, size[, gen]]) into a
+ * list of at most max. */
 int dbq_pairs(struct db *db, struct chunk_node **out, size_t *n, size_t max, const char *sql,
 	      const char *types, ...);
 

@@ -15,6 +15,7 @@
 #include "liveness.h"
 #include "log.h"
 #include "placement.h"
+#include "policy.h"
 #include "repair.h"
 #include "timeutil.h"
 
@@ -113,9 +114,13 @@ static int fill_location(struct tracker *t, struct rpc_call *call, Pp__V1__Chunk
 		return rc;
 	loc->replicas = rpc_call_alloc(call, (nr + 1) * sizeof(*loc->replicas));
 	for (size_t i = 0; i < nr; i++) {
+		/* A copy being deleted is never offered to a reader. */
+		if (reps[i].state == REPLICA_ST_DELETING || reps[i].state == REPLICA_ST_GONE)
+			continue;
 		Pp__V1__Replica *r = rpc_call_alloc(call, sizeof(*r));
 		pp__v1__replica__init(r);
 		const struct node_rec *n = node_by_id(nodes, nn, reps[i].node_id);
+		unsigned roles = n ? n->roles : 0;
 		r->node = rpc_call_strdup(call, reps[i].node_id);
 		r->address = rpc_call_strdup(call, n ? n->address : "");
 		r->load = n ? n->inflight : 0;
@@ -123,12 +128,12 @@ static int fill_location(struct tracker *t, struct rpc_call *call, Pp__V1__Chunk
 			r->state = PP__V1__REPLICA_STATE__REPLICA_CORRUPT;
 		else if (reps[i].state == REPLICA_ST_PENDING)
 			r->state = PP__V1__REPLICA_STATE__REPLICA_PENDING;
-		else if (n == NULL || n->liveness == LIVE_DEAD)
-			r->state = PP__V1__REPLICA_STATE__REPLICA_DEAD;
-		else if (n->liveness == LIVE_SUSPECT)
+		else if (policy_copy_readable(reps[i].state, roles))
+			r->state = PP__V1__REPLICA_STATE__REPLICA_OK;
+		else if (policy_copy_alive(reps[i].state, roles))
 			r->state = PP__V1__REPLICA_STATE__REPLICA_SUSPECT;
 		else
-			r->state = PP__V1__REPLICA_STATE__REPLICA_OK;
+			r->state = PP__V1__REPLICA_STATE__REPLICA_DEAD;
 		loc->replicas[loc->n_replicas++] = r;
 	}
 	qsort(loc->replicas, loc->n_replicas, sizeof(*loc->replicas), by_usefulness);
@@ -155,10 +160,9 @@ static size_t placeable_count(struct tracker *t)
 {
 	struct node_rec *nodes = NULL;
 	size_t nn = 0, k = 0;
-	int64_t wall = time_wall_ms();
 	if (liveness_snapshot(t->live, &nodes, &nn) == PP_OK)
 		for (size_t i = 0; i < nn; i++)
-			k += node_placeable(&nodes[i], wall);
+			k += (nodes[i].roles & ROLE_TARGET) != 0;
 	free(nodes);
 	return k;
 }
@@ -194,6 +198,7 @@ static void h_upload_begin(void *svc, struct rpc_call *call)
 	r->upload_id = (uint64_t)id;
 	r->chunk_size = (uint32_t)t->cfg.chunk_size;
 	r->replication = repl;
+	r->idle_timeout_ms = (uint32_t)grace_ms(t);
 	call->resp.body_case = PP__V1__RESPONSE__BODY_UPLOAD_BEGIN;
 	call->resp.upload_begin = r;
 	log_debug("upload_begin", "upload=%lld name=\"%s\" replication=%u", (long long)id, q->name,
@@ -241,10 +246,12 @@ static void h_place(void *svc, struct rpc_call *call)
 	size_t have = 0;
 	for (size_t i = 0; i < nr; i++) {
 		const struct node_rec *n = node_by_id(nodes, nn, reps[i].node_id);
-		if (n == NULL || n->liveness != LIVE_UP || reps[i].state != REPLICA_ST_OK)
-			continue;
-		exclude[ne++] = n->id;
-		if (!n->draining) {
+		/* A regular copy or one on its way: that node has it. Tombstones,
+		 * corrupt and extra copies do not keep a node from receiving it. */
+		if ((reps[i].state == REPLICA_ST_OK && !reps[i].extra) ||
+		    reps[i].state == REPLICA_ST_PENDING)
+			exclude[ne++] = reps[i].node_id;
+		if (n != NULL && policy_copy_holds(reps[i].state, reps[i].extra, n->roles)) {
 			zones[nz++] = n->zone;
 			have++;
 		}
@@ -255,8 +262,8 @@ static void h_place(void *svc, struct rpc_call *call)
 	}
 	size_t want = u.replication - have;
 	size_t *pick = rpc_call_alloc(call, want * sizeof(*pick));
-	rc = placement_choose(q->chunk_id, q->size, nodes, nn, exclude, ne, zones, nz, NULL, now,
-			      want, pick);
+	rc = placement_choose(q->chunk_id, q->size, nodes, nn, exclude, ne, zones, nz, NULL, want,
+			      pick);
 	if (rc != PP_OK) {
 		rpc_call_fail(call, PP_EUNAVAIL,
 			      "not enough live workers with room: chunk needs %zu more of %u copies",
@@ -293,8 +300,9 @@ static void h_commit(void *svc, struct rpc_call *call)
 	int64_t deadline = time_mono_ms() + COMMIT_WAIT_MS;
 	for (;;) {
 		err[0] = '\0';
+		int64_t now = time_wall_ms();
 		rc = db_upload_commit(t->db, (int64_t)q->upload_id, q->size, q->sha256, q->chunk_count,
-				      time_wall_ms(), &f, err, sizeof(err));
+				      now, now + grace_ms(t), &f, err, sizeof(err));
 		if (rc != PP_EUNAVAIL || time_mono_ms() >= deadline)
 			break;
 		time_sleep_ms(50);
@@ -309,8 +317,15 @@ static void h_commit(void *svc, struct rpc_call *call)
 		 (unsigned long long)f.version, (unsigned long long)f.size,
 		 (unsigned long long)f.chunk_count);
 	events_file(t->events, "file_committed", f.name, f.size);
-	if (f.version > 1)
-		gc_wake(t->gc); /* the old version's chunks may be unreferenced now */
+}
+
+static void h_upload_touch(void *svc, struct rpc_call *call)
+{
+	struct tracker *t = svc;
+	uint64_t id = call->req->upload_touch->upload_id;
+	if (db_upload_touch(t->db, (int64_t)id, time_wall_ms()) != PP_OK)
+		rpc_call_fail(call, PP_ENOTFOUND, "no upload %llu (expired, aborted or committed)",
+			      (unsigned long long)id);
 }
 
 static void h_upload_abort(void *svc, struct rpc_call *call)
@@ -406,13 +421,12 @@ static void h_delete_file(void *svc, struct rpc_call *call)
 	if (!name_ok(call, name))
 		return;
 	struct file_rec f;
-	if (db_file_delete(t->db, name, time_wall_ms(), &f) != PP_OK) {
+	if (db_file_delete(t->db, name, time_wall_ms() + grace_ms(t), &f) != PP_OK) {
 		rpc_call_fail(call, PP_ENOTFOUND, "no file named \"%s\"", name);
 		return;
 	}
 	log_info("file_deleted", "name=\"%s\" version=%llu", f.name, (unsigned long long)f.version);
 	events_file(t->events, "file_deleted", f.name, f.size);
-	gc_wake(t->gc);
 	call->resp.body_case = PP__V1__RESPONSE__BODY_FILE;
 	call->resp.file = file_info(call, &f);
 }
@@ -602,8 +616,11 @@ static void h_replicas_added(void *svc, struct rpc_call *call)
 			return;
 	int64_t now = time_wall_ms();
 	for (size_t i = 0; i < q->n_chunks; i++) {
-		int rc = db_replica_added(t->db, q->node_id, q->chunks[i]->id, q->chunks[i]->size, now,
-					  now + grace_ms(t));
+		struct copy_ref ref = {.size = q->chunks[i]->size,
+				       .gen = q->chunks[i]->gen,
+				       .extra = q->chunks[i]->extra};
+		snprintf(ref.id, sizeof(ref.id), "%s", q->chunks[i]->id);
+		int rc = db_replica_added(t->db, q->node_id, &ref, now, now + grace_ms(t));
 		if (rc != PP_OK) {
 			rpc_call_fail(call, rc, "could not record chunk %s", q->chunks[i]->id);
 			return;
@@ -617,7 +634,7 @@ static void h_chunk_corrupt(void *svc, struct rpc_call *call)
 	const Pp__V1__ChunkCorruptRequest *q = call->req->chunk_corrupt;
 	if (!chunk_ok(call, q->chunk_id))
 		return;
-	if (db_replica_set_state(t->db, q->node_id, q->chunk_id, REPLICA_ST_CORRUPT) != PP_OK) {
+	if (db_replica_corrupt(t->db, q->node_id, q->chunk_id, q->gen) != PP_OK) {
 		rpc_call_fail(call, PP_ENOTFOUND, "no replica of %s on \"%.128s\"", q->chunk_id,
 			      q->node_id);
 		return;
@@ -649,6 +666,7 @@ const struct rpc_route tracker_routes[] = {
 	ROUTE(PLACE, h_place, "place"),
 	ROUTE(COMMIT, h_commit, "commit"),
 	ROUTE(UPLOAD_ABORT, h_upload_abort, "upload_abort"),
+	ROUTE(UPLOAD_TOUCH, h_upload_touch, "upload_touch"),
 	ROUTE(MANIFEST, h_manifest, "manifest"),
 	ROUTE(LIST, h_list, "list"),
 	ROUTE(DELETE_FILE, h_delete_file, "delete_file"),

@@ -131,12 +131,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pp-tracker: cannot listen on --events %s\n", c->events_url);
 		goto out;
 	}
-	if (liveness_start(&t, &t.live) != PP_OK) {
+	/* Liveness opens first (the others read its table) and runs last (it
+	 * wakes them); repair before collection and balance, which ask it. */
+	if (liveness_open(&t, &t.live) != PP_OK) {
 		fprintf(stderr, "pp-tracker: cannot listen on --bus %s\n", c->bus_url);
 		goto out;
 	}
 	if (repair_start(&t, &t.repair) != PP_OK || gc_start(&t, &t.gc) != PP_OK ||
-	    balance_start(&t, &t.balance) != PP_OK)
+	    balance_start(&t, &t.balance) != PP_OK || liveness_run(t.live) != PP_OK)
 		goto out;
 	struct rpc_server_config sc = {
 		.listen_url = c->listen_url,
@@ -161,13 +163,17 @@ int main(int argc, char **argv)
 	log_info("tracker_stopping", "signal=%d", sig);
 	rc = 0;
 out:
+	/* Every thread stops before anything is freed: loops call each other
+	 * (liveness wakes repair and collection, which read its table). */
 	rpc_server_stop(srv);
+	liveness_stop(t.live);
 	balance_stop(t.balance);
 	gc_stop(t.gc);
-	/* liveness wakes repair, so repair goes after it */
-	liveness_stop(t.live);
-	t.live = NULL;
 	repair_stop(t.repair);
+	balance_free(t.balance);
+	gc_free(t.gc);
+	repair_free(t.repair);
+	liveness_free(t.live);
 	events_close(t.events);
 	if (t.peers)
 		rpc_peers_free(t.peers);

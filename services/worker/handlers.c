@@ -82,10 +82,11 @@ static void h_put_chunk(void *svc, struct rpc_call *call)
 	};
 	if (forwarding && transfer_forward_start(&fwd) != PP_OK)
 		fwd.rc = PP_EINTERNAL;
-	int rc = store_put(w->store, id, call->payload, call->payload_len, false);
+	struct store_copy copy;
+	int rc = store_put(w->store, id, call->payload, call->payload_len, false, &copy);
 	bool registered = false;
 	if (rc == PP_OK)
-		registered = transfer_register(w, id, (uint32_t)call->payload_len) == PP_OK;
+		registered = transfer_register(w, id, &copy) == PP_OK;
 	int down_rc = forwarding ? transfer_forward_join(&fwd) : PP_OK;
 	if (forwarding)
 		worker_slot_give(w);
@@ -217,28 +218,48 @@ static void h_delete_chunks(void *svc, struct rpc_call *call)
 {
 	struct worker *w = svc;
 	const Pp__V1__DeleteChunksRequest *r = call->req->delete_chunks;
+	if (r->n_gens != r->n_chunk_ids) {
+		rpc_call_fail(call, PP_EINVAL, "%zu chunk ids but %zu gens: a delete names each copy",
+			      r->n_chunk_ids, r->n_gens);
+		return;
+	}
 	for (size_t i = 0; i < r->n_chunk_ids; i++) {
 		if (!chunk_id_valid(r->chunk_ids[i])) {
 			rpc_call_fail(call, PP_EINVAL, "invalid chunk id at %zu", i);
 			return;
 		}
 	}
-	size_t deleted = 0;
-	for (size_t i = 0; i < r->n_chunk_ids; i++)
-		if (store_delete(w->store, r->chunk_ids[i]) == PP_OK)
-			deleted++;
-	log_info("chunks_deleted", "asked=%zu deleted=%zu", r->n_chunk_ids, deleted);
+	Pp__V1__DeleteChunksResponse *dr = rpc_call_alloc(call, sizeof(*dr));
+	pp__v1__delete_chunks_response__init(dr);
+	dr->gone = rpc_call_alloc(call, (r->n_chunk_ids + 1) * sizeof(*dr->gone));
+	dr->n_gone = r->n_chunk_ids;
+	size_t deleted = 0, kept = 0;
+	for (size_t i = 0; i < r->n_chunk_ids; i++) {
+		int rc = store_delete(w->store, r->chunk_ids[i], r->gens[i]);
+		deleted += rc == PP_OK;
+		/* Another gen is a copy written after the tracker decided: kept. */
+		if (rc == PP_ECONFLICT) {
+			kept++;
+			log_info("delete_skipped", "chunk=%s gen=%llu reason=\"newer copy held\"",
+				 r->chunk_ids[i], (unsigned long long)r->gens[i]);
+		}
+		dr->gone[i] = rc == PP_OK || rc == PP_ENOTFOUND || rc == PP_ECONFLICT;
+	}
+	log_info("chunks_deleted", "asked=%zu deleted=%zu kept=%zu", r->n_chunk_ids, deleted, kept);
+	call->resp.body_case = PP__V1__RESPONSE__BODY_DELETE_CHUNKS;
+	call->resp.delete_chunks = dr;
 }
 
 /* Holds a valid copy already? Reading verifies it (a bad one is
  * quarantined and pulled again). */
-static bool holds_valid_copy(struct worker *w, const char *id, uint32_t *size)
+static bool holds_valid_copy(struct worker *w, const char *id)
 {
-	if (store_size(w->store, id, size) != PP_OK)
+	uint32_t size;
+	if (store_size(w->store, id, &size) != PP_OK)
 		return false;
-	uint8_t *buf = malloc(*size ? *size : 1);
+	uint8_t *buf = malloc(size ? size : 1);
 	size_t len;
-	bool ok = buf != NULL && store_read(w->store, id, buf, *size, &len, false) == PP_OK;
+	bool ok = buf != NULL && store_read(w->store, id, buf, size, &len, false) == PP_OK;
 	free(buf);
 	return ok;
 }
@@ -252,9 +273,12 @@ static void h_pull_chunk(void *svc, struct rpc_call *call)
 		rpc_call_fail(call, PP_EINVAL, "invalid chunk id");
 		return;
 	}
-	uint32_t size;
-	if (holds_valid_copy(w, id, &size)) {
-		int rc = transfer_register(w, id, size);
+	/* A copy held already (an extra one, say) is claimed rather than
+	 * copied again: it becomes a regular copy under a new gen, so a delete
+	 * of the old one still in flight cannot remove it. */
+	struct store_copy copy;
+	if (holds_valid_copy(w, id) && store_claim(w->store, id, &copy) == PP_OK) {
+		int rc = transfer_register(w, id, &copy);
 		if (rc != PP_OK)
 			rpc_call_fail(call, rc, "held, but the tracker did not record it");
 		return;

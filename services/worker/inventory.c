@@ -1,9 +1,10 @@
 /* The worker's link to the tracker; see inventory.h (DESIGN.md, "Flows":
  * Inventory; "Services start in any order").
  *
- * One thread owns every unsolicited call to the tracker, so the data path
- * (reads failing over on a corrupt copy) never waits on a slow or absent
- * tracker. `lock` guards stop, wanted and the corrupt-report queue. */
+ * One background loop owns every unsolicited call to the tracker, so the
+ * data path (reads failing over on a corrupt copy) never waits on a slow or
+ * absent tracker. `lock` guards wanted and the corrupt-report queue; the
+ * connection state belongs to the loop. */
 #define _GNU_SOURCE
 #include "inventory.h"
 #include "errors.h"
@@ -11,7 +12,7 @@
 #include "rpc_client.h"
 #include "timeutil.h"
 #include "worker.h"
-#include "worker_util.h"
+#include "bgloop.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -26,13 +27,18 @@
 
 struct inventory {
 	struct worker *w;
-	pthread_t thread;
+	struct bgloop *loop;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool stop;
 	bool wanted;
-	char corrupt[CORRUPT_QUEUE_MAX][65];
+	struct corrupt_report {
+		char id[65];
+		uint64_t gen;
+	} corrupt[CORRUPT_QUEUE_MAX];
 	size_t ncorrupt;
+	/* the loop's own state */
+	bool connected;
+	int64_t backoff_ms, next_report_ms;
+	unsigned attempts;
 };
 
 static int tracker_ping(struct worker *w, struct rpc_reply *reply)
@@ -49,7 +55,8 @@ int inventory_send(struct worker *w)
 {
 	struct store_ref *refs = NULL;
 	size_t n = 0;
-	int rc = store_list(w->store, &refs, &n);
+	uint64_t snapshot_seq = 0;
+	int rc = store_list(w->store, &refs, &n, &snapshot_seq);
 	if (rc != PP_OK)
 		return rc;
 	Pp__V1__ChunkRef *msgs = calloc(INVENTORY_PAGE_MAX, sizeof(*msgs));
@@ -68,6 +75,8 @@ int inventory_send(struct worker *w)
 			pp__v1__chunk_ref__init(&msgs[i]);
 			msgs[i].id = refs[first + i].id;
 			msgs[i].size = refs[first + i].size;
+			msgs[i].gen = refs[first + i].gen;
+			msgs[i].extra = refs[first + i].extra;
 			ptrs[i] = &msgs[i];
 		}
 		Pp__V1__InventoryRequest inv = PP__V1__INVENTORY_REQUEST__INIT;
@@ -75,6 +84,7 @@ int inventory_send(struct worker *w)
 		inv.report_id = report_id;
 		inv.page = (uint32_t)p;
 		inv.last = p + 1 == pages;
+		inv.snapshot_seq = snapshot_seq;
 		inv.n_chunks = count;
 		inv.chunks = ptrs;
 		Pp__V1__Request req = PP__V1__REQUEST__INIT;
@@ -98,11 +108,12 @@ out:
 	return rc;
 }
 
-static int send_corrupt(struct worker *w, const char *chunk_id)
+static int send_corrupt(struct worker *w, const char *chunk_id, uint64_t gen)
 {
 	Pp__V1__ChunkCorruptRequest cc = PP__V1__CHUNK_CORRUPT_REQUEST__INIT;
 	cc.node_id = (char *)w->cfg.id;
 	cc.chunk_id = (char *)chunk_id;
+	cc.gen = gen;
 	Pp__V1__Request req = PP__V1__REQUEST__INIT;
 	req.body_case = PP__V1__REQUEST__BODY_CHUNK_CORRUPT;
 	req.chunk_corrupt = &cc;
@@ -122,94 +133,71 @@ static int send_corrupt(struct worker *w, const char *chunk_id)
 static bool flush_corrupt(struct inventory *inv)
 {
 	for (;;) {
-		char id[65];
+		struct corrupt_report first;
 		pthread_mutex_lock(&inv->lock);
 		if (inv->ncorrupt == 0) {
 			pthread_mutex_unlock(&inv->lock);
 			return true;
 		}
-		memcpy(id, inv->corrupt[0], sizeof(id));
+		first = inv->corrupt[0];
 		pthread_mutex_unlock(&inv->lock);
-		int rc = send_corrupt(inv->w, id);
+		int rc = send_corrupt(inv->w, first.id, first.gen);
 		if (rc == PP_EUNAVAIL)
 			return false;
 		/* Sent, or refused for good: either way it leaves the queue. */
 		pthread_mutex_lock(&inv->lock);
 		if (inv->ncorrupt > 0) {
-			memmove(inv->corrupt[0], inv->corrupt[1], (inv->ncorrupt - 1) * 65);
+			memmove(&inv->corrupt[0], &inv->corrupt[1],
+				(inv->ncorrupt - 1) * sizeof(inv->corrupt[0]));
 			inv->ncorrupt--;
 		}
 		pthread_mutex_unlock(&inv->lock);
 	}
 }
 
-/* Sleeps up to ms unless stopped or woken; returns true when stopping. */
-static bool pause_ms(struct inventory *inv, int64_t ms, bool wake_on_work)
+/* Connects (with backoff), sends queued corrupt reports and, when asked or
+ * due, a full inventory; returns the delay until it has something to do. */
+static int64_t inventory_step(void *arg, struct bgloop *loop)
 {
-	pthread_mutex_lock(&inv->lock);
-	int64_t deadline = time_mono_ms() + ms;
-	while (!inv->stop && !(wake_on_work && (inv->wanted || inv->ncorrupt > 0))) {
-		int64_t left = deadline - time_mono_ms();
-		if (left <= 0)
-			break;
-		worker_cond_wait_ms(&inv->cond, &inv->lock, left);
-	}
-	bool stop = inv->stop;
-	pthread_mutex_unlock(&inv->lock);
-	return stop;
-}
-
-static void *inventory_main(void *arg)
-{
+	(void)loop;
 	struct inventory *inv = arg;
 	struct worker *w = inv->w;
-	bool connected = false;
-	int64_t backoff = BACKOFF_MIN_MS, next_report = 0;
-	unsigned attempts = 0;
-	int64_t interval_ms = (int64_t)w->cfg.inventory_interval_s * 1000;
-	for (;;) {
-		if (!connected) {
-			struct rpc_reply reply;
-			int rc = tracker_ping(w, &reply);
-			if (rc != PP_OK) {
-				attempts++;
-				log_warn("tracker_unreachable",
-					 "address=%s attempt=%u retry_ms=%lld err=\"%s\"",
-					 w->cfg.tracker, attempts, (long long)backoff,
-					 rpc_reply_error(&reply, rc));
-				rpc_reply_free(&reply);
-				if (pause_ms(inv, backoff, false))
-					break;
-				backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
-				continue;
-			}
+	if (!inv->connected) {
+		struct rpc_reply reply;
+		int rc = tracker_ping(w, &reply);
+		if (rc != PP_OK) {
+			inv->attempts++;
+			log_warn("tracker_unreachable", "address=%s attempt=%u retry_ms=%lld err=\"%s\"",
+				 w->cfg.tracker, inv->attempts, (long long)inv->backoff_ms,
+				 rpc_reply_error(&reply, rc));
 			rpc_reply_free(&reply);
-			log_info("tracker_connected", "address=%s attempts=%u", w->cfg.tracker,
-				 attempts);
-			connected = true;
-			attempts = 0;
-			backoff = BACKOFF_MIN_MS;
-			next_report = 0; /* a (re)connected tracker gets a full report */
+			int64_t delay = inv->backoff_ms;
+			inv->backoff_ms = delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay * 2;
+			return delay;
 		}
-		if (!flush_corrupt(inv)) {
-			connected = false;
-			continue;
-		}
-		pthread_mutex_lock(&inv->lock);
-		bool wanted = inv->wanted;
-		inv->wanted = false;
-		pthread_mutex_unlock(&inv->lock);
-		if (wanted || time_mono_ms() >= next_report) {
-			if (inventory_send(w) != PP_OK) {
-				connected = false;
-				continue;
-			}
-			next_report = time_mono_ms() + interval_ms;
-		}
-		if (pause_ms(inv, next_report - time_mono_ms(), true))
-			break;
+		rpc_reply_free(&reply);
+		log_info("tracker_connected", "address=%s attempts=%u", w->cfg.tracker, inv->attempts);
+		inv->connected = true;
+		inv->attempts = 0;
+		inv->backoff_ms = BACKOFF_MIN_MS;
+		inv->next_report_ms = 0; /* a (re)connected tracker gets a full report */
 	}
-	return NULL;
+	if (!flush_corrupt(inv)) {
+		inv->connected = false;
+		return BACKOFF_MIN_MS;
+	}
+	pthread_mutex_lock(&inv->lock);
+	bool wanted = inv->wanted;
+	inv->wanted = false;
+	pthread_mutex_unlock(&inv->lock);
+	if (wanted || time_mono_ms() >= inv->next_report_ms) {
+		if (inventory_send(w) != PP_OK) {
+			inv->connected = false;
+			return BACKOFF_MIN_MS;
+		}
+		inv->next_report_ms = time_mono_ms() + (int64_t)w->cfg.inventory_interval_s * 1000;
+	}
+	return inv->next_report_ms - time_mono_ms();
 }
 
 int inventory_start(struct worker *w, struct inventory **out)
@@ -218,10 +206,9 @@ int inventory_start(struct worker *w, struct inventory **out)
 	if (inv == NULL)
 		return PP_EINTERNAL;
 	inv->w = w;
+	inv->backoff_ms = BACKOFF_MIN_MS;
 	pthread_mutex_init(&inv->lock, NULL);
-	worker_cond_init(&inv->cond);
-	if (pthread_create(&inv->thread, NULL, inventory_main, inv) != 0) {
-		pthread_cond_destroy(&inv->cond);
+	if (bgloop_start("inventory", inventory_step, inv, &inv->loop) != PP_OK) {
 		pthread_mutex_destroy(&inv->lock);
 		free(inv);
 		return PP_EINTERNAL;
@@ -234,12 +221,7 @@ void inventory_stop(struct inventory *inv)
 {
 	if (inv == NULL)
 		return;
-	pthread_mutex_lock(&inv->lock);
-	inv->stop = true;
-	pthread_cond_broadcast(&inv->cond);
-	pthread_mutex_unlock(&inv->lock);
-	pthread_join(inv->thread, NULL);
-	pthread_cond_destroy(&inv->cond);
+	bgloop_free(inv->loop);
 	pthread_mutex_destroy(&inv->lock);
 	free(inv);
 }
@@ -250,19 +232,22 @@ void inventory_request(struct inventory *inv)
 		return;
 	pthread_mutex_lock(&inv->lock);
 	inv->wanted = true;
-	pthread_cond_broadcast(&inv->cond);
 	pthread_mutex_unlock(&inv->lock);
+	bgloop_wake(inv->loop);
 }
 
-void inventory_report_corrupt(struct inventory *inv, const char *chunk_id)
+void inventory_report_corrupt(struct inventory *inv, const char *chunk_id, uint64_t gen)
 {
 	if (inv == NULL)
 		return;
 	pthread_mutex_lock(&inv->lock);
-	if (inv->ncorrupt < CORRUPT_QUEUE_MAX)
-		snprintf(inv->corrupt[inv->ncorrupt++], 65, "%s", chunk_id);
-	else /* the next inventory tells the tracker the chunk is gone anyway */
+	if (inv->ncorrupt < CORRUPT_QUEUE_MAX) {
+		struct corrupt_report *c = &inv->corrupt[inv->ncorrupt++];
+		snprintf(c->id, sizeof(c->id), "%s", chunk_id);
+		c->gen = gen;
+	} else { /* the next inventory tells the tracker the chunk is gone anyway */
 		inv->wanted = true;
-	pthread_cond_broadcast(&inv->cond);
+	}
 	pthread_mutex_unlock(&inv->lock);
+	bgloop_wake(inv->loop);
 }

@@ -17,7 +17,7 @@ void inventory_stop(struct inventory *inv);
 /* Asks for a new inventory report soon (e.g. after evictions). */
 void inventory_request(struct inventory *inv);
 /* Queues a chunk_corrupt report; never blocks on the network. */
-void inventory_report_corrupt(struct inventory *inv, const char *chunk_id);
+void inventory_report_corrupt(struct inventory *inv, const char *chunk_id, uint64_t gen);
 /* One full report now (pages of INVENTORY_PAGE_MAX); for the thread and tests. */
 int inventory_send(struct worker *w);
 

@@ -27,10 +27,10 @@
 
 #define WORKER_ID_MAX 64
 
-static void on_corrupt(void *arg, const char *chunk_id)
+static void on_corrupt(void *arg, const char *chunk_id, uint64_t gen)
 {
 	struct worker *w = arg;
-	inventory_report_corrupt(w->inventory, chunk_id);
+	inventory_report_corrupt(w->inventory, chunk_id, gen);
 }
 
 /* An evicted copy is reported by the next inventory (the tracker drops the

@@ -11,41 +11,26 @@
 #include "log.h"
 #include "timeutil.h"
 #include "worker.h"
-#include "worker_util.h"
+#include "bgloop.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
 
 struct scrub {
 	struct worker *w;
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool stop;
+	struct bgloop *loop;
+	uint8_t *buf; /* PP_CHUNK_SIZE_MAX bytes, used by the loop only */
+	bool started; /* the first step only waits: start-up traffic goes first */
 };
 
-/* Sleeps until the monotonic deadline; true when asked to stop. */
-static bool sleep_until(struct scrub *sc, int64_t deadline)
-{
-	pthread_mutex_lock(&sc->lock);
-	while (!sc->stop) {
-		int64_t left = deadline - time_mono_ms();
-		if (left <= 0)
-			break;
-		worker_cond_wait_ms(&sc->cond, &sc->lock, left);
-	}
-	bool stop = sc->stop;
-	pthread_mutex_unlock(&sc->lock);
-	return stop;
-}
-
 /* One pass over a snapshot of the store; false when stopping. */
-static bool scrub_pass(struct scrub *sc, uint8_t *buf)
+static bool scrub_pass(struct scrub *sc, struct bgloop *loop)
 {
+	uint8_t *buf = sc->buf;
 	struct worker *w = sc->w;
 	struct store_ref *refs = NULL;
 	size_t n = 0;
-	if (store_list(w->store, &refs, &n) != PP_OK)
+	if (store_list(w->store, &refs, &n, NULL) != PP_OK)
 		return true;
 	int64_t started = time_mono_ms();
 	uint64_t bytes = 0, bad = 0, checked = 0;
@@ -60,7 +45,7 @@ static bool scrub_pass(struct scrub *sc, uint8_t *buf)
 			bytes += refs[i].size;
 		}
 		int64_t due = started + (int64_t)(bytes * 1000 / w->cfg.scrub_rate_bps);
-		if (sleep_until(sc, due)) {
+		if (bgloop_pause(loop, due - time_mono_ms())) {
 			stopping = true;
 			break;
 		}
@@ -72,22 +57,13 @@ static bool scrub_pass(struct scrub *sc, uint8_t *buf)
 	return !stopping;
 }
 
-static void *scrub_main(void *arg)
+static int64_t scrub_step(void *arg, struct bgloop *loop)
 {
 	struct scrub *sc = arg;
-	uint8_t *buf = malloc(PP_CHUNK_SIZE_MAX);
-	if (buf == NULL) {
-		log_error("scrub_disabled", "err=\"out of memory\"");
-		return NULL;
-	}
-	int64_t pause_ms = (int64_t)sc->w->cfg.scrub_pass_interval_s * 1000;
-	/* Let start-up traffic (inventory, first repairs) go first. */
-	for (int64_t next = time_mono_ms() + pause_ms;; next = time_mono_ms() + pause_ms) {
-		if (sleep_until(sc, next) || !scrub_pass(sc, buf))
-			break;
-	}
-	free(buf);
-	return NULL;
+	if (sc->started)
+		scrub_pass(sc, loop);
+	sc->started = true;
+	return (int64_t)sc->w->cfg.scrub_pass_interval_s * 1000;
 }
 
 int scrub_start(struct worker *w, struct scrub **out)
@@ -101,11 +77,9 @@ int scrub_start(struct worker *w, struct scrub **out)
 	if (sc == NULL)
 		return PP_EINTERNAL;
 	sc->w = w;
-	pthread_mutex_init(&sc->lock, NULL);
-	worker_cond_init(&sc->cond);
-	if (pthread_create(&sc->thread, NULL, scrub_main, sc) != 0) {
-		pthread_cond_destroy(&sc->cond);
-		pthread_mutex_destroy(&sc->lock);
+	sc->buf = malloc(PP_CHUNK_SIZE_MAX);
+	if (sc->buf == NULL || bgloop_start("scrub", scrub_step, sc, &sc->loop) != PP_OK) {
+		free(sc->buf);
 		free(sc);
 		return PP_EINTERNAL;
 	}
@@ -117,12 +91,7 @@ void scrub_stop(struct scrub *sc)
 {
 	if (sc == NULL)
 		return;
-	pthread_mutex_lock(&sc->lock);
-	sc->stop = true;
-	pthread_cond_broadcast(&sc->cond);
-	pthread_mutex_unlock(&sc->lock);
-	pthread_join(sc->thread, NULL);
-	pthread_cond_destroy(&sc->cond);
-	pthread_mutex_destroy(&sc->lock);
+	bgloop_free(sc->loop);
+	free(sc->buf);
 	free(sc);
 }
