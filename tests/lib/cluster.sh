@@ -192,6 +192,17 @@ pp_worker_chunks() {
 		-printf '%f\n' 2>/dev/null | sort
 }
 
+# pp_worker_has WORKER CHUNK_ID: the worker's store holds that chunk file.
+pp_worker_has() {
+	local id=$2
+	[ -f "${WORKER_DIR[$1]}/chunks/${id:0:2}/${id:2:2}/$id" ]
+}
+
+# pp_worker_extra WORKER CHUNK_ID: the worker holds it as an extra copy.
+pp_worker_extra() {
+	[ -f "${WORKER_DIR[$1]}/extra/$2" ]
+}
+
 pp_done() {
 	PP_TEST_FAILED=0
 	pp_log "PASS: $(basename "$0")"
