@@ -21,7 +21,8 @@ TRACKER_ADDR=tcp://127.0.0.1:$base
 pp_wait_for "ppcluster printed its banner" 20 grep -q "Peer Pressure is up" "$PP_TMP/logs/ppcluster.log"
 grep -q "http://127.0.0.1:$http/" "$PP_TMP/logs/ppcluster.log" || fail "no web UI address printed"
 pp_wait_for "3 workers up" 15 pp_nodes_up_is 3
-curl -fsS "http://127.0.0.1:$http/" | grep -qi "<html" || fail "the web UI is not served at /"
+page=$(curl -fsS "http://127.0.0.1:$http/") || fail "GET / failed"
+[[ ${page,,} == *"<html"* ]] || fail "the web UI is not served at /"
 
 pp_make_file "$PP_TMP/f.bin" 100000
 ppctl put "$PP_TMP/f.bin" --name f.bin >/dev/null
