@@ -3,7 +3,7 @@
  * Pacing: after verifying a chunk the thread sleeps until the bytes read so
  * far in this pass, divided by the rate, have elapsed, so the average never
  * exceeds rate_bps; full passes start at most every scrub_pass_interval_s.
- * `lock` guards stop; the read buffer is owned by the thread. */
+ * `lock` guards stop and stats; the read buffer is owned by the thread. */
 #define _GNU_SOURCE
 #include "scrub.h"
 #include "errors.h"
@@ -22,6 +22,7 @@ struct scrub {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool stop;
+	struct scrub_stats stats;
 };
 
 /* Sleeps until the monotonic deadline; true when asked to stop. */
@@ -50,6 +51,10 @@ static bool scrub_pass(struct scrub *sc, uint8_t *buf)
 	int64_t started = time_mono_ms();
 	uint64_t bytes = 0, bad = 0, checked = 0;
 	bool stopping = false;
+	pthread_mutex_lock(&sc->lock);
+	sc->stats.pass_chunks = n;
+	sc->stats.pass_done = 0;
+	pthread_mutex_unlock(&sc->lock);
 	for (size_t i = 0; i < n; i++) {
 		size_t len;
 		int rc = store_read(w->store, refs[i].id, buf, PP_CHUNK_SIZE_MAX, &len, false);
@@ -59,6 +64,14 @@ static bool scrub_pass(struct scrub *sc, uint8_t *buf)
 			checked++;
 			bytes += refs[i].size;
 		}
+		pthread_mutex_lock(&sc->lock);
+		sc->stats.pass_done++;
+		sc->stats.corrupt += rc == PP_EINTEGRITY;
+		if (rc == PP_OK || rc == PP_EINTEGRITY) {
+			sc->stats.chunks_checked++;
+			sc->stats.bytes_checked += refs[i].size;
+		}
+		pthread_mutex_unlock(&sc->lock);
 		int64_t due = started + (int64_t)(bytes * 1000 / w->cfg.scrub_rate_bps);
 		if (sleep_until(sc, due)) {
 			stopping = true;
@@ -66,6 +79,12 @@ static bool scrub_pass(struct scrub *sc, uint8_t *buf)
 		}
 	}
 	free(refs);
+	if (!stopping) {
+		pthread_mutex_lock(&sc->lock);
+		sc->stats.passes++;
+		sc->stats.last_pass_end_wall_ms = time_wall_ms();
+		pthread_mutex_unlock(&sc->lock);
+	}
 	log_info("scrub_pass", "chunks=%llu bytes=%llu corrupt=%llu ms=%lld",
 		 (unsigned long long)checked, (unsigned long long)bytes, (unsigned long long)bad,
 		 (long long)(time_mono_ms() - started));
@@ -125,4 +144,14 @@ void scrub_stop(struct scrub *sc)
 	pthread_cond_destroy(&sc->cond);
 	pthread_mutex_destroy(&sc->lock);
 	free(sc);
+}
+
+void scrub_stats_get(struct scrub *sc, struct scrub_stats *out)
+{
+	*out = (struct scrub_stats){0};
+	if (sc == NULL)
+		return;
+	pthread_mutex_lock(&sc->lock);
+	*out = sc->stats;
+	pthread_mutex_unlock(&sc->lock);
 }
