@@ -48,6 +48,10 @@ void flags_print_help(const struct flags_program *prog, const struct flag_spec *
 /* Parses "4MiB" style sizes; 0 or PP_EINVAL. */
 int flags_parse_bytes(const char *text, uint64_t *out);
 
-#define PP_VERSION "0.1.0"
+/* PP_VERSION ("0.1.0") is defined once, by project(VERSION) in the
+ * top-level CMakeLists.txt, and passed to every compilation. */
+#ifndef PP_VERSION
+#error "PP_VERSION is set by CMake (project VERSION)"
+#endif
 
 #endif

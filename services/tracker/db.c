@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *const SCHEMA =
 	"CREATE TABLE IF NOT EXISTS files("
@@ -142,8 +143,43 @@ int dbq_int(struct db *db, int64_t *out, const char *sql, const char *types, ...
 	return rc;
 }
 
-int dbq_begin(struct db *db) { return dbq_exec(db, "BEGIN IMMEDIATE", NULL); }
-int dbq_commit(struct db *db) { return dbq_exec(db, "COMMIT", NULL); }
+static double tx_clock_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void tx_ended(struct db *db, bool committed)
+{
+	if (db->tx_started_s > 0 && db->tx_observer != NULL)
+		db->tx_observer(db->tx_observer_arg, tx_clock_s() - db->tx_started_s, committed);
+	db->tx_started_s = 0;
+}
+
+void db_set_tx_observer(struct db *db, db_tx_observer_fn fn, void *arg)
+{
+	pthread_mutex_lock(&db->lock);
+	db->tx_observer = fn;
+	db->tx_observer_arg = arg;
+	pthread_mutex_unlock(&db->lock);
+}
+
+int dbq_begin(struct db *db)
+{
+	int rc = dbq_exec(db, "BEGIN IMMEDIATE", NULL);
+	if (rc == PP_OK)
+		db->tx_started_s = tx_clock_s();
+	return rc;
+}
+
+int dbq_commit(struct db *db)
+{
+	int rc = dbq_exec(db, "COMMIT", NULL);
+	if (rc == PP_OK)
+		tx_ended(db, true);
+	return rc;
+}
 
 /* Commits and deletes of files are what users see: their transactions fsync
  * the WAL (synchronous=FULL) so they survive power loss, not only kill -9.
@@ -162,6 +198,7 @@ void dbq_rollback(struct db *db)
 {
 	if (!sqlite3_get_autocommit(db->conn))
 		sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
+	tx_ended(db, false);
 }
 
 void dbq_copy(char *dst, size_t len, sqlite3_stmt *st, int col)

@@ -99,6 +99,11 @@ struct health_counts {
 
 int db_open(const char *path, struct db **out);
 void db_close(struct db *db);
+/* fn is called as each transaction ends (COMMIT or ROLLBACK) with its
+ * length in seconds from BEGIN; it runs with the store's lock held, so it
+ * must be quick and take no lock that is ever held around a db_ call. */
+typedef void (*db_tx_observer_fn)(void *arg, double seconds, bool committed);
+void db_set_tx_observer(struct db *db, db_tx_observer_fn fn, void *arg);
 
 /* --- uploads and files (db.c) --- */
 int db_upload_begin(struct db *db, const char *name, uint32_t replication, uint32_t chunk_size,

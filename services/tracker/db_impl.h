@@ -14,6 +14,10 @@
 struct db {
 	sqlite3 *conn;
 	pthread_mutex_t lock; /* guards conn and every statement on it */
+	/* Transaction timing for metrics (db_set_tx_observer); under lock. */
+	db_tx_observer_fn tx_observer;
+	void *tx_observer_arg;
+	double tx_started_s; /* monotonic; 0 when no transaction is open */
 };
 
 int dbq_prep(struct db *db, sqlite3_stmt **st, const char *sql, const char *types, ...);

@@ -14,7 +14,10 @@
 #include "inventory.h"
 #include "liveness.h"
 #include "log.h"
+#include "metrics.h"
 #include "process.h"
+#include "prom_http.h"
+#include "prom_process.h"
 #include "repair.h"
 #include "rpc_server.h"
 #include "timeutil.h"
@@ -64,6 +67,7 @@ int main(int argc, char **argv)
 	struct tracker t = {0};
 	struct tracker_config *c = &t.cfg;
 	const char *spread = "0.10";
+	const char *metrics_addr = NULL;
 	c->chunk_size = PP_CHUNK_SIZE_DEFAULT;
 	c->replication = 2;
 	c->heartbeat_ms = 1000;
@@ -89,6 +93,7 @@ int main(int argc, char **argv)
 		{"maintenance-timeout-s", "PP_MAINTENANCE_TIMEOUT_S", FLAG_UINT, &c->maintenance_timeout_s, "default maintenance window (default 600)", false, 0},
 		{"balance-spread", "PP_BALANCE_SPREAD", FLAG_STRING, &spread, "allowed usage spread between workers, a fraction (default 0.10)", false, 0},
 		{"key-file", "PP_KEY_FILE", FLAG_STRING, &c->key_file, "cluster key file", false, 0},
+		{"metrics", "PP_METRICS", FLAG_STRING, &metrics_addr, "serve Prometheus metrics at http://HOST:PORT/metrics (default: off)", false, 0},
 		{0},
 	};
 	const struct flags_program prog = {
@@ -118,6 +123,8 @@ int main(int argc, char **argv)
 
 	int rc = 1;
 	struct rpc_server *srv = NULL;
+	struct prom_registry *reg = NULL;
+	struct prom_http *metrics_http = NULL;
 	t.started_mono_ms = time_mono_ms();
 	if (auth_setup(&t.auth, c->key_file) != PP_OK)
 		return 1;
@@ -140,6 +147,9 @@ int main(int argc, char **argv)
 	if (repair_start(&t, &t.repair) != PP_OK || gc_start(&t, &t.gc) != PP_OK ||
 	    balance_start(&t, &t.balance) != PP_OK || liveness_run(t.live) != PP_OK)
 		goto out;
+	if (prom_registry_new(&reg) != PP_OK || prom_process_register(reg, "tracker") != PP_OK ||
+	    tracker_metrics_register(&t, reg) != PP_OK)
+		goto out;
 	struct rpc_server_config sc = {
 		.listen_url = c->listen_url,
 		.component = "tracker",
@@ -150,9 +160,14 @@ int main(int argc, char **argv)
 		.contexts = RPC_CONTEXTS,
 		.threads = RPC_THREADS,
 		.max_msg_bytes = FRAME_PB_MAX + FRAME_HEADER_BYTES + AUTH_MAC_BYTES,
+		.metrics = reg,
 	};
 	if (rpc_server_start(&sc, &srv) != PP_OK) {
 		fprintf(stderr, "pp-tracker: cannot listen on --listen %s\n", c->listen_url);
+		goto out;
+	}
+	if (metrics_addr != NULL && prom_http_start(metrics_addr, reg, &metrics_http) != PP_OK) {
+		fprintf(stderr, "pp-tracker: cannot serve --metrics on %s\n", metrics_addr);
 		goto out;
 	}
 	log_info("tracker_started", "listen=%s bus=%s events=%s db=%s chunk_size=%llu replication=%llu",
@@ -163,6 +178,7 @@ int main(int argc, char **argv)
 	log_info("tracker_stopping", "signal=%d", sig);
 	rc = 0;
 out:
+	prom_http_stop(metrics_http); /* scrapes read the modules stopped below */
 	/* Every thread stops before anything is freed: loops call each other
 	 * (liveness wakes repair and collection, which read its table). */
 	rpc_server_stop(srv);
@@ -178,6 +194,7 @@ out:
 	if (t.peers)
 		rpc_peers_free(t.peers);
 	db_close(t.db);
+	prom_registry_free(reg);
 	inventory_cleanup();
 	auth_free(&t.auth);
 	return rc;

@@ -13,7 +13,10 @@
 #include "heartbeat.h"
 #include "inventory.h"
 #include "log.h"
+#include "metrics.h"
 #include "process.h"
+#include "prom_http.h"
+#include "prom_process.h"
 #include "rpc_server.h"
 #include "scrub.h"
 #include "store.h"
@@ -30,6 +33,7 @@
 static void on_corrupt(void *arg, const char *chunk_id, uint64_t gen)
 {
 	struct worker *w = arg;
+	worker_metrics_chunk_corrupt();
 	inventory_report_corrupt(w->inventory, chunk_id, gen);
 }
 
@@ -58,7 +62,8 @@ static bool id_valid(const char *id)
 
 static bool tcp_address(const char *a) { return a && strncmp(a, "tcp://", 6) == 0 && a[6]; }
 
-static int parse_flags(int argc, char **argv, struct worker_config *cfg, const char **key_file)
+static int parse_flags(int argc, char **argv, struct worker_config *cfg, const char **key_file,
+		       const char **metrics_addr)
 {
 	static const struct flags_program prog = {
 		.name = "pp-worker",
@@ -90,6 +95,8 @@ static int parse_flags(int argc, char **argv, struct worker_config *cfg, const c
 		 "background verification rate in bytes/s (default 64MiB, 0 = off)", false, 0},
 		{"heartbeat-ms", "PP_HEARTBEAT_MS", FLAG_UINT, &cfg->heartbeat_ms,
 		 "heartbeat period (default 1000)", false, 0},
+		{"metrics", "PP_METRICS", FLAG_STRING, metrics_addr,
+		 "serve Prometheus metrics at http://HOST:PORT/metrics (default: off)", false, 0},
 		{0},
 	};
 	int next = 0;
@@ -136,7 +143,8 @@ int main(int argc, char **argv)
 	w.cfg.scrub_rate_bps = 64ull << 20;
 	w.cfg.heartbeat_ms = 1000;
 	const char *key_file = NULL;
-	int rc = parse_flags(argc, argv, &w.cfg, &key_file);
+	const char *metrics_addr = NULL;
+	int rc = parse_flags(argc, argv, &w.cfg, &key_file, &metrics_addr);
 	if (rc != FLAGS_CONTINUE)
 		return rc == FLAGS_EXIT_OK ? 0 : 1;
 
@@ -144,10 +152,15 @@ int main(int argc, char **argv)
 	struct rpc_server *server = NULL;
 	struct heartbeat *hb = NULL;
 	struct scrub *scrub = NULL;
+	struct prom_registry *reg = NULL;
+	struct prom_http *metrics_http = NULL;
 	if (auth_setup(&w.auth, key_file) != PP_OK)
 		return 1;
 	w.started_at_ms = time_wall_ms();
 	worker_slots_init(&w);
+	if (prom_registry_new(&reg) != PP_OK || prom_process_register(reg, "worker") != PP_OK ||
+	    worker_metrics_register(&w, &scrub, reg) != PP_OK)
+		goto out;
 	char err[512];
 	struct store_config sc = {
 		.data_dir = w.cfg.data_dir,
@@ -173,6 +186,7 @@ int main(int argc, char **argv)
 		.contexts = WORKER_RPC_CONTEXTS,
 		.threads = WORKER_RPC_THREADS,
 		.max_msg_bytes = FRAME_MAX_BYTES,
+		.metrics = reg,
 	};
 	if (rpc_server_start(&srv_cfg, &server) != PP_OK) {
 		fprintf(stderr, "pp-worker: cannot listen on %s\n", w.cfg.listen);
@@ -183,6 +197,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pp-worker: cannot start background threads (see log)\n");
 		goto out;
 	}
+	if (metrics_addr != NULL && prom_http_start(metrics_addr, reg, &metrics_http) != PP_OK) {
+		fprintf(stderr, "pp-worker: cannot serve --metrics on %s\n", metrics_addr);
+		goto out;
+	}
 	log_info("worker_started", "id=%s listen=%s advertise=%s zone=%s tracker=%s bus=%s",
 		 w.cfg.id, w.cfg.listen, w.cfg.advertise, w.cfg.zone, w.cfg.tracker, w.cfg.bus);
 	int sig = 0;
@@ -190,6 +208,7 @@ int main(int argc, char **argv)
 	log_info("worker_stopping", "signal=%d", sig);
 	exit_code = 0;
 out:
+	prom_http_stop(metrics_http); /* scrapes read the modules stopped below */
 	rpc_server_stop(server);
 	scrub_stop(scrub);
 	heartbeat_stop(hb);
@@ -198,6 +217,7 @@ out:
 	rpc_peers_free(w.peers);
 	store_close(w.store);
 	worker_slots_destroy(&w);
+	prom_registry_free(reg);
 	auth_free(&w.auth);
 	if (exit_code == 0)
 		log_info("worker_stopped", "id=%s", w.cfg.id);
