@@ -22,8 +22,15 @@ static const char *const SCHEMA =
 	"CREATE TABLE IF NOT EXISTS files("
 	" id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, version INTEGER NOT NULL,"
 	" size INTEGER NOT NULL, sha256 TEXT NOT NULL, replication INTEGER NOT NULL,"
-	" chunk_size INTEGER NOT NULL, chunk_count INTEGER NOT NULL, created_at_ms INTEGER NOT NULL);"
+	" chunk_size INTEGER NOT NULL, chunk_count INTEGER NOT NULL, created_at_ms INTEGER NOT NULL,"
+	" seq INTEGER NOT NULL DEFAULT 0, record_state INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX IF NOT EXISTS files_newest ON files(created_at_ms DESC, id DESC);"
+	"CREATE INDEX IF NOT EXISTS files_record_pending ON files(seq) WHERE record_state = 0;"
+	"CREATE TABLE IF NOT EXISTS tombstones("
+	" name TEXT PRIMARY KEY, seq INTEGER NOT NULL, deleted_at_ms INTEGER NOT NULL,"
+	" record_state INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS kv(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS node_scans(node_id TEXT PRIMARY KEY) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS chunks("
 	" id TEXT PRIMARY KEY, size INTEGER NOT NULL, refcount INTEGER NOT NULL DEFAULT 0,"
 	" replication INTEGER NOT NULL DEFAULT 0, gc_after_ms INTEGER NOT NULL DEFAULT 0)"
@@ -245,10 +252,19 @@ int dbq_pairs(struct db *db, struct chunk_node **out, size_t *n, size_t max, con
 /* ---- open ---- */
 
 /* Schema versions: 1 = the first landing; 2 adds replicas.gen, nodes.roles
- * and inventory_seq (copy generations, DESIGN.md "Durability rules"). The
- * CREATE statements above are version 2 (and reference no column added
- * since version 1); an older file then gains the new columns. */
-#define SCHEMA_VERSION 2
+ * and inventory_seq (copy generations, DESIGN.md "Durability rules"); 3 adds
+ * files.seq and record_state, tombstones, kv (the commit sequence) and
+ * node_scans (metadata records, DESIGN.md "Metadata recovery"). An older
+ * file gains its columns before the CREATE statements (whose indexes use
+ * them) run; its files get sequence numbers and records to write. */
+#define SCHEMA_VERSION 3
+
+static bool table_exists(struct db *db, const char *table)
+{
+	int64_t n = 0;
+	return dbq_int(db, &n, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
+		       "t", table) == PP_OK && n > 0;
+}
 
 static bool column_exists(struct db *db, const char *table, const char *column)
 {
@@ -257,20 +273,50 @@ static bool column_exists(struct db *db, const char *table, const char *column)
 		       table, column) == PP_OK && n > 0;
 }
 
-static int migrate(struct db *db)
+static int add_column(struct db *db, const char *table, const char *column, const char *def)
 {
-	int64_t version = 0;
-	int rc = dbq_int(db, &version, "PRAGMA user_version", NULL);
-	if (rc != PP_OK || version >= SCHEMA_VERSION)
+	if (!table_exists(db, table) || column_exists(db, table, column))
+		return PP_OK;
+	char sql[256];
+	snprintf(sql, sizeof(sql), "ALTER TABLE %s ADD COLUMN %s %s", table, column, def);
+	return dbq_exec(db, sql, NULL);
+}
+
+static int migrate_columns(struct db *db, int64_t *from)
+{
+	int rc = dbq_int(db, from, "PRAGMA user_version", NULL);
+	if (rc != PP_OK || *from >= SCHEMA_VERSION)
 		return rc;
-	if (!column_exists(db, "replicas", "gen"))
-		rc = dbq_exec(db, "ALTER TABLE replicas ADD COLUMN gen INTEGER NOT NULL DEFAULT 0", NULL);
-	if (rc == PP_OK && !column_exists(db, "nodes", "roles"))
-		rc = dbq_exec(db, "ALTER TABLE nodes ADD COLUMN roles INTEGER NOT NULL DEFAULT 0", NULL);
+	rc = add_column(db, "replicas", "gen", "INTEGER NOT NULL DEFAULT 0");
 	if (rc == PP_OK)
-		rc = dbq_exec(db, "PRAGMA user_version = 2", NULL);
+		rc = add_column(db, "nodes", "roles", "INTEGER NOT NULL DEFAULT 0");
 	if (rc == PP_OK)
-		log_info("db_migrated", "from=%lld to=%d", (long long)version, SCHEMA_VERSION);
+		rc = add_column(db, "files", "seq", "INTEGER NOT NULL DEFAULT 0");
+	if (rc == PP_OK)
+		rc = add_column(db, "files", "record_state", "INTEGER NOT NULL DEFAULT 0");
+	return rc;
+}
+
+/* After the schema exists: files from before version 3 get sequence numbers
+ * above any seen (their records are then written by the record loop). */
+static int migrate_data(struct db *db, int64_t from)
+{
+	if (from >= SCHEMA_VERSION)
+		return PP_OK;
+	int rc = dbq_exec(db,
+			  "INSERT INTO kv(key, value) SELECT 'commit_seq', coalesce(max(id), 0)"
+			  " FROM files WHERE true ON CONFLICT(key) DO UPDATE SET value ="
+			  " max(value, excluded.value)",
+			  NULL);
+	if (rc == PP_OK)
+		rc = dbq_exec(db, "UPDATE files SET seq = id, record_state = 0 WHERE seq = 0", NULL);
+	if (rc == PP_OK) {
+		char sql[64];
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_VERSION);
+		rc = dbq_exec(db, sql, NULL);
+	}
+	if (rc == PP_OK)
+		log_info("db_migrated", "from=%lld to=%d", (long long)from, SCHEMA_VERSION);
 	return rc;
 }
 
@@ -291,9 +337,12 @@ int db_open(const char *path, struct db **out)
 				  " PRAGMA foreign_keys=ON; PRAGMA secure_delete=OFF;",
 				  NULL, NULL, &err);
 	}
+	int64_t from = 0;
+	if (rv == SQLITE_OK && migrate_columns(db, &from) != PP_OK)
+		rv = SQLITE_ERROR;
 	if (rv == SQLITE_OK)
 		rv = sqlite3_exec(db->conn, SCHEMA, NULL, NULL, &err);
-	if (rv == SQLITE_OK && migrate(db) != PP_OK)
+	if (rv == SQLITE_OK && migrate_data(db, from) != PP_OK)
 		rv = SQLITE_ERROR;
 	if (rv != SQLITE_OK) {
 		log_error("db_open_failed", "path=%s err=\"%s\"", path,
@@ -417,7 +466,7 @@ int db_uploads_expire(struct db *db, int64_t cutoff_ms, int *n)
 
 /* Every distinct 1- and 2-character substring of name, ASCII-lowercased
  * (the trigram index is case-insensitive too), inserted for file_id. */
-static int grams_insert(struct db *db, int64_t file_id, const char *name, int64_t created_ms)
+int dbq_grams_insert(struct db *db, int64_t file_id, const char *name, int64_t created_ms)
 {
 	size_t len = strlen(name);
 	char *low = strdup(name);
@@ -568,11 +617,17 @@ int db_upload_commit(struct db *db, int64_t upload_id, uint64_t size, const char
 		rc = file_remove(db, old_id, gc_after_ms);
 	if (rc != PP_OK)
 		goto out;
-	rc = dbq_exec(db,
-		      "INSERT INTO files(name, version, size, sha256, replication, chunk_size,"
-		      " chunk_count, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-		      "tiItiiIi", u.name, old_version + 1, size, sha256, (int64_t)u.replication,
-		      (int64_t)u.chunk_size, chunk_count, now_ms);
+	uint64_t seq = 0;
+	rc = dbq_next_seq(db, &seq);
+	if (rc == PP_OK)
+		rc = dbq_exec(db, "DELETE FROM tombstones WHERE name = ?", "t", u.name);
+	if (rc == PP_OK)
+		rc = dbq_exec(db,
+			      "INSERT INTO files(name, version, size, sha256, replication, chunk_size,"
+			      " chunk_count, created_at_ms, seq, record_state)"
+			      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+			      "tiItiiIiI", u.name, old_version + 1, size, sha256,
+			      (int64_t)u.replication, (int64_t)u.chunk_size, chunk_count, now_ms, seq);
 	if (rc != PP_OK)
 		goto out;
 	file_id = sqlite3_last_insert_rowid(db->conn);
@@ -581,7 +636,7 @@ int db_upload_commit(struct db *db, int64_t upload_id, uint64_t size, const char
 		      " FROM upload_chunks WHERE upload_id = ?",
 		      "ii", file_id, upload_id);
 	if (rc == PP_OK)
-		rc = grams_insert(db, file_id, u.name, now_ms);
+		rc = dbq_grams_insert(db, file_id, u.name, now_ms);
 	if (rc == PP_OK)
 		rc = dbq_exec(db, "DELETE FROM uploads WHERE id = ?", "i", upload_id);
 	if (rc == PP_OK)
@@ -597,6 +652,7 @@ int db_upload_commit(struct db *db, int64_t upload_id, uint64_t size, const char
 		out->replication = u.replication;
 		out->chunk_size = u.chunk_size;
 		out->created_at_ms = now_ms;
+		out->seq = seq;
 	} else if (err[0] == '\0') {
 		snprintf(err, err_len, "database error during commit");
 	}
@@ -611,7 +667,7 @@ out:
 /* ---- files ---- */
 
 #define FILE_COLS "f.id, f.name, f.version, f.size, f.sha256, f.replication, f.chunk_size," \
-		  " f.chunk_count, f.created_at_ms"
+		  " f.chunk_count, f.created_at_ms, f.seq"
 
 static void file_row(sqlite3_stmt *st, struct file_rec *f)
 {
@@ -625,6 +681,7 @@ static void file_row(sqlite3_stmt *st, struct file_rec *f)
 	f->chunk_size = (uint32_t)sqlite3_column_int(st, 6);
 	f->chunk_count = (uint64_t)sqlite3_column_int64(st, 7);
 	f->created_at_ms = sqlite3_column_int64(st, 8);
+	f->seq = (uint64_t)sqlite3_column_int64(st, 9);
 }
 
 static int file_get_locked(struct db *db, const char *name, struct file_rec *out)
@@ -675,14 +732,26 @@ int db_file_health(struct db *db, struct file_rec *f)
 	return rc;
 }
 
-int db_file_delete(struct db *db, const char *name, int64_t gc_after_ms, struct file_rec *out)
+int db_file_delete(struct db *db, const char *name, int64_t now_ms, int64_t gc_after_ms,
+		   struct file_rec *out)
 {
 	pthread_mutex_lock(&db->lock);
+	uint64_t seq = 0;
 	int rc = dbq_begin_durable(db);
 	if (rc == PP_OK)
 		rc = file_get_locked(db, name, out);
 	if (rc == PP_OK)
 		rc = file_remove(db, out->id, gc_after_ms);
+	if (rc == PP_OK)
+		rc = dbq_next_seq(db, &seq);
+	if (rc == PP_OK)
+		rc = dbq_exec(db,
+			      "INSERT INTO tombstones(name, seq, deleted_at_ms, record_state)"
+			      " VALUES (?, ?, ?, 0) ON CONFLICT(name) DO UPDATE SET seq = excluded.seq,"
+			      " deleted_at_ms = excluded.deleted_at_ms, record_state = 0",
+			      "tIi", name, seq, now_ms);
+	if (rc == PP_OK)
+		out->seq = seq;
 	if (rc == PP_OK)
 		rc = dbq_commit(db);
 	if (rc != PP_OK)

@@ -31,6 +31,10 @@ int dbq_commit(struct db *db);
 int dbq_begin_durable(struct db *db);
 void dbq_end_durable(struct db *db);
 void dbq_rollback(struct db *db);
+/* Every 1- and 2-character substring of the name, for short searches. */
+int dbq_grams_insert(struct db *db, int64_t file_id, const char *name, int64_t created_ms);
+/* Inside a write transaction: the next commit sequence number. */
+int dbq_next_seq(struct db *db, uint64_t *seq);
 void dbq_copy(char *dst, size_t len, sqlite3_stmt *st, int col);
 /* Runs a query whose columns are (chunk_id, node_id[, size[, gen]]) into a
  * list of at most max. */

@@ -74,7 +74,11 @@ int db_gc_collect(struct db *db, int64_t now_ms, size_t max, int *retired, int *
 		rc = dbq_exec(db,
 			      "INSERT INTO temp.garbage SELECT c.id FROM chunks c WHERE c.refcount <= 0"
 			      " AND c.gc_after_ms <= ? AND NOT EXISTS (SELECT 1 FROM upload_chunks uc"
-			      " WHERE uc.chunk_id = c.id) LIMIT ?",
+			      " WHERE uc.chunk_id = c.id)"
+			      /* a holder whose metadata records were not read yet may hold the
+			       * record of a file that needs this chunk */
+			      " AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.chunk_id = c.id"
+			      "  AND r.node_id NOT IN (SELECT node_id FROM node_scans)) LIMIT ?",
 			      "iI", now_ms, (uint64_t)max);
 	/* Every copy of garbage becomes a tombstone; pending and corrupt rows
 	 * have nothing to delete and simply go. */

@@ -7,6 +7,7 @@
 #include "liveness.h"
 #include "log.h"
 #include "policy.h"
+#include "records.h"
 #include "repair.h"
 #include "rpc_client.h"
 #include "timeutil.h"
@@ -158,7 +159,10 @@ static int64_t gc_step(void *arg, struct bgloop *loop)
 	int expired = 0, retired = 0, dropped = 0;
 	if (db_uploads_expire(t->db, now - grace_ms, &expired) == PP_OK && expired > 0)
 		log_info("uploads_expired", "count=%d", expired);
-	if (db_gc_collect(t->db, now, GC_BATCH, &retired, &dropped) == PP_OK &&
+	/* Unreferenced chunks wait while some live node's metadata records are
+	 * unread: one of them may be what references them. */
+	if (!records_reading(t->records) &&
+	    db_gc_collect(t->db, now, GC_BATCH, &retired, &dropped) == PP_OK &&
 	    (retired > 0 || dropped > 0))
 		log_info("garbage_collected", "copies=%d chunks=%d", retired, dropped);
 	struct node_rec *nodes = NULL;

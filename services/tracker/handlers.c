@@ -15,6 +15,7 @@
 #include "liveness.h"
 #include "log.h"
 #include "placement.h"
+#include "records.h"
 #include "policy.h"
 #include "repair.h"
 #include "timeutil.h"
@@ -311,6 +312,15 @@ static void h_commit(void *svc, struct rpc_call *call)
 		rpc_call_fail(call, rc, "commit refused: %s", err);
 		return;
 	}
+	/* Acknowledged only once its metadata record is durable on workers
+	 * (DESIGN.md, "Metadata recovery"). */
+	rc = records_write(t, f.name, f.seq);
+	if (rc != PP_OK) {
+		rpc_call_fail(call, PP_EUNAVAIL,
+			      "committed, but its metadata record is not yet on enough workers (retried"
+			      " in the background)");
+		return;
+	}
 	call->resp.body_case = PP__V1__RESPONSE__BODY_FILE;
 	call->resp.file = file_info(call, &f);
 	log_info("file_committed", "name=\"%s\" version=%llu size=%llu chunks=%llu", f.name,
@@ -421,8 +431,15 @@ static void h_delete_file(void *svc, struct rpc_call *call)
 	if (!name_ok(call, name))
 		return;
 	struct file_rec f;
-	if (db_file_delete(t->db, name, time_wall_ms() + grace_ms(t), &f) != PP_OK) {
+	int64_t now = time_wall_ms();
+	if (db_file_delete(t->db, name, now, now + grace_ms(t), &f) != PP_OK) {
 		rpc_call_fail(call, PP_ENOTFOUND, "no file named \"%s\"", name);
+		return;
+	}
+	if (records_write(t, name, f.seq) != PP_OK) {
+		rpc_call_fail(call, PP_EUNAVAIL,
+			      "deleted, but its tombstone record is not yet on enough workers (retried"
+			      " in the background)");
 		return;
 	}
 	log_info("file_deleted", "name=\"%s\" version=%llu", f.name, (unsigned long long)f.version);

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "process.h"
+#include "records.h"
 #include "prom_http.h"
 #include "prom_process.h"
 #include "repair.h"
@@ -93,6 +94,7 @@ int main(int argc, char **argv)
 		{"maintenance-timeout-s", "PP_MAINTENANCE_TIMEOUT_S", FLAG_UINT, &c->maintenance_timeout_s, "default maintenance window (default 600)", false, 0},
 		{"balance-spread", "PP_BALANCE_SPREAD", FLAG_STRING, &spread, "allowed usage spread between workers, a fraction (default 0.10)", false, 0},
 		{"key-file", "PP_KEY_FILE", FLAG_STRING, &c->key_file, "cluster key file", false, 0},
+		{"rebuild", "PP_REBUILD", FLAG_BOOL, &c->rebuild, "merge every metadata record the workers hold into the database (an empty database does this by itself)", false, 0},
 		{"metrics", "PP_METRICS", FLAG_STRING, &metrics_addr, "serve Prometheus metrics at http://HOST:PORT/metrics (default: off)", false, 0},
 		{0},
 	};
@@ -144,7 +146,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pp-tracker: cannot listen on --bus %s\n", c->bus_url);
 		goto out;
 	}
-	if (repair_start(&t, &t.repair) != PP_OK || gc_start(&t, &t.gc) != PP_OK ||
+	/* Records before collection: no node's chunks are garbage until its
+	 * metadata records were read. */
+	if (repair_start(&t, &t.repair) != PP_OK || records_start(&t, c->rebuild, &t.records) != PP_OK ||
+	    gc_start(&t, &t.gc) != PP_OK ||
 	    balance_start(&t, &t.balance) != PP_OK || liveness_run(t.live) != PP_OK)
 		goto out;
 	if (prom_registry_new(&reg) != PP_OK || prom_process_register(reg, "tracker") != PP_OK ||
@@ -185,9 +190,11 @@ out:
 	liveness_stop(t.live);
 	balance_stop(t.balance);
 	gc_stop(t.gc);
+	records_stop(t.records);
 	repair_stop(t.repair);
 	balance_free(t.balance);
 	gc_free(t.gc);
+	records_free(t.records);
 	repair_free(t.repair);
 	liveness_free(t.live);
 	events_close(t.events);

@@ -9,6 +9,7 @@
 #include "auth.h"
 #include "rpc_peer.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct tracker_config {
@@ -27,6 +28,7 @@ struct tracker_config {
 	uint64_t gc_grace_s;       /* unknown chunks, abandoned uploads */
 	uint64_t maintenance_timeout_s;
 	double balance_spread;     /* fraction of capacity */
+	bool rebuild;              /* read back every metadata record */
 };
 
 struct db;
@@ -35,6 +37,7 @@ struct liveness;
 struct repair;
 struct gc;
 struct balance;
+struct records;
 
 struct tracker {
 	struct tracker_config cfg;
@@ -45,6 +48,7 @@ struct tracker {
 	struct repair *repair;
 	struct gc *gc;
 	struct balance *balance;
+	struct records *records;
 	struct rpc_peers *peers; /* workers, by address */
 	int64_t started_mono_ms;
 };

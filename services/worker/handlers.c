@@ -12,11 +12,14 @@
 #include "flags.h"
 #include "hash.h"
 #include "log.h"
+#include "meta_log.h"
+#include "meta_record.h"
 #include "rpc_client.h"
 #include "timeutil.h"
 #include "transfer.h"
 #include "worker.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -296,6 +299,86 @@ static void h_pull_chunk(void *svc, struct rpc_call *call)
 		rpc_call_fail(call, rc, "pull of %s failed: %s", id, pp_strerror(rc));
 }
 
+/* ---- metadata records (DESIGN.md, "Metadata recovery") ---- */
+
+#define READ_META_DEFAULT_BYTES (1u << 20)
+
+static bool name_hash_parse(const char *hex, uint8_t out[META_NAME_HASH_BYTES])
+{
+	if (!chunk_id_valid(hex)) /* same shape: 64 lowercase hex */
+		return false;
+	for (int i = 0; i < META_NAME_HASH_BYTES; i++) {
+		unsigned v;
+		sscanf(hex + 2 * i, "%2x", &v);
+		out[i] = (uint8_t)v;
+	}
+	return true;
+}
+
+static void h_put_meta(void *svc, struct rpc_call *call)
+{
+	struct worker *w = svc;
+	if (call->payload_len == 0 || call->payload_len > META_RECORD_MAX) {
+		rpc_call_fail(call, PP_EINVAL, "a metadata record of 1..%u bytes is the payload",
+			      META_RECORD_MAX);
+		return;
+	}
+	int rc = meta_log_put(w->meta, call->payload, call->payload_len);
+	if (rc != PP_OK)
+		rpc_call_fail(call, rc, "metadata record not kept: %s", pp_strerror(rc));
+}
+
+static void h_read_meta(void *svc, struct rpc_call *call)
+{
+	struct worker *w = svc;
+	const Pp__V1__ReadMetaRequest *r = call->req->read_meta;
+	struct meta_cursor cur = {.seq = r->cursor_seq, .page = r->cursor_page};
+	if (r->cursor_seq != 0 && !name_hash_parse(r->cursor_name_hash, cur.name_hash)) {
+		rpc_call_fail(call, PP_EINVAL, "cursor_name_hash: want 64 lowercase hex");
+		return;
+	}
+	size_t soft = r->max_bytes ? r->max_bytes : READ_META_DEFAULT_BYTES;
+	if (soft > READ_META_DEFAULT_BYTES * 4)
+		soft = READ_META_DEFAULT_BYTES * 4;
+	size_t cap = soft + 4 + META_RECORD_MAX;
+	uint8_t *buf = rpc_call_reply_payload(call, cap);
+	if (buf == NULL) {
+		rpc_call_fail(call, PP_EINTERNAL, "cannot allocate the reply");
+		return;
+	}
+	size_t used = 0;
+	uint32_t count = 0;
+	bool done = false;
+	int rc = meta_log_read(w->meta, r->after_seq, &cur, buf, soft, cap, &used, &count, &done);
+	rpc_call_reply_payload_truncate(call, rc == PP_OK ? used : 0);
+	if (rc != PP_OK) {
+		rpc_call_fail(call, rc, "cannot read the metadata log");
+		return;
+	}
+	Pp__V1__ReadMetaResponse *rr = rpc_call_alloc(call, sizeof(*rr));
+	pp__v1__read_meta_response__init(rr);
+	rr->count = count;
+	rr->done = done;
+	rr->cursor_seq = cur.seq;
+	rr->cursor_page = cur.page;
+	rr->cursor_name_hash = rpc_call_alloc(call, 2 * META_NAME_HASH_BYTES + 1);
+	hex_encode(cur.name_hash, META_NAME_HASH_BYTES, rr->cursor_name_hash);
+	call->resp.body_case = PP__V1__RESPONSE__BODY_READ_META;
+	call->resp.read_meta = rr;
+}
+
+static void h_delete_meta(void *svc, struct rpc_call *call)
+{
+	struct worker *w = svc;
+	const Pp__V1__DeleteMetaRequest *r = call->req->delete_meta;
+	uint8_t hash[META_NAME_HASH_BYTES];
+	if (!name_hash_parse(r->name_hash, hash)) {
+		rpc_call_fail(call, PP_EINVAL, "name_hash: want 64 lowercase hex");
+		return;
+	}
+	meta_log_forget_below(w->meta, hash, r->below_seq);
+}
+
 /* protobuf-c allocator over the call's arena, so a proxied answer lives
  * exactly as long as the reply that carries it. */
 static void *arena_alloc(void *data, size_t size) { return rpc_call_alloc(data, size); }
@@ -338,6 +421,9 @@ const struct rpc_route worker_routes[] = {
 	{PP__V1__REQUEST__BODY_HAS_CHUNKS, h_has_chunks, "has_chunks"},
 	{PP__V1__REQUEST__BODY_DELETE_CHUNKS, h_delete_chunks, "delete_chunks"},
 	{PP__V1__REQUEST__BODY_PULL_CHUNK, h_pull_chunk, "pull_chunk"},
+	{PP__V1__REQUEST__BODY_PUT_META, h_put_meta, "put_meta"},
+	{PP__V1__REQUEST__BODY_READ_META, h_read_meta, "read_meta"},
+	{PP__V1__REQUEST__BODY_DELETE_META, h_delete_meta, "delete_meta"},
 	{PP__V1__REQUEST__BODY_MANIFEST, h_proxy, "manifest"},
 	{PP__V1__REQUEST__BODY_LIST, h_proxy, "list"},
 	{PP__V1__REQUEST__BODY_NODES, h_proxy, "nodes"},

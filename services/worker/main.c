@@ -13,6 +13,7 @@
 #include "heartbeat.h"
 #include "inventory.h"
 #include "log.h"
+#include "meta_log.h"
 #include "metrics.h"
 #include "process.h"
 #include "prom_http.h"
@@ -174,6 +175,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pp-worker: %s\n", err);
 		goto out;
 	}
+	if (meta_log_open(w.cfg.data_dir, &w.auth, NULL, &w.meta, err, sizeof(err)) != PP_OK) {
+		log_error("meta_log_unusable", "dir=%s err=\"%s\"", w.cfg.data_dir, err);
+		fprintf(stderr, "pp-worker: %s\n", err);
+		goto out;
+	}
 	if (rpc_peers_new(&w.peers) != PP_OK)
 		goto out;
 	struct rpc_server_config srv_cfg = {
@@ -215,6 +221,7 @@ out:
 	inventory_stop(w.inventory);
 	w.inventory = NULL;
 	rpc_peers_free(w.peers);
+	meta_log_close(w.meta);
 	store_close(w.store);
 	worker_slots_destroy(&w);
 	prom_registry_free(reg);

@@ -39,11 +39,13 @@ struct worker_config {
 };
 
 struct inventory;
+struct meta_log;
 
 struct worker {
 	struct worker_config cfg;
 	struct auth auth;
 	struct store *store;
+	struct meta_log *meta;        /* metadata records kept for the tracker */
 	struct rpc_peers *peers;      /* the tracker and other workers */
 	struct inventory *inventory;  /* link to the tracker (reports) */
 	int64_t started_at_ms;        /* wall clock */

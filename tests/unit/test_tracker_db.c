@@ -67,9 +67,12 @@ static void node_set(struct db *db, const char *id, int liveness, bool heard, bo
 	assert_int_equal(db_node_save(db, &r, 1), PP_OK);
 }
 
+/* An up node whose metadata records the tracker has read (so the collector
+ * may take what it holds). */
 static void node_up(struct db *db, const char *id)
 {
 	node_set(db, id, LIVE_UP, true, false, 0);
+	assert_int_equal(db_scan_done(db, id), PP_OK);
 }
 
 static uint64_t next_gen = 100;
@@ -187,7 +190,7 @@ static void test_refcounts_across_dedup_and_delete(void **state)
 	assert_int_equal(db_health(db, &h), PP_OK);
 	assert_int_equal(h.chunks, 3); /* stored once each */
 	assert_int_equal(h.under_replicated, 0);
-	assert_int_equal(db_file_delete(db, "one", 9000, &f), PP_OK);
+	assert_int_equal(db_file_delete(db, "one", 9000, 9000, &f), PP_OK);
 	assert_int_equal(collect(db, 9000), 2); /* only chunk 10 (on a and b); 11 is in "two" */
 	n = deletes_due(db, &p);
 	assert_int_equal(n, 2);
@@ -195,12 +198,12 @@ static void test_refcounts_across_dedup_and_delete(void **state)
 	id_of(10, id10);
 	assert_string_equal(p[0].chunk_id, id10);
 	free(p);
-	assert_int_equal(db_file_delete(db, "two", 9000, &f), PP_OK);
+	assert_int_equal(db_file_delete(db, "two", 9000, 9000, &f), PP_OK);
 	assert_int_equal(collect(db, 9000), 4);
 	n = deletes_due(db, &p);
 	assert_int_equal(n, 4);
 	free(p);
-	assert_int_equal(db_file_delete(db, "two", 9000, &f), PP_ENOTFOUND);
+	assert_int_equal(db_file_delete(db, "two", 9000, 9000, &f), PP_ENOTFOUND);
 	db_close(db);
 }
 
@@ -423,7 +426,7 @@ static void test_reupload_during_collection_keeps_the_new_copies(void **state)
 	id_of(50, id);
 	uint64_t old_a = 0;
 	row_state(db, "a", 50, &old_a);
-	assert_int_equal(db_file_delete(db, "g", 6000, &f), PP_OK);
+	assert_int_equal(db_file_delete(db, "g", 6000, 6000, &f), PP_OK);
 	assert_int_equal(collect(db, 6000), 2);
 	assert_int_equal(row_state(db, "a", 50, NULL), REPLICA_ST_DELETING);
 	/* Uploaded again before the deletes went out. */
@@ -596,6 +599,106 @@ static void test_policy_sql_agrees_with_c(void **state)
 	sqlite3_close(conn);
 }
 
+/* Records (DESIGN.md, "Metadata recovery"): commits and deletes get
+ * increasing seqs and stay pending until durable; merging read-back records
+ * restores, replaces and deletes by seq alone, whatever the order. */
+static void test_records_pending_and_merged_by_seq(void **state)
+{
+	(void)state;
+	struct db *db;
+	assert_int_equal(db_open(path, &db), PP_OK);
+	node_up(db, "a");
+	node_up(db, "b");
+	bool empty = false;
+	assert_int_equal(db_is_empty(db, &empty), PP_OK);
+	assert_true(empty);
+	struct file_rec f, g;
+	int ids[] = {80, 81};
+	assert_int_equal(put(db, "r/one", ids, 2, &f), PP_OK);
+	assert_int_equal(put(db, "r/one", ids, 1, &g), PP_OK);
+	assert_true(g.seq > f.seq);
+	assert_int_equal(db_is_empty(db, &empty), PP_OK);
+	assert_false(empty);
+	char(*names)[PP_NAME_MAX + 1];
+	size_t n;
+	assert_int_equal(db_records_pending(db, 10, &names, &n), PP_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(names[0], "r/one");
+	free(names);
+	assert_int_equal(db_record_durable(db, "r/one", f.seq), PP_OK); /* an older seq: no */
+	assert_int_equal(db_records_pending(db, 10, &names, &n), PP_OK);
+	assert_int_equal(n, 1);
+	free(names);
+	assert_int_equal(db_record_durable(db, "r/one", g.seq), PP_OK);
+	assert_int_equal(db_records_pending(db, 10, &names, &n), PP_OK);
+	assert_int_equal(n, 0);
+	free(names);
+	struct file_rec d;
+	assert_int_equal(db_file_delete(db, "r/one", 9000, 9000, &d), PP_OK);
+	assert_true(d.seq > g.seq);
+	struct record_head h;
+	assert_int_equal(db_record_state(db, "r/one", &h), PP_OK);
+	assert_true(h.tombstone && !h.durable && h.seq == d.seq);
+
+	/* Merging: a record newer than the tombstone brings the file back. */
+	struct copy_ref chunks[2] = {{.size = 10}, {.size = 10}};
+	id_of(90, chunks[0].id);
+	id_of(91, chunks[1].id);
+	struct merge_record m = {.seq = d.seq + 5, .version = 7, .size = 20, .chunk_count = 2,
+				 .replication = 2, .chunk_size = 1024, .created_at_ms = 1,
+				 .chunks = chunks, .n_chunks = 2};
+	snprintf(m.name, sizeof(m.name), "r/one");
+	snprintf(m.sha256, sizeof(m.sha256), "%064d", 0);
+	enum merge_outcome out;
+	assert_int_equal(db_merge_record(db, &m, 9000, &out), PP_OK);
+	assert_int_equal(out, MERGE_RESTORED);
+	assert_int_equal(db_merge_record(db, &m, 9000, &out), PP_OK);
+	assert_int_equal(out, MERGE_OLDER); /* idempotent */
+	assert_int_equal(db_file_get(db, "r/one", &g), PP_OK);
+	assert_int_equal(g.version, 7);
+	assert_int_equal(g.seq, m.seq);
+	struct chunk_rec c;
+	assert_int_equal(db_chunk_get(db, chunks[1].id, &c), PP_OK);
+	/* An older record changes nothing; a newer tombstone deletes. */
+	struct merge_record old = m;
+	old.seq = m.seq - 1;
+	old.version = 6;
+	assert_int_equal(db_merge_record(db, &old, 9000, &out), PP_OK);
+	assert_int_equal(out, MERGE_OLDER);
+	struct merge_record tomb = {.seq = m.seq + 1, .tombstone = true};
+	snprintf(tomb.name, sizeof(tomb.name), "r/one");
+	assert_int_equal(db_merge_record(db, &tomb, 9000, &out), PP_OK);
+	assert_int_equal(out, MERGE_DELETED);
+	assert_int_equal(db_file_get(db, "r/one", &g), PP_ENOTFOUND);
+	assert_int_equal(db_merge_record(db, &m, 9000, &out), PP_OK);
+	assert_int_equal(out, MERGE_OLDER);
+	/* The next commit is numbered above every merged record. */
+	uint64_t seq;
+	assert_int_equal(db_commit_seq(db, &seq), PP_OK);
+	assert_true(seq >= tomb.seq);
+	assert_int_equal(put(db, "r/two", ids, 1, &g), PP_OK);
+	assert_true(g.seq > tomb.seq);
+	db_close(db);
+}
+
+/* A chunk no file references is not collected while a node holding it has
+ * not had its records read (one of them may reference it). */
+static void test_unread_holder_keeps_garbage(void **state)
+{
+	(void)state;
+	struct db *db;
+	assert_int_equal(db_open(path, &db), PP_OK);
+	node_up(db, "a");
+	node_set(db, "late", LIVE_UP, true, false, 0); /* its records not read yet */
+	copy_on(db, "a", 95, false);
+	copy_on(db, "late", 95, false);
+	copy_on(db, "a", 96, false);
+	assert_int_equal(collect(db, 99999), 1); /* chunk 96, on a only */
+	assert_int_equal(db_scan_done(db, "late"), PP_OK);
+	assert_int_equal(collect(db, 99999), 2); /* now chunk 95, on a and late */
+	db_close(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -615,6 +718,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_extra_and_unheard_copies_do_not_count, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_policy_sql_agrees_with_c, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_records_pending_and_merged_by_seq, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unread_holder_keeps_garbage, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
