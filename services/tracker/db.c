@@ -326,9 +326,10 @@ int db_open(const char *path, struct db **out)
 	if (db == NULL)
 		return PP_EINTERNAL;
 	pthread_mutex_init(&db->lock, NULL);
-	int rv = sqlite3_open_v2(path, &db->conn,
+	db->path = strdup(path);
+	int rv = db->path ? sqlite3_open_v2(path, &db->conn,
 				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-				 NULL);
+				 NULL) : SQLITE_NOMEM;
 	char *err = NULL;
 	if (rv == SQLITE_OK) {
 		sqlite3_busy_timeout(db->conn, 5000);
@@ -360,6 +361,7 @@ void db_close(struct db *db)
 	if (db == NULL)
 		return;
 	sqlite3_close(db->conn);
+	free(db->path);
 	pthread_mutex_destroy(&db->lock);
 	free(db);
 }

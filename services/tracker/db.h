@@ -211,6 +211,11 @@ int db_merge_record(struct db *db, const struct merge_record *r, int64_t gc_afte
 int db_scans_reset(struct db *db);
 int db_scan_done(struct db *db, const char *node_id);
 
+/* --- snapshots (db_backup.c) --- */
+/* Writes a consistent copy of the store to dest (replaced), while the store
+ * keeps serving; *commit_seq = the newest commit it holds. */
+int db_snapshot(struct db *db, const char *dest, uint64_t *commit_seq);
+
 /* --- background work (db_work.c) --- */
 struct repair_need {
 	char id[PP_SHA256_HEX];

@@ -12,6 +12,7 @@
 #include <stdarg.h>
 
 struct db {
+	char *path;    /* owned; other connections (snapshots) open it */
 	sqlite3 *conn;
 	pthread_mutex_t lock; /* guards conn and every statement on it */
 	/* Transaction timing for metrics (db_set_tx_observer); under lock. */

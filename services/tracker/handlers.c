@@ -6,6 +6,7 @@
  * the network. */
 #define _GNU_SOURCE
 #include "handlers.h"
+#include "backup.h"
 #include "db.h"
 #include "errors.h"
 #include "flags.h"
@@ -676,6 +677,43 @@ static void h_inventory(void *svc, struct rpc_call *call)
 		rpc_call_fail(call, rc, "%s", err);
 }
 
+/* ---- backups ---- */
+
+static void h_backup(void *svc, struct rpc_call *call)
+{
+	struct tracker *t = svc;
+	Pp__V1__BackupResponse *r = rpc_call_alloc(call, sizeof(*r));
+	pp__v1__backup_response__init(r);
+	int rc = backup_take(t, &r->backup_id, &r->size, &r->commit_seq);
+	if (rc != PP_OK) {
+		rpc_call_fail(call, rc, "cannot take a snapshot of the database: %s",
+			      rc == PP_EUNAVAIL ? "too many backups in progress" : pp_strerror(rc));
+		return;
+	}
+	call->resp.body_case = PP__V1__RESPONSE__BODY_BACKUP;
+	call->resp.backup = r;
+}
+
+static void h_backup_read(void *svc, struct rpc_call *call)
+{
+	(void)svc;
+	const Pp__V1__BackupReadRequest *q = call->req->backup_read;
+	size_t len = q->length ? q->length : BACKUP_PAGE_MAX;
+	if (len > BACKUP_PAGE_MAX)
+		len = BACKUP_PAGE_MAX;
+	uint8_t *buf = rpc_call_reply_payload(call, len);
+	if (buf == NULL) {
+		rpc_call_fail(call, PP_EINTERNAL, "cannot allocate the reply");
+		return;
+	}
+	size_t got = 0;
+	int rc = backup_read(q->backup_id, q->offset, buf, len, &got);
+	rpc_call_reply_payload_truncate(call, got);
+	if (rc != PP_OK)
+		rpc_call_fail(call, rc, "backup %llu: %s", (unsigned long long)q->backup_id,
+			      rc == PP_ENOTFOUND ? "unknown or expired" : pp_strerror(rc));
+}
+
 #define ROUTE(body, fn, name) {PP__V1__REQUEST__BODY_##body, fn, name}
 const struct rpc_route tracker_routes[] = {
 	ROUTE(PING, h_ping, "ping"),
@@ -684,6 +722,8 @@ const struct rpc_route tracker_routes[] = {
 	ROUTE(COMMIT, h_commit, "commit"),
 	ROUTE(UPLOAD_ABORT, h_upload_abort, "upload_abort"),
 	ROUTE(UPLOAD_TOUCH, h_upload_touch, "upload_touch"),
+	ROUTE(BACKUP, h_backup, "backup"),
+	ROUTE(BACKUP_READ, h_backup_read, "backup_read"),
 	ROUTE(MANIFEST, h_manifest, "manifest"),
 	ROUTE(LIST, h_list, "list"),
 	ROUTE(DELETE_FILE, h_delete_file, "delete_file"),

@@ -3,6 +3,7 @@
  * wires the modules together and stops them cleanly on SIGINT/SIGTERM; the
  * signals are blocked in every thread and taken by sigwait here. */
 #define _GNU_SOURCE
+#include "backup.h"
 #include "balance.h"
 #include "db.h"
 #include "errors.h"
@@ -203,6 +204,7 @@ out:
 	db_close(t.db);
 	prom_registry_free(reg);
 	inventory_cleanup();
+	backup_cleanup();
 	auth_free(&t.auth);
 	return rc;
 }

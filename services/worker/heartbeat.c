@@ -5,6 +5,7 @@
  * publishing loop, which owns every send. `connected` is atomic. */
 #define _GNU_SOURCE
 #include "heartbeat.h"
+#include "inventory.h"
 #include "errors.h"
 #include "frame.h"
 #include "log.h"
@@ -64,8 +65,12 @@ static int64_t heartbeat_step(void *arg, struct bgloop *loop)
 {
 	(void)loop;
 	struct heartbeat *hb = arg;
-	if (atomic_exchange(&hb->connected, false))
+	if (atomic_exchange(&hb->connected, false)) {
+		/* A new bus connection is most often a tracker that (re)started:
+		 * it gets a full inventory now, not at the next interval. */
 		log_info("bus_connected", "address=%s", hb->w->cfg.bus);
+		inventory_request(hb->w->inventory);
+	}
 	publish(hb);
 	return (int64_t)hb->w->cfg.heartbeat_ms;
 }

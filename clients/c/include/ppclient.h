@@ -223,6 +223,15 @@ int pp_drain(pp_client *c, const char *node_id, struct pp_drain_status *out,
 int pp_maintenance(pp_client *c, const char *node_id, bool on, struct pp_node *out,
 		   struct pp_error *err);
 
+struct pp_backup_info {
+	uint64_t size;       /* bytes written */
+	uint64_t commit_seq; /* the newest commit the snapshot holds */
+};
+/* Writes a consistent online snapshot of the tracker's database (an SQLite
+ * file a tracker can start on) to fd, while the cluster keeps serving. */
+int pp_backup_fd(pp_client *c, int fd, pp_progress_fn progress, void *progress_arg,
+		 struct pp_backup_info *out, struct pp_error *err);
+
 /* Checks a file name as the cluster does: NULL when valid, else why not. */
 const char *pp_name_check(const char *name);
 
