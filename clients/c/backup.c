@@ -42,7 +42,7 @@ int pp_backup_fd(pp_client *c, int fd, pp_progress_fn progress, void *progress_a
 		return pp_fail(err, PP_EINTERNAL, "out of memory");
 	req.has_backup = true;
 	/* A snapshot of a large database takes a while: no short timeout. */
-	int rc = wire_call(c, c->meta_addr, &req, NULL, 0, resp, NULL, RPC_TIMEOUT_DATA_MS, err);
+	int rc = client_meta_call(c, &req, resp, NULL, RPC_TIMEOUT_DATA_MS, err);
 	if (rc == PP_OK && !resp->has_backup)
 		rc = pp_fail(err, PP_EINTERNAL, "backup reply without a snapshot");
 	struct pp_backup_info info = {0};
@@ -60,7 +60,7 @@ int pp_backup_fd(pp_client *c, int fd, pp_progress_fn progress, void *progress_a
 		rq.backup_read.length = BACKUP_PAGE;
 		struct wire_reply page = {0};
 		memset(resp, 0, sizeof(*resp));
-		rc = wire_call(c, c->meta_addr, &rq, NULL, 0, resp, &page, RPC_TIMEOUT_DATA_MS, err);
+		rc = client_meta_call(c, &rq, resp, &page, RPC_TIMEOUT_DATA_MS, err);
 		if (rc == PP_OK && (page.payload_len == 0 || page.payload_len > info.size - off))
 			rc = pp_fail(err, PP_EINTERNAL, "backup page at %llu has %zu bytes",
 				     (unsigned long long)off, page.payload_len);

@@ -95,7 +95,7 @@ static int load_manifest(pp_client *c, const char *name, uint64_t first, uint32_
 	req->manifest.max_chunks = max;
 	resp->manifest.chunks.funcs.decode = wire_decode_chunks;
 	resp->manifest.chunks.arg = &chunks;
-	rc = wire_call(c, c->meta_addr, req, NULL, 0, resp, NULL, c->timeout_ms, err);
+	rc = client_meta_call(c, req, resp, NULL, c->timeout_ms, err);
 	if (rc != PP_OK)
 		goto out;
 	if (!resp->has_manifest || !resp->manifest.has_file) {
@@ -253,7 +253,7 @@ static void report_corrupt(struct pp_download *d, const struct pp_replica *r, co
 	snprintf(req.chunk_corrupt.node_id, sizeof(req.chunk_corrupt.node_id), "%s", r->node);
 	snprintf(req.chunk_corrupt.chunk_id, sizeof(req.chunk_corrupt.chunk_id), "%s", id);
 	struct pp_error ignored;
-	wire_call(d->c, d->c->meta_addr, &req, NULL, 0, resp, NULL, d->c->timeout_ms, &ignored);
+	client_meta_call(d->c, &req, resp, NULL, d->c->timeout_ms, &ignored);
 	free(resp);
 }
 

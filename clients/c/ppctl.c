@@ -49,6 +49,7 @@ static const struct flags_program ctl_prog = {
 	"  drain NODE                                 move every chunk off a node\n"
 	"  maintenance NODE on|off                    planned restart of a node\n"
 	"  backup -o FILE                             consistent online copy of the tracker's database\n"
+	"  promote                                    make the standby tracker the primary\n"
 	"Exit codes: 0 ok, 1 usage or invalid, 2 not found, 3 unavailable, 4 integrity, 5 auth refused.\n"
 	"Environment: PP_TRACKER, PP_NODE, PP_KEY_FILE (the flags win)."};
 
@@ -616,6 +617,27 @@ static int cmd_maintenance(struct ctl *x, int argc, char **argv)
 	return 0;
 }
 
+static int cmd_promote(struct ctl *x, int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 0)
+		return usage_error("promote takes no arguments (the standby is --tracker)");
+	struct pp_promote_result r;
+	struct pp_error err;
+	if (pp_promote(x->c, &r, &err) != PP_OK)
+		return fail(&err);
+	if (x->json) {
+		json_t *j = json_object();
+		json_object_set_new(j, "term", json_integer((json_int_t)r.term));
+		json_object_set_new(j, "commit_seq", json_integer((json_int_t)r.commit_seq));
+		json_object_set_new(j, "merged", json_integer((json_int_t)r.merged));
+		return print_json(j);
+	}
+	printf("promoted: term %llu, %llu records caught up\n", (unsigned long long)r.term,
+	       (unsigned long long)r.merged);
+	return 0;
+}
+
 struct verb {
 	const char *name;
 	int (*run)(struct ctl *x, int argc, char **argv);
@@ -625,6 +647,7 @@ static const struct verb verbs[] = {
 	{"put", cmd_put},     {"get", cmd_get},       {"ls", cmd_ls},     {"stat", cmd_stat},
 	{"rm", cmd_rm},       {"nodes", cmd_nodes},   {"health", cmd_health}, {"ping", cmd_ping},
 	{"drain", cmd_drain}, {"maintenance", cmd_maintenance}, {"backup", cmd_backup},
+	{"promote", cmd_promote},
 };
 
 int main(int argc, char **argv)

@@ -42,8 +42,8 @@ static int parse_flags(int argc, char **argv, struct gw_flags *f)
 	f->http = "127.0.0.1:8080";
 	const struct flag_spec specs[] = {
 		{"http", "PP_HTTP", FLAG_STRING, &f->http, "HOST:PORT to serve HTTP on (default 127.0.0.1:8080)", false, 0},
-		{"tracker", "PP_TRACKER", FLAG_STRING, &f->tracker, "tracker RPC address, tcp://HOST:PORT", true, 0},
-		{"events", "PP_EVENTS", FLAG_STRING, &f->events, "tracker events address, tcp://HOST:PORT", true, 0},
+		{"tracker", "PP_TRACKER", FLAG_STRING, &f->tracker, "tracker RPC address, tcp://HOST:PORT; a comma-separated list for a primary and standbys", true, 0},
+		{"events", "PP_EVENTS", FLAG_STRING, &f->events, "tracker events address, tcp://HOST:PORT (a list, paired with --tracker)", true, 0},
 		{"web-root", "PP_WEB_ROOT", FLAG_STRING, &f->web_root, "serve the web UI from this directory instead of the built-in copy", false, 0},
 		{"token-file", "PP_TOKEN_FILE", FLAG_STRING, &f->token_file, "file of `TOKEN read|write` lines; when set the API needs Authorization: Bearer", false, 0},
 		{"key-file", "PP_KEY_FILE", FLAG_STRING, &f->key_file, "cluster key file (HMAC of every message)", false, 0},

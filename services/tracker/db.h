@@ -206,6 +206,16 @@ enum merge_outcome {
  * gc_after_ms. Raises the commit sequence to the record's seq. */
 int db_merge_record(struct db *db, const struct merge_record *r, int64_t gc_after_ms,
 		    enum merge_outcome *outcome);
+/* Names whose newest record (file or tombstone) has seq > after_seq, by
+ * seq: what a standby following this tracker has not seen yet. */
+struct name_seq {
+	char name[PP_NAME_MAX + 1];
+	uint64_t seq;
+};
+int db_names_after(struct db *db, uint64_t after_seq, size_t max, struct name_seq **out, size_t *n);
+/* Small durable settings (the tracker's term). Missing keys read as 0. */
+int db_kv_get(struct db *db, const char *key, uint64_t *value);
+int db_kv_set(struct db *db, const char *key, uint64_t value);
 /* Nodes whose records were read since this start: a chunk no file
  * references is collected only when every node holding it was read. */
 int db_scans_reset(struct db *db);

@@ -262,3 +262,59 @@ int db_scan_done(struct db *db, const char *node_id)
 	pthread_mutex_unlock(&db->lock);
 	return rc;
 }
+
+int db_names_after(struct db *db, uint64_t after_seq, size_t max, struct name_seq **out, size_t *n)
+{
+	sqlite3_stmt *st;
+	*out = calloc(max ? max : 1, sizeof(**out));
+	*n = 0;
+	if (*out == NULL)
+		return PP_EINTERNAL;
+	pthread_mutex_lock(&db->lock);
+	int rc = dbq_prep(db, &st,
+			  "SELECT name, seq FROM (SELECT name, seq FROM files WHERE seq > ?1"
+			  " UNION ALL SELECT name, seq FROM tombstones WHERE seq > ?1)"
+			  " ORDER BY seq LIMIT ?2",
+			  "II", after_seq, (uint64_t)max);
+	while (rc == PP_OK && *n < max && sqlite3_step(st) == SQLITE_ROW) {
+		dbq_copy((*out)[*n].name, sizeof((*out)[*n].name), st, 0);
+		(*out)[*n].seq = (uint64_t)sqlite3_column_int64(st, 1);
+		(*n)++;
+	}
+	if (st)
+		sqlite3_finalize(st);
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
+int db_kv_get(struct db *db, const char *key, uint64_t *value)
+{
+	int64_t v = 0;
+	pthread_mutex_lock(&db->lock);
+	int rc = dbq_int(db, &v, "SELECT value FROM kv WHERE key = ?", "t", key);
+	pthread_mutex_unlock(&db->lock);
+	if (rc == PP_ENOTFOUND) {
+		v = 0;
+		rc = PP_OK;
+	}
+	*value = (uint64_t)v;
+	return rc;
+}
+
+int db_kv_set(struct db *db, const char *key, uint64_t value)
+{
+	pthread_mutex_lock(&db->lock);
+	int rc = dbq_begin_durable(db);
+	if (rc == PP_OK)
+		rc = dbq_exec(db,
+			      "INSERT INTO kv(key, value) VALUES (?1, ?2)"
+			      " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+			      "tI", key, value);
+	if (rc == PP_OK)
+		rc = dbq_commit(db);
+	if (rc != PP_OK)
+		dbq_rollback(db);
+	dbq_end_durable(db);
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}

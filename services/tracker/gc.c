@@ -60,6 +60,7 @@ static void send_deletes(struct gc *g, const struct node_rec *nd, const struct c
 	dc.gens = gens;
 	req.body_case = PP__V1__REQUEST__BODY_DELETE_CHUNKS;
 	req.delete_chunks = &dc;
+	TRACKER_STAMP(g->t, &req);
 	struct rpc_reply rep;
 	int rc = rpc_call(g->t->peers, nd->address, &g->t->auth, &req, NULL, 0, RPC_TIMEOUT_SHORT_MS,
 			  &rep);
@@ -155,6 +156,8 @@ static int64_t gc_step(void *arg, struct bgloop *loop)
 	(void)loop;
 	struct gc *g = arg;
 	struct tracker *t = g->t;
+	if (atomic_load(&t->standby))
+		return GC_EVERY_MS; /* the primary collects */
 	int64_t now = time_wall_ms(), grace_ms = (int64_t)t->cfg.gc_grace_s * 1000;
 	int expired = 0, retired = 0, dropped = 0;
 	if (db_uploads_expire(t->db, now - grace_ms, &expired) == PP_OK && expired > 0)

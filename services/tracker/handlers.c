@@ -15,6 +15,8 @@
 #include "inventory.h"
 #include "liveness.h"
 #include "log.h"
+#include "meta_record.h"
+#include "rpc_client.h"
 #include "placement.h"
 #include "records.h"
 #include "policy.h"
@@ -43,6 +45,16 @@ static bool name_ok(struct rpc_call *call, const char *name)
 		return false;
 	}
 	return true;
+}
+
+/* Writes go to the primary; a standby says so (clients then try the next
+ * tracker address they know). */
+static bool primary_only(struct tracker *t, struct rpc_call *call)
+{
+	if (!atomic_load(&t->standby))
+		return true;
+	rpc_call_fail(call, PP_ENOTPRIMARY, "this tracker is a standby: writes go to the primary");
+	return false;
 }
 
 static bool chunk_ok(struct rpc_call *call, const char *id)
@@ -154,6 +166,8 @@ static void h_ping(void *svc, struct rpc_call *call)
 	p->role = "tracker";
 	p->version = PP_VERSION;
 	p->uptime_ms = time_mono_ms() - t->started_mono_ms;
+	p->standby = atomic_load(&t->standby);
+	p->term = atomic_load(&t->term);
 	call->resp.body_case = PP__V1__RESPONSE__BODY_PING;
 	call->resp.ping = p;
 }
@@ -172,6 +186,8 @@ static size_t placeable_count(struct tracker *t)
 static void h_upload_begin(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!primary_only(t, call))
+		return;
 	const Pp__V1__UploadBeginRequest *q = call->req->upload_begin;
 	if (!name_ok(call, q->name))
 		return;
@@ -210,6 +226,8 @@ static void h_upload_begin(void *svc, struct rpc_call *call)
 static void h_place(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!primary_only(t, call))
+		return;
 	const Pp__V1__PlaceRequest *q = call->req->place;
 	if (!chunk_ok(call, q->chunk_id))
 		return;
@@ -291,6 +309,8 @@ out:
 static void h_commit(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!primary_only(t, call))
+		return;
 	const Pp__V1__CommitRequest *q = call->req->commit;
 	if (!chunk_id_valid(q->sha256)) {
 		rpc_call_fail(call, PP_EINVAL, "invalid sha256: want 64 lowercase hex");
@@ -333,6 +353,8 @@ static void h_commit(void *svc, struct rpc_call *call)
 static void h_upload_touch(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!primary_only(t, call))
+		return;
 	uint64_t id = call->req->upload_touch->upload_id;
 	if (db_upload_touch(t->db, (int64_t)id, time_wall_ms()) != PP_OK)
 		rpc_call_fail(call, PP_ENOTFOUND, "no upload %llu (expired, aborted or committed)",
@@ -342,6 +364,8 @@ static void h_upload_touch(void *svc, struct rpc_call *call)
 static void h_upload_abort(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!primary_only(t, call))
+		return;
 	uint64_t id = call->req->upload_abort->upload_id;
 	if (db_upload_abort(t->db, (int64_t)id) != PP_OK) {
 		rpc_call_fail(call, PP_ENOTFOUND, "no upload %llu", (unsigned long long)id);
@@ -428,6 +452,8 @@ static void h_list(void *svc, struct rpc_call *call)
 static void h_delete_file(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!primary_only(t, call))
+		return;
 	const char *name = call->req->delete_file->name;
 	if (!name_ok(call, name))
 		return;
@@ -582,6 +608,8 @@ static void h_health(void *svc, struct rpc_call *call)
 static void h_drain(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!primary_only(t, call))
+		return;
 	const char *id = call->req->drain->node_id;
 	struct node_rec n;
 	if (liveness_set_draining(t->live, id, true) != PP_OK ||
@@ -606,6 +634,8 @@ static void h_drain(void *svc, struct rpc_call *call)
 static void h_maintenance(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!primary_only(t, call))
+		return;
 	const Pp__V1__MaintenanceRequest *q = call->req->maintenance;
 	uint64_t timeout_s = q->timeout_s ? q->timeout_s : t->cfg.maintenance_timeout_s;
 	int64_t until = q->on ? time_wall_ms() + (int64_t)timeout_s * 1000 : 0;
@@ -677,6 +707,141 @@ static void h_inventory(void *svc, struct rpc_call *call)
 		rpc_call_fail(call, rc, "%s", err);
 }
 
+/* ---- records for a standby, promotion ---- */
+
+#define READ_META_SOFT_BYTES (1u << 20)
+#define READ_META_NAMES 512
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* A standby following this tracker reads the records of every name
+ * committed or deleted after its newest, in seq order (the same answer a
+ * worker gives from its record log). */
+static void h_read_meta(void *svc, struct rpc_call *call)
+{
+	struct tracker *t = svc;
+	const Pp__V1__ReadMetaRequest *q = call->req->read_meta;
+	uint64_t after = q->after_seq > q->cursor_seq ? q->after_seq : q->cursor_seq;
+	size_t soft = q->max_bytes ? q->max_bytes : READ_META_SOFT_BYTES;
+	if (soft > 4 * READ_META_SOFT_BYTES)
+		soft = 4 * READ_META_SOFT_BYTES;
+	struct name_seq *names = NULL;
+	size_t n = 0;
+	if (db_names_after(t->db, after, READ_META_NAMES, &names, &n) != PP_OK) {
+		free(names);
+		rpc_call_fail(call, PP_EINTERNAL, "store error listing records");
+		return;
+	}
+	size_t cap = soft + 4 + META_RECORD_MAX, used = 0;
+	uint8_t *buf = rpc_call_reply_payload(call, cap);
+	Pp__V1__ReadMetaResponse *r = rpc_call_alloc(call, sizeof(*r));
+	pp__v1__read_meta_response__init(r);
+	r->cursor_name_hash = "";
+	r->cursor_seq = after;
+	size_t i = 0;
+	for (; buf != NULL && i < n; i++) {
+		struct record_head head;
+		struct records_pages pages;
+		uint32_t repl;
+		if (records_build(t, names[i].name, &head, &repl, &pages) != PP_OK) {
+			records_pages_free(&pages);
+			continue; /* changed meanwhile: a later seq lists it again */
+		}
+		size_t need = 0;
+		for (size_t p = 0; p < pages.n; p++)
+			need += 4 + pages.lens[p];
+		if (used + need > cap || (r->count > 0 && used + need > soft)) {
+			records_pages_free(&pages);
+			break;
+		}
+		for (size_t p = 0; p < pages.n; p++) {
+			put_be32(buf + used, (uint32_t)pages.lens[p]);
+			memcpy(buf + used + 4, pages.pages[p], pages.lens[p]);
+			used += 4 + pages.lens[p];
+			r->count++;
+		}
+		r->cursor_seq = names[i].seq;
+		records_pages_free(&pages);
+	}
+	r->done = i == n && n < READ_META_NAMES;
+	free(names);
+	if (buf == NULL) {
+		rpc_call_fail(call, PP_EINTERNAL, "cannot allocate the reply");
+		return;
+	}
+	rpc_call_reply_payload_truncate(call, used);
+	call->resp.body_case = PP__V1__RESPONSE__BODY_READ_META;
+	call->resp.read_meta = r;
+}
+
+/* Tells every known worker the new term, so a tracker of a lower one can
+ * change nothing from now on. */
+static void fence_workers(struct tracker *t)
+{
+	struct node_rec *nodes = NULL;
+	size_t nn = 0;
+	if (liveness_snapshot(t->live, &nodes, &nn) != PP_OK)
+		return;
+	for (size_t i = 0; i < nn; i++) {
+		if (!(nodes[i].roles & ROLE_ALIVE))
+			continue;
+		Pp__V1__Request req = PP__V1__REQUEST__INIT;
+		Pp__V1__PingRequest ping = PP__V1__PING_REQUEST__INIT;
+		req.body_case = PP__V1__REQUEST__BODY_PING;
+		req.ping = &ping;
+		TRACKER_STAMP(t, &req);
+		struct rpc_reply rep;
+		int rc = rpc_call(t->peers, nodes[i].address, &t->auth, &req, NULL, 0,
+				  RPC_TIMEOUT_SHORT_MS, &rep);
+		if (rc != PP_OK)
+			log_warn("fence_failed", "node=%s err=\"%s\"", nodes[i].id,
+				 rpc_reply_error(&rep, rc));
+		rpc_reply_free(&rep);
+	}
+	free(nodes);
+}
+
+static void h_promote(void *svc, struct rpc_call *call)
+{
+	struct tracker *t = svc;
+	if (!atomic_load(&t->standby)) {
+		rpc_call_fail(call, PP_ECONFLICT, "this tracker is already the primary");
+		return;
+	}
+	int64_t t0 = time_mono_ms();
+	/* Every commit the old primary acknowledged is on workers as a record;
+	 * whatever this standby had not followed yet comes from there. */
+	uint64_t merged = records_catch_up(t);
+	uint64_t term = atomic_load(&t->term), seen = atomic_load(&t->term_seen);
+	term = (term > seen ? term : seen) + 1;
+	if (db_kv_set(t->db, "term", term) != PP_OK) {
+		rpc_call_fail(call, PP_EINTERNAL, "cannot record the new term");
+		return;
+	}
+	atomic_store(&t->term, term);
+	atomic_store(&t->standby, false);
+	fence_workers(t);
+	repair_wake(t->repair);
+	gc_wake(t->gc);
+	Pp__V1__PromoteResponse *r = rpc_call_alloc(call, sizeof(*r));
+	pp__v1__promote_response__init(r);
+	r->term = term;
+	r->merged = merged;
+	db_commit_seq(t->db, &r->commit_seq);
+	log_info("tracker_promoted", "term=%llu merged=%llu commit_seq=%llu ms=%lld",
+		 (unsigned long long)term, (unsigned long long)merged,
+		 (unsigned long long)r->commit_seq, (long long)(time_mono_ms() - t0));
+	events_detail(t->events, "tracker_promoted", "tracker", "primary");
+	call->resp.body_case = PP__V1__RESPONSE__BODY_PROMOTE;
+	call->resp.promote = r;
+}
+
 /* ---- backups ---- */
 
 static void h_backup(void *svc, struct rpc_call *call)
@@ -724,6 +889,8 @@ const struct rpc_route tracker_routes[] = {
 	ROUTE(UPLOAD_TOUCH, h_upload_touch, "upload_touch"),
 	ROUTE(BACKUP, h_backup, "backup"),
 	ROUTE(BACKUP_READ, h_backup_read, "backup_read"),
+	ROUTE(READ_META, h_read_meta, "read_meta"),
+	ROUTE(PROMOTE, h_promote, "promote"),
 	ROUTE(MANIFEST, h_manifest, "manifest"),
 	ROUTE(LIST, h_list, "list"),
 	ROUTE(DELETE_FILE, h_delete_file, "delete_file"),

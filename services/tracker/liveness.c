@@ -133,6 +133,16 @@ static void on_heartbeat(struct liveness *l, nng_msg *m)
 		log_warn("heartbeat_refused", "reason=\"bad node id, address or zone\"");
 		goto out;
 	}
+	/* A worker that has seen a higher term has met a promoted tracker:
+	 * this one was replaced and steps down before it changes anything. */
+	struct tracker *t = l->t;
+	for (uint64_t seen = atomic_load(&t->term_seen); hb->term > seen;)
+		if (atomic_compare_exchange_weak(&t->term_seen, &seen, hb->term))
+			break;
+	if (hb->term > atomic_load(&t->term) && !atomic_exchange(&t->standby, true))
+		log_error("tracker_demoted", "term=%llu worker=%s worker_term=%llu reason=\"another"
+			  " tracker was promoted\"", (unsigned long long)atomic_load(&t->term),
+			  hb->node_id, (unsigned long long)hb->term);
 	uint32_t pipe = nng_pipe_id(nng_msg_get_pipe(m));
 	pthread_mutex_lock(&l->lock);
 	struct lnode *x = find(l, hb->node_id);

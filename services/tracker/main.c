@@ -95,6 +95,7 @@ int main(int argc, char **argv)
 		{"maintenance-timeout-s", "PP_MAINTENANCE_TIMEOUT_S", FLAG_UINT, &c->maintenance_timeout_s, "default maintenance window (default 600)", false, 0},
 		{"balance-spread", "PP_BALANCE_SPREAD", FLAG_STRING, &spread, "allowed usage spread between workers, a fraction (default 0.10)", false, 0},
 		{"key-file", "PP_KEY_FILE", FLAG_STRING, &c->key_file, "cluster key file", false, 0},
+		{"follow", "PP_FOLLOW", FLAG_STRING, &c->follow_url, "run as a read-only standby of the tracker at this address (tcp://HOST:PORT); `ppctl promote` makes it the primary", false, 0},
 		{"rebuild", "PP_REBUILD", FLAG_BOOL, &c->rebuild, "merge every metadata record the workers hold into the database (an empty database does this by itself)", false, 0},
 		{"metrics", "PP_METRICS", FLAG_STRING, &metrics_addr, "serve Prometheus metrics at http://HOST:PORT/metrics (default: off)", false, 0},
 		{0},
@@ -137,6 +138,11 @@ int main(int argc, char **argv)
 	}
 	if (rpc_peers_new(&t.peers) != PP_OK)
 		goto out;
+	uint64_t term = 0;
+	if (db_kv_get(t.db, "term", &term) != PP_OK)
+		goto out;
+	atomic_store(&t.term, term ? term : 1);
+	atomic_store(&t.standby, c->follow_url != NULL);
 	if (events_open(c->events_url, &t.auth, &t.events) != PP_OK) {
 		fprintf(stderr, "pp-tracker: cannot listen on --events %s\n", c->events_url);
 		goto out;
@@ -176,9 +182,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pp-tracker: cannot serve --metrics on %s\n", metrics_addr);
 		goto out;
 	}
-	log_info("tracker_started", "listen=%s bus=%s events=%s db=%s chunk_size=%llu replication=%llu",
+	log_info("tracker_started", "listen=%s bus=%s events=%s db=%s chunk_size=%llu replication=%llu"
+		 " role=%s follow=%s term=%llu",
 		 c->listen_url, c->bus_url, c->events_url, c->db_path,
-		 (unsigned long long)c->chunk_size, (unsigned long long)c->replication);
+		 (unsigned long long)c->chunk_size, (unsigned long long)c->replication,
+		 c->follow_url ? "standby" : "primary", c->follow_url ? c->follow_url : "-",
+		 (unsigned long long)atomic_load(&t.term));
 	int sig = 0;
 	sigwait(&sigs, &sig);
 	log_info("tracker_stopping", "signal=%d", sig);

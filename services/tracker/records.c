@@ -30,6 +30,7 @@
 #define READ_BYTES (1u << 20)
 #define PUT_TIMEOUT_MS 10000
 #define TARGETS_MAX 64
+#define FOLLOW_EVERY_MS 200
 
 struct records {
 	struct tracker *t;
@@ -43,13 +44,7 @@ struct records {
 
 /* ---- writing ---- */
 
-struct sealed {
-	uint8_t **pages;
-	size_t *lens;
-	size_t n;
-};
-
-static void sealed_free(struct sealed *s)
+void records_pages_free(struct records_pages *s)
 {
 	for (size_t i = 0; i < s->n; i++)
 		free(s->pages[i]);
@@ -58,7 +53,7 @@ static void sealed_free(struct sealed *s)
 	memset(s, 0, sizeof(*s));
 }
 
-static int seal_page(struct tracker *t, const Pp__V1__FileRecord *fr, struct sealed *s)
+static int seal_page(struct tracker *t, const Pp__V1__FileRecord *fr, struct records_pages *s)
 {
 	size_t len = pp__v1__file_record__get_packed_size(fr);
 	uint8_t *pb = malloc(len ? len : 1);
@@ -78,8 +73,8 @@ static int seal_page(struct tracker *t, const Pp__V1__FileRecord *fr, struct sea
 
 /* The sealed pages of name's current record; *seq and *replication tell
  * which. PP_ENOTFOUND when the store knows nothing of the name. */
-static int build_record(struct tracker *t, const char *name, struct record_head *head,
-			uint32_t *replication, struct sealed *out)
+int records_build(struct tracker *t, const char *name, struct record_head *head,
+		  uint32_t *replication, struct records_pages *out)
 {
 	memset(out, 0, sizeof(*out));
 	int rc = db_record_state(t->db, name, head);
@@ -146,7 +141,7 @@ static int build_record(struct tracker *t, const char *name, struct record_head 
 
 struct put_job {
 	struct tracker *t;
-	const struct sealed *rec;
+	const struct records_pages *rec;
 	char address[NODE_ADDR_MAX];
 	char node[NODE_ID_MAX];
 	pthread_t thread;
@@ -161,6 +156,7 @@ static void *put_main(void *arg)
 	Pp__V1__PutMetaRequest pm = PP__V1__PUT_META_REQUEST__INIT;
 	req.body_case = PP__V1__REQUEST__BODY_PUT_META;
 	req.put_meta = &pm;
+	TRACKER_STAMP(j->t, &req);
 	j->rc = PP_OK;
 	for (size_t p = 0; j->rc == PP_OK && p < j->rec->n; p++) {
 		struct rpc_reply rep;
@@ -187,7 +183,7 @@ static int by_score(const void *a, const void *b)
 
 /* Puts the record on `want` of the candidates, best first, in parallel
  * rounds; returns how many took it. */
-static size_t put_on_targets(struct tracker *t, const char *name, const struct sealed *rec,
+static size_t put_on_targets(struct tracker *t, const char *name, const struct records_pages *rec,
 			     size_t want)
 {
 	struct node_rec *nodes = NULL;
@@ -235,25 +231,25 @@ int records_write(struct tracker *t, const char *name, uint64_t min_seq)
 {
 	for (int attempt = 0; attempt < 3; attempt++) {
 		struct record_head head;
-		struct sealed rec;
+		struct records_pages rec;
 		uint32_t replication;
-		int rc = build_record(t, name, &head, &replication, &rec);
+		int rc = records_build(t, name, &head, &replication, &rec);
 		if (rc == PP_OK && head.seq < min_seq)
 			rc = PP_EINTERNAL; /* cannot happen: seqs only grow */
 		if (rc == PP_OK && head.durable) {
-			sealed_free(&rec);
+			records_pages_free(&rec);
 			return PP_OK;
 		}
 		if (rc == PP_ECONFLICT) {
-			sealed_free(&rec);
+			records_pages_free(&rec);
 			continue;
 		}
 		if (rc != PP_OK) {
-			sealed_free(&rec);
+			records_pages_free(&rec);
 			return rc;
 		}
 		size_t took = put_on_targets(t, name, &rec, replication);
-		sealed_free(&rec);
+		records_pages_free(&rec);
 		if (took < replication) {
 			log_warn("record_not_durable", "name=\"%s\" seq=%llu workers=%zu of %u", name,
 				 (unsigned long long)head.seq, took, replication);
@@ -396,8 +392,11 @@ static uint32_t be32(const uint8_t *p)
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* Reads every record of node newer than start_seq and merges it. */
-static int read_node(struct records *r, const struct node_rec *node)
+/* Reads every record newer than after_seq from the tracker or worker at
+ * address (`label` names it in logs) and merges them; *merged counts what
+ * changed the store. */
+static int read_from(struct records *r, const char *label, const char *address,
+		     uint64_t after_seq, uint64_t *merged)
 {
 	int64_t t0 = time_mono_ms();
 	struct merge_counts c = {0};
@@ -406,7 +405,7 @@ static int read_node(struct records *r, const struct node_rec *node)
 	Pp__V1__Request req = PP__V1__REQUEST__INIT;
 	req.body_case = PP__V1__REQUEST__BODY_READ_META;
 	req.read_meta = &rm;
-	rm.after_seq = r->start_seq;
+	rm.after_seq = after_seq;
 	rm.max_bytes = READ_BYTES;
 	char cursor_hash[PP_SHA256_HEX] = "";
 	int rc = PP_OK;
@@ -414,12 +413,12 @@ static int read_node(struct records *r, const struct node_rec *node)
 	for (bool done = false; !done && rc == PP_OK;) {
 		struct rpc_reply rep;
 		rm.cursor_name_hash = cursor_hash;
-		rc = rpc_call(r->t->peers, node->address, &r->t->auth, &req, NULL, 0,
-			      RPC_TIMEOUT_DATA_MS, &rep);
+		rc = rpc_call(r->t->peers, address, &r->t->auth, &req, NULL, 0, RPC_TIMEOUT_DATA_MS,
+			      &rep);
 		if (rc == PP_OK && rep.resp->body_case != PP__V1__RESPONSE__BODY_READ_META)
 			rc = PP_EINTERNAL;
 		if (rc != PP_OK) {
-			log_warn("records_read_failed", "node=%s err=\"%s\"", node->id,
+			log_warn("records_read_failed", "from=%s err=\"%s\"", label,
 				 rpc_reply_error(&rep, rc));
 			rpc_reply_free(&rep);
 			break;
@@ -429,7 +428,7 @@ static int read_node(struct records *r, const struct node_rec *node)
 			uint32_t len = be32(rep.payload + off);
 			if (len > rep.payload_len - off - 4)
 				break;
-			take_page(r, node->id, rep.payload + off + 4, len, &a, &c);
+			take_page(r, label, rep.payload + off + 4, len, &a, &c);
 			off += 4 + len;
 			pages++;
 		}
@@ -440,16 +439,20 @@ static int read_node(struct records *r, const struct node_rec *node)
 		rpc_reply_free(&rep);
 	}
 	assembly_reset(&a);
-	if (rc == PP_OK)
-		log_info("records_read", "node=%s after_seq=%llu pages=%llu restored=%llu replaced=%llu"
+	uint64_t changed = c.restored + c.replaced + c.deleted + c.tombstones;
+	if (merged)
+		*merged = changed;
+	/* A standby's steady following is quiet unless it learned something. */
+	if (rc == PP_OK && (pages > 0 || !atomic_load(&r->t->standby)))
+		log_info("records_read", "from=%s after_seq=%llu pages=%llu restored=%llu replaced=%llu"
 			 " deleted=%llu tombstones=%llu older=%llu refused=%llu ms=%lld",
-			 node->id, (unsigned long long)r->start_seq, (unsigned long long)pages,
+			 label, (unsigned long long)after_seq, (unsigned long long)pages,
 			 (unsigned long long)c.restored, (unsigned long long)c.replaced,
 			 (unsigned long long)c.deleted, (unsigned long long)c.tombstones,
 			 (unsigned long long)c.older, (unsigned long long)c.refused,
 			 (long long)(time_mono_ms() - t0));
 	pthread_mutex_lock(&r->lock);
-	r->stats.merged += c.restored + c.replaced + c.deleted + c.tombstones;
+	r->stats.merged += changed;
 	pthread_mutex_unlock(&r->lock);
 	return rc;
 }
@@ -495,7 +498,8 @@ static int64_t records_step(void *arg, struct bgloop *loop)
 			if (!(nodes[i].roles & ROLE_ALIVE) || was_read(r, nodes[i].id))
 				continue;
 			/* Alive but not readable yet (suspect, not heard): later. */
-			if ((nodes[i].roles & ROLE_SOURCE) && read_node(r, &nodes[i]) == PP_OK &&
+			if ((nodes[i].roles & ROLE_SOURCE) &&
+			    read_from(r, nodes[i].id, nodes[i].address, r->start_seq, NULL) == PP_OK &&
 			    db_scan_done(t->db, nodes[i].id) == PP_OK)
 				mark_read(r, nodes[i].id);
 			else
@@ -503,6 +507,16 @@ static int64_t records_step(void *arg, struct bgloop *loop)
 		}
 	}
 	free(nodes);
+	if (atomic_load(&t->standby)) {
+		/* Follow the primary: whatever it committed since our newest. */
+		uint64_t seq = 0;
+		if (t->cfg.follow_url != NULL && db_commit_seq(t->db, &seq) == PP_OK)
+			read_from(r, "primary", t->cfg.follow_url, seq, NULL);
+		pthread_mutex_lock(&r->lock);
+		r->stats.nodes_pending = pending;
+		pthread_mutex_unlock(&r->lock);
+		return FOLLOW_EVERY_MS;
+	}
 	char(*names)[PP_NAME_MAX + 1] = NULL;
 	size_t n = 0;
 	bool more = false;
@@ -565,6 +579,29 @@ void records_free(struct records *r)
 	free(r->read);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
+}
+
+uint64_t records_catch_up(struct tracker *t)
+{
+	struct records *r = t->records;
+	uint64_t since = 0, total = 0, merged = 0;
+	if (r == NULL || db_commit_seq(t->db, &since) != PP_OK)
+		return 0;
+	if (t->cfg.follow_url != NULL &&
+	    read_from(r, "primary", t->cfg.follow_url, since, &merged) == PP_OK)
+		total += merged;
+	struct node_rec *nodes = NULL;
+	size_t nn = 0;
+	if (liveness_snapshot(t->live, &nodes, &nn) == PP_OK) {
+		for (size_t i = 0; i < nn; i++) {
+			merged = 0;
+			if ((nodes[i].roles & ROLE_SOURCE) &&
+			    read_from(r, nodes[i].id, nodes[i].address, since, &merged) == PP_OK)
+				total += merged;
+		}
+	}
+	free(nodes);
+	return total;
 }
 
 bool records_reading(struct records *r)

@@ -41,6 +41,24 @@ int records_write(struct tracker *t, const char *name, uint64_t min_seq);
  * this start: the collector leaves unreferenced chunks alone until then. */
 bool records_reading(struct records *r);
 
+/* A standby about to be promoted: merges every record newer than its
+ * database from the primary (if it answers) and from every worker; returns
+ * how many changed the store. */
+uint64_t records_catch_up(struct tracker *t);
+
+/* The sealed pages of a name's current record (what a worker or a standby
+ * is given); free with records_pages_free. PP_ENOTFOUND when the store knows
+ * nothing of the name. */
+struct record_head;
+struct records_pages {
+	uint8_t **pages;
+	size_t *lens;
+	size_t n;
+};
+int records_build(struct tracker *t, const char *name, struct record_head *head,
+		  uint32_t *replication, struct records_pages *out);
+void records_pages_free(struct records_pages *p);
+
 struct records_stats {
 	uint64_t written, merged;
 	uint32_t nodes_read;    /* since start */

@@ -16,6 +16,7 @@
 #include "meta_record.h"
 #include "rpc_client.h"
 #include "timeutil.h"
+#include "trackers.h"
 #include "transfer.h"
 #include "worker.h"
 
@@ -28,6 +29,9 @@
 static void h_ping(void *svc, struct rpc_call *call)
 {
 	struct worker *w = svc;
+	/* A promoted tracker pings every worker with its new term (fencing). */
+	if (call->req->term > atomic_load(&w->term) && !trackers_term_ok(w, call))
+		return;
 	Pp__V1__PingResponse *p = rpc_call_alloc(call, sizeof(*p));
 	pp__v1__ping_response__init(p);
 	p->node_id = (char *)w->cfg.id;
@@ -221,6 +225,8 @@ static void h_delete_chunks(void *svc, struct rpc_call *call)
 {
 	struct worker *w = svc;
 	const Pp__V1__DeleteChunksRequest *r = call->req->delete_chunks;
+	if (!trackers_term_ok(w, call))
+		return;
 	if (r->n_gens != r->n_chunk_ids) {
 		rpc_call_fail(call, PP_EINVAL, "%zu chunk ids but %zu gens: a delete names each copy",
 			      r->n_chunk_ids, r->n_gens);
@@ -272,6 +278,8 @@ static void h_pull_chunk(void *svc, struct rpc_call *call)
 	struct worker *w = svc;
 	const Pp__V1__PullChunkRequest *r = call->req->pull_chunk;
 	const char *id = r->chunk_id;
+	if (!trackers_term_ok(w, call))
+		return;
 	if (!chunk_id_valid(id)) {
 		rpc_call_fail(call, PP_EINVAL, "invalid chunk id");
 		return;
@@ -318,6 +326,8 @@ static bool name_hash_parse(const char *hex, uint8_t out[META_NAME_HASH_BYTES])
 static void h_put_meta(void *svc, struct rpc_call *call)
 {
 	struct worker *w = svc;
+	if (!trackers_term_ok(w, call))
+		return;
 	if (call->payload_len == 0 || call->payload_len > META_RECORD_MAX) {
 		rpc_call_fail(call, PP_EINVAL, "a metadata record of 1..%u bytes is the payload",
 			      META_RECORD_MAX);
@@ -372,6 +382,8 @@ static void h_delete_meta(void *svc, struct rpc_call *call)
 	struct worker *w = svc;
 	const Pp__V1__DeleteMetaRequest *r = call->req->delete_meta;
 	uint8_t hash[META_NAME_HASH_BYTES];
+	if (!trackers_term_ok(w, call))
+		return;
 	if (!name_hash_parse(r->name_hash, hash)) {
 		rpc_call_fail(call, PP_EINVAL, "name_hash: want 64 lowercase hex");
 		return;
@@ -393,8 +405,7 @@ static void h_proxy(void *svc, struct rpc_call *call)
 {
 	struct worker *w = svc;
 	struct rpc_reply reply;
-	int rc = rpc_call(w->peers, w->cfg.tracker, &w->auth, call->req, NULL, 0, PROXY_TIMEOUT_MS,
-			  &reply);
+	int rc = trackers_call(w, call->req, PROXY_TIMEOUT_MS, &reply);
 	if (reply.resp == NULL) {
 		rpc_call_fail(call, rc, "tracker unreachable from this worker: %s",
 			      rpc_reply_error(&reply, rc));

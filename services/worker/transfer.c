@@ -9,6 +9,7 @@
 #include "errors.h"
 #include "log.h"
 #include "timeutil.h"
+#include "trackers.h"
 #include "worker.h"
 
 #include <pthread.h>
@@ -40,11 +41,14 @@ int transfer_register(struct worker *w, const char *chunk_id, const struct store
 	req.body_case = PP__V1__REQUEST__BODY_REPLICAS_ADDED;
 	req.replicas_added = &ra;
 	struct rpc_reply reply;
-	int rc = rpc_call(w->peers, w->cfg.tracker, &w->auth, &req, NULL, 0, RPC_TIMEOUT_SHORT_MS,
-			  &reply);
+	/* The primary takes it before the put is acknowledged; the other
+	 * trackers hear of it soon after. */
+	int rc = trackers_call(w, &req, RPC_TIMEOUT_SHORT_MS, &reply);
 	if (rc != PP_OK)
 		log_warn("replica_register_failed", "chunk=%s err=\"%s\"", chunk_id,
 			 rpc_reply_error(&reply, rc));
+	else
+		trackers_queue_added(w, atomic_load(&w->preferred), &ref);
 	rpc_reply_free(&reply);
 	return rc;
 }
@@ -140,8 +144,7 @@ static int locate(struct worker *w, const char *chunk_id, char ***addrs, size_t 
 	struct rpc_reply reply;
 	*addrs = NULL;
 	*n = 0;
-	int rc = rpc_call(w->peers, w->cfg.tracker, &w->auth, &req, NULL, 0, RPC_TIMEOUT_SHORT_MS,
-			  &reply);
+	int rc = trackers_call(w, &req, RPC_TIMEOUT_SHORT_MS, &reply);
 	if (rc != PP_OK || reply.resp->body_case != PP__V1__RESPONSE__BODY_LOCATE) {
 		log_warn("locate_failed", "chunk=%s err=\"%s\"", chunk_id,
 			 rc != PP_OK ? rpc_reply_error(&reply, rc) : "no locate body");
