@@ -78,13 +78,67 @@ static const char *const SCHEMA =
 
 /* ---- helpers (shared with db_chunks.c and db_work.c through db_impl.h) ---- */
 
-int dbq_vprep(struct db *db, sqlite3_stmt **st, const char *sql, const char *types, va_list ap)
+static uint64_t sql_hash(const char *sql)
 {
-	int rv = sqlite3_prepare_v2(db->conn, sql, -1, st, NULL);
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+	for (const char *c = sql; *c; c++)
+		h = (h ^ (unsigned char)*c) * 0x100000001b3ULL;
+	return h;
+}
+
+/* Lock held: the cached statement for sql, or a new one (cached when a slot
+ * is free; a statement already handed out gets an uncached twin). */
+static int stmt_get(struct db *db, const char *sql, sqlite3_stmt **st)
+{
+	uint64_t h = sql_hash(sql);
+	struct stmt_slot *free_slot = NULL;
+	for (size_t i = 0; i < STMT_CACHE_SLOTS; i++) {
+		struct stmt_slot *x = &db->cache[i];
+		if (x->sql == NULL) {
+			if (free_slot == NULL)
+				free_slot = x;
+			continue;
+		}
+		if (x->hash == h && !x->busy && strcmp(x->sql, sql) == 0) {
+			x->busy = true;
+			*st = x->st;
+			return PP_OK;
+		}
+	}
+	int rv = sqlite3_prepare_v3(db->conn, sql, -1, free_slot ? SQLITE_PREPARE_PERSISTENT : 0, st,
+				    NULL);
 	if (rv != SQLITE_OK) {
 		log_error("db_prepare_failed", "err=\"%s\" sql=\"%.80s\"", sqlite3_errmsg(db->conn), sql);
 		return PP_EINTERNAL;
 	}
+	if (free_slot != NULL && (free_slot->sql = strdup(sql)) != NULL) {
+		free_slot->hash = h;
+		free_slot->st = *st;
+		free_slot->busy = true;
+	}
+	return PP_OK;
+}
+
+void dbq_release(struct db *db, sqlite3_stmt *st)
+{
+	if (st == NULL)
+		return;
+	for (size_t i = 0; i < STMT_CACHE_SLOTS; i++) {
+		struct stmt_slot *x = &db->cache[i];
+		if (x->st == st && x->sql != NULL) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			x->busy = false;
+			return;
+		}
+	}
+	sqlite3_finalize(st);
+}
+
+int dbq_vprep(struct db *db, sqlite3_stmt **st, const char *sql, const char *types, va_list ap)
+{
+	if (stmt_get(db, sql, st) != PP_OK)
+		return PP_EINTERNAL;
 	for (int i = 0; types && types[i]; i++) {
 		switch (types[i]) {
 		case 't':
@@ -126,7 +180,7 @@ int dbq_exec(struct db *db, const char *sql, const char *types, ...)
 		log_error("db_step_failed", "err=\"%s\" sql=\"%.80s\"", sqlite3_errmsg(db->conn), sql);
 		rc = rv == SQLITE_CONSTRAINT ? PP_ECONFLICT : PP_EINTERNAL;
 	}
-	sqlite3_finalize(st);
+	dbq_release(db, st);
 	return rc;
 }
 
@@ -148,7 +202,7 @@ int dbq_int(struct db *db, int64_t *out, const char *sql, const char *types, ...
 		log_error("db_step_failed", "err=\"%s\" sql=\"%.80s\"", sqlite3_errmsg(db->conn), sql);
 		rc = PP_EINTERNAL;
 	}
-	sqlite3_finalize(st);
+	dbq_release(db, st);
 	return rc;
 }
 
@@ -190,12 +244,53 @@ int dbq_commit(struct db *db)
 	return rc;
 }
 
-/* Commits and deletes of files are what users see: their transactions fsync
- * the WAL (synchronous=FULL) so they survive power loss, not only kill -9.
- * Everything else (upload sessions, replica records, node state) runs at
- * synchronous=NORMAL, which in WAL mode still survives any process crash;
- * an fsync per chunk placement queued behind the workers' 4 MiB writes on
- * the same disk made placement ~40 ms. */
+/* Every transaction runs at synchronous=NORMAL, which in WAL mode survives
+ * any process crash (an fsync per chunk placement, queued behind the
+ * workers' 4 MiB writes on the same disk, made placement ~40 ms). Commits
+ * and deletes of files are what users see and must also survive power loss
+ * before they are acknowledged: they take a ticket after COMMIT and wait for
+ * a group sync to cover it (db_wait_durable). One waiter at a time runs a
+ * one-row synchronous=FULL transaction, whose WAL fsync makes every frame
+ * written before it durable, so any number of commits share one fsync. */
+uint64_t dbq_durable_ticket(struct db *db) { return ++db->commits_done; }
+
+int db_wait_durable(struct db *db, uint64_t ticket)
+{
+	int rc = PP_OK;
+	pthread_mutex_lock(&db->sync_lock);
+	while (db->synced < ticket && rc == PP_OK) {
+		if (db->syncing) {
+			pthread_cond_wait(&db->synced_cv, &db->sync_lock);
+			continue;
+		}
+		db->syncing = true;
+		pthread_mutex_unlock(&db->sync_lock);
+		pthread_mutex_lock(&db->lock);
+		uint64_t target = db->commits_done;
+		rc = dbq_begin_durable(db);
+		if (rc == PP_OK)
+			rc = dbq_exec(db,
+				      "INSERT INTO kv(key, value) VALUES ('sync_tick', 1)"
+				      " ON CONFLICT(key) DO UPDATE SET value = value + 1",
+				      NULL);
+		if (rc == PP_OK)
+			rc = dbq_commit(db);
+		if (rc != PP_OK)
+			dbq_rollback(db);
+		dbq_end_durable(db);
+		pthread_mutex_unlock(&db->lock);
+		pthread_mutex_lock(&db->sync_lock);
+		db->syncing = false;
+		if (rc == PP_OK && target > db->synced)
+			db->synced = target;
+		if (rc == PP_OK)
+			db->syncs++;
+		pthread_cond_broadcast(&db->synced_cv);
+	}
+	pthread_mutex_unlock(&db->sync_lock);
+	return rc;
+}
+
 int dbq_begin_durable(struct db *db)
 {
 	int rc = dbq_exec(db, "PRAGMA synchronous=FULL", NULL);
@@ -247,7 +342,7 @@ int dbq_pairs(struct db *db, struct chunk_node **out, size_t *n, size_t max, con
 		p->size = cols > 2 ? (uint32_t)sqlite3_column_int64(st, 2) : 0;
 		p->gen = cols > 3 ? (uint64_t)sqlite3_column_int64(st, 3) : 0;
 	}
-	sqlite3_finalize(st);
+	dbq_release(db, st);
 	return rc;
 }
 
@@ -328,6 +423,8 @@ int db_open(const char *path, struct db **out)
 	if (db == NULL)
 		return PP_EINTERNAL;
 	pthread_mutex_init(&db->lock, NULL);
+	pthread_mutex_init(&db->sync_lock, NULL);
+	pthread_cond_init(&db->synced_cv, NULL);
 	db->path = strdup(path);
 	int rv = db->path ? sqlite3_open_v2(path, &db->conn,
 				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
@@ -362,8 +459,16 @@ void db_close(struct db *db)
 {
 	if (db == NULL)
 		return;
+	for (size_t i = 0; i < STMT_CACHE_SLOTS; i++) {
+		if (db->cache[i].sql != NULL) {
+			sqlite3_finalize(db->cache[i].st);
+			free(db->cache[i].sql);
+		}
+	}
 	sqlite3_close(db->conn);
 	free(db->path);
+	pthread_cond_destroy(&db->synced_cv);
+	pthread_mutex_destroy(&db->sync_lock);
 	pthread_mutex_destroy(&db->lock);
 	free(db);
 }
@@ -400,7 +505,7 @@ int db_upload_get(struct db *db, int64_t upload_id, struct upload_rec *out)
 		} else {
 			rc = PP_ENOTFOUND;
 		}
-		sqlite3_finalize(st);
+		dbq_release(db, st);
 	}
 	pthread_mutex_unlock(&db->lock);
 	return rc;
@@ -511,7 +616,7 @@ int dbq_grams_insert(struct db *db, int64_t file_id, const char *name, int64_t c
 		i += clen;
 	}
 	if (st)
-		sqlite3_finalize(st);
+		dbq_release(db, st);
 	free(low);
 	return rc;
 }
@@ -552,7 +657,7 @@ static int commit_check(struct db *db, int64_t upload_id, const struct upload_re
 		total = sqlite3_column_int64(st, 1);
 		maxidx = sqlite3_column_int64(st, 2);
 	}
-	sqlite3_finalize(st);
+	dbq_release(db, st);
 	if ((uint64_t)count != chunk_count || maxidx != count - 1) {
 		snprintf(err, err_len, "upload has %lld placed chunks, commit says %llu",
 			 (long long)count, (unsigned long long)chunk_count);
@@ -594,7 +699,8 @@ int db_upload_commit(struct db *db, int64_t upload_id, uint64_t size, const char
 	}
 	pthread_mutex_lock(&db->lock);
 	int64_t old_id = 0, old_version = 0, file_id;
-	rc = dbq_begin_durable(db);
+	uint64_t ticket = 0;
+	rc = dbq_begin(db);
 	if (rc != PP_OK)
 		goto out;
 	rc = commit_check(db, upload_id, &u, size, chunk_count, err, err_len);
@@ -608,7 +714,7 @@ int db_upload_commit(struct db *db, int64_t upload_id, uint64_t size, const char
 		old_id = sqlite3_column_int64(st, 0);
 		old_version = sqlite3_column_int64(st, 1);
 	}
-	sqlite3_finalize(st);
+	dbq_release(db, st);
 	/* Take the new references before dropping the old ones, so chunks the
 	 * two versions share never touch zero. */
 	rc = dbq_exec(db,
@@ -646,6 +752,7 @@ int db_upload_commit(struct db *db, int64_t upload_id, uint64_t size, const char
 	if (rc == PP_OK)
 		rc = dbq_commit(db);
 	if (rc == PP_OK) {
+		ticket = dbq_durable_ticket(db);
 		memset(out, 0, sizeof(*out));
 		out->id = file_id;
 		snprintf(out->name, sizeof(out->name), "%s", u.name);
@@ -663,8 +770,9 @@ int db_upload_commit(struct db *db, int64_t upload_id, uint64_t size, const char
 out:
 	if (rc != PP_OK)
 		dbq_rollback(db);
-	dbq_end_durable(db);
 	pthread_mutex_unlock(&db->lock);
+	if (rc == PP_OK)
+		rc = db_wait_durable(db, ticket);
 	return rc;
 }
 
@@ -698,7 +806,7 @@ static int file_get_locked(struct db *db, const char *name, struct file_rec *out
 		file_row(st, out);
 	else
 		rc = PP_ENOTFOUND;
-	sqlite3_finalize(st);
+	dbq_release(db, st);
 	return rc;
 }
 
@@ -730,7 +838,7 @@ int db_file_health(struct db *db, struct file_rec *f)
 			else if ((uint32_t)sqlite3_column_int(st, 0) < f->replication)
 				f->health = FILE_UNDER;
 		}
-		sqlite3_finalize(st);
+		dbq_release(db, st);
 	}
 	pthread_mutex_unlock(&db->lock);
 	return rc;
@@ -740,8 +848,8 @@ int db_file_delete(struct db *db, const char *name, int64_t now_ms, int64_t gc_a
 		   struct file_rec *out)
 {
 	pthread_mutex_lock(&db->lock);
-	uint64_t seq = 0;
-	int rc = dbq_begin_durable(db);
+	uint64_t seq = 0, ticket = 0;
+	int rc = dbq_begin(db);
 	if (rc == PP_OK)
 		rc = file_get_locked(db, name, out);
 	if (rc == PP_OK)
@@ -758,10 +866,13 @@ int db_file_delete(struct db *db, const char *name, int64_t now_ms, int64_t gc_a
 		out->seq = seq;
 	if (rc == PP_OK)
 		rc = dbq_commit(db);
-	if (rc != PP_OK)
+	if (rc == PP_OK)
+		ticket = dbq_durable_ticket(db);
+	else
 		dbq_rollback(db);
-	dbq_end_durable(db);
 	pthread_mutex_unlock(&db->lock);
+	if (rc == PP_OK)
+		rc = db_wait_durable(db, ticket);
 	return rc;
 }
 
@@ -787,7 +898,7 @@ int db_file_chunks(struct db *db, int64_t file_id, uint64_t first, uint32_t max,
 			c->size = (uint32_t)sqlite3_column_int64(st, 2);
 			c->replication = (uint32_t)sqlite3_column_int(st, 3);
 		}
-		sqlite3_finalize(st);
+		dbq_release(db, st);
 	}
 	pthread_mutex_unlock(&db->lock);
 	return rc;
@@ -865,7 +976,7 @@ int db_list(struct db *db, const char *query, uint32_t limit, uint32_t offset,
 		goto out;
 	while (*n < limit && sqlite3_step(st) == SQLITE_ROW)
 		file_row(st, &(*out)[(*n)++]);
-	sqlite3_finalize(st);
+	dbq_release(db, st);
 out:
 	pthread_mutex_unlock(&db->lock);
 	free(param);
@@ -894,7 +1005,7 @@ int db_list_plan(struct db *db, const char *query, char *buf, size_t len)
 			if (w > 0)
 				used += (size_t)w;
 		}
-		sqlite3_finalize(st);
+		dbq_release(db, st);
 	}
 	pthread_mutex_unlock(&db->lock);
 	free(param);

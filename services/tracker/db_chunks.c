@@ -29,7 +29,7 @@ int db_chunk_get(struct db *db, const char *chunk_id, struct chunk_rec *out)
 		} else {
 			rc = PP_ENOTFOUND;
 		}
-		sqlite3_finalize(st);
+		dbq_release(db, st);
 	}
 	pthread_mutex_unlock(&db->lock);
 	return rc;
@@ -62,7 +62,7 @@ int db_chunk_replicas(struct db *db, const char *chunk_id, struct replica_rec **
 		r->gen = (uint64_t)sqlite3_column_int64(st, 3);
 	}
 	if (st)
-		sqlite3_finalize(st);
+		dbq_release(db, st);
 	pthread_mutex_unlock(&db->lock);
 	return rc;
 }
@@ -201,7 +201,7 @@ int db_inventory_reconcile(struct db *db, const char *node_id, const struct copy
 	if (rc != PP_OK)
 		dbq_rollback(db);
 	if (ins)
-		sqlite3_finalize(ins);
+		dbq_release(db, ins);
 	pthread_mutex_unlock(&db->lock);
 	return rc;
 }
@@ -230,7 +230,7 @@ int db_health(struct db *db, struct health_counts *out)
 			out->under_replicated = (uint64_t)sqlite3_column_int64(st, 1);
 			out->lost = (uint64_t)sqlite3_column_int64(st, 2);
 		}
-		sqlite3_finalize(st);
+		dbq_release(db, st);
 		rc = dbq_int(db, &v,
 			     "SELECT coalesce(sum(c.size), 0) FROM replicas r JOIN chunks c"
 			     " ON c.id = r.chunk_id JOIN nodes n ON n.id = r.node_id"
@@ -275,7 +275,7 @@ int db_node_save(struct db *db, const struct node_rec *nodes, size_t n)
 		sqlite3_reset(st);
 	}
 	if (st)
-		sqlite3_finalize(st);
+		dbq_release(db, st);
 	if (rc == PP_OK)
 		rc = dbq_commit(db);
 	if (rc != PP_OK)
@@ -321,7 +321,7 @@ int db_nodes_load(struct db *db, struct node_rec **out, size_t *n)
 		r->roles = (unsigned)sqlite3_column_int(st, 11);
 	}
 	if (st)
-		sqlite3_finalize(st);
+		dbq_release(db, st);
 	pthread_mutex_unlock(&db->lock);
 	return rc;
 }
@@ -340,7 +340,7 @@ int db_node_usage(struct db *db, const char *node_id, uint64_t *chunks, uint64_t
 			*chunks = (uint64_t)sqlite3_column_int64(st, 0);
 			*bytes = (uint64_t)sqlite3_column_int64(st, 1);
 		}
-		sqlite3_finalize(st);
+		dbq_release(db, st);
 	}
 	pthread_mutex_unlock(&db->lock);
 	return rc;

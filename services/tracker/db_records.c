@@ -81,7 +81,7 @@ int db_record_state(struct db *db, const char *name, struct record_head *out)
 		} else {
 			rc = PP_ENOTFOUND;
 		}
-		sqlite3_finalize(st);
+		dbq_release(db, st);
 	}
 	pthread_mutex_unlock(&db->lock);
 	return rc;
@@ -115,7 +115,7 @@ int db_records_pending(struct db *db, size_t max, char (**names)[PP_NAME_MAX + 1
 	while (rc == PP_OK && *n < max && sqlite3_step(st) == SQLITE_ROW)
 		dbq_copy((*names)[(*n)++], PP_NAME_MAX + 1, st, 0);
 	if (st)
-		sqlite3_finalize(st);
+		dbq_release(db, st);
 	pthread_mutex_unlock(&db->lock);
 	return rc;
 }
@@ -138,7 +138,7 @@ static int known_seq(struct db *db, const char *name, uint64_t *seq, int64_t *fi
 		*seq = (uint64_t)sqlite3_column_int64(st, 0);
 		*file_id = sqlite3_column_int64(st, 1);
 	}
-	sqlite3_finalize(st);
+	dbq_release(db, st);
 	return PP_OK;
 }
 
@@ -225,9 +225,9 @@ int db_merge_record(struct db *db, const struct merge_record *r, int64_t gc_afte
 		sqlite3_reset(link);
 	}
 	if (chunk)
-		sqlite3_finalize(chunk);
+		dbq_release(db, chunk);
 	if (link)
-		sqlite3_finalize(link);
+		dbq_release(db, link);
 	if (rc == PP_OK)
 		rc = dbq_grams_insert(db, id, r->name, r->created_at_ms);
 	if (rc == PP_OK)
@@ -282,7 +282,7 @@ int db_names_after(struct db *db, uint64_t after_seq, size_t max, struct name_se
 		(*n)++;
 	}
 	if (st)
-		sqlite3_finalize(st);
+		dbq_release(db, st);
 	pthread_mutex_unlock(&db->lock);
 	return rc;
 }
