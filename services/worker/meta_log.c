@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include "meta_log.h"
 #include "errors.h"
+#include "fsutil.h"
 #include "hash.h"
 #include "log.h"
 #include "meta_record.h"
@@ -97,16 +98,6 @@ static void digest(const void *data, size_t len, uint8_t out[32])
 static void seg_path(const struct meta_log *m, uint32_t seg, char *out)
 {
 	snprintf(out, META_PATH_MAX, "%s/%08u.log", m->dir, seg);
-}
-
-static int fsync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int rv = fsync(fd);
-	close(fd);
-	return rv;
 }
 
 static int cmp_key(const struct mentry *a, const struct mentry *b)
@@ -397,7 +388,7 @@ static int open_segment(struct meta_log *m, uint32_t seg)
 	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return PP_EINTERNAL;
-	if (fsync_dir(m->dir) != 0) {
+	if (fs_fsync_dir(m->dir) != 0) {
 		close(fd);
 		return PP_EINTERNAL;
 	}
@@ -647,7 +638,7 @@ static void compact_locked(struct meta_log *m)
 		seg_path(m, s, path);
 		unlink(path);
 	}
-	fsync_dir(m->dir);
+	fs_fsync_dir(m->dir);
 	uint64_t before = m->live_bytes + m->dead_bytes;
 	for (size_t i = 0; i < m->names_cap; i++)
 		free(m->names[i].idx);

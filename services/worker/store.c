@@ -14,6 +14,7 @@
 #include "chunk_index.h"
 #include "errors.h"
 #include "frame.h"
+#include "fsutil.h"
 #include "hash.h"
 #include "log.h"
 #include "timeutil.h"
@@ -70,22 +71,12 @@ static int chunk_path(const struct store *s, const char *id, char *buf)
 	return path_fmt(buf, "%s/chunks/%.2s/%.2s/%s", s->dir, id, id + 2, id);
 }
 
-static int fsync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int rv = fsync(fd);
-	close(fd);
-	return rv;
-}
-
 /* mkdir that is fine with an existing directory; makes a new one durable. */
 static int ensure_dir(const char *path, const char *parent)
 {
 	if (mkdir(path, 0755) == 0) {
 		if (parent)
-			fsync_dir(parent);
+			fs_fsync_dir(parent);
 		return 0;
 	}
 	struct stat st;
@@ -315,29 +306,23 @@ static int epoch_bump(struct store *s, char *err, size_t err_len)
 	char path[STORE_PATH_MAX], tmp[STORE_PATH_MAX];
 	path_fmt(path, "%s/epoch", s->dir);
 	path_fmt(tmp, "%s/tmp/epoch", s->dir);
-	unsigned long long stored = 0;
-	FILE *f = fopen(path, "r");
-	if (f != NULL) {
-		if (fscanf(f, "%llu", &stored) != 1)
-			stored = 0;
-		fclose(f);
+	uint64_t stored = 0;
+	if (fs_read_u64(path, &stored) < 0) {
+		snprintf(err, err_len, "data dir %s: cannot read %s: %s", s->dir, path, strerror(errno));
+		return PP_EINVAL;
 	}
 	uint64_t epoch = stored + 1;
 	uint64_t now_s = (uint64_t)(time_wall_ms() / 1000);
 	if (now_s > epoch)
 		epoch = now_s;
 	if (epoch > UINT32_MAX) {
-		snprintf(err, err_len, "data dir %s: epoch file says %llu, beyond 2^32", s->dir, stored);
+		snprintf(err, err_len, "data dir %s: epoch file says %llu, beyond 2^32", s->dir,
+			 (unsigned long long)stored);
 		return PP_EINVAL;
 	}
 	char text[32];
-	int len = snprintf(text, sizeof(text), "%llu\n", (unsigned long long)epoch);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	bool ok = fd >= 0 && write(fd, text, (size_t)len) == len && fsync(fd) == 0;
-	if (fd >= 0)
-		ok = close(fd) == 0 && ok;
-	ok = ok && rename(tmp, path) == 0 && fsync_dir(s->dir) == 0;
-	if (!ok) {
+	snprintf(text, sizeof(text), "%llu\n", (unsigned long long)epoch);
+	if (fs_replace_small(path, tmp, text) != 0) {
 		snprintf(err, err_len, "data dir %s: cannot write %s: %s", s->dir, path, strerror(errno));
 		return PP_EINVAL;
 	}
@@ -577,7 +562,7 @@ int store_put(struct store *s, const char *id, const void *data, size_t len, boo
 	/* The rename is durable once its directory is: before anyone is told. */
 	char dir_cd[STORE_PATH_MAX];
 	path_fmt(dir_cd, "%s/chunks/%.2s/%.2s", s->dir, id, id + 2);
-	if (fsync_dir(dir_cd) != 0) {
+	if (fs_fsync_dir(dir_cd) != 0) {
 		log_error("chunk_write_failed", "op=fsync_dir chunk=%s err=\"%s\"", id, strerror(errno));
 		return PP_EINTERNAL;
 	}

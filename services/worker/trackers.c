@@ -2,13 +2,13 @@
 #define _GNU_SOURCE
 #include "trackers.h"
 #include "errors.h"
+#include "fsutil.h"
 #include "inventory.h"
 #include "log.h"
 #include "rpc_server.h"
 #include "worker.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,37 +63,23 @@ int trackers_term_load(struct worker *w, char *err, size_t err_len)
 {
 	char path[TERM_PATH_MAX];
 	term_path(w, path);
-	unsigned long long term = 0;
-	FILE *f = fopen(path, "r");
-	if (f != NULL) {
-		if (fscanf(f, "%llu", &term) != 1) {
-			fclose(f);
-			snprintf(err, err_len, "%s is not a number", path);
-			return PP_EINVAL;
-		}
-		fclose(f);
-	} else if (errno != ENOENT) {
+	uint64_t term = 0;
+	if (fs_read_u64(path, &term) < 0) {
 		snprintf(err, err_len, "cannot read %s: %s", path, strerror(errno));
 		return PP_EINVAL;
 	}
-	atomic_store(&w->term, (uint64_t)term);
+	atomic_store(&w->term, term);
 	return PP_OK;
 }
 
-/* term_lock held: writes the term durably (temp, fsync, rename). */
+/* term_lock held: writes the term durably. */
 static int term_save(struct worker *w, uint64_t term)
 {
-	char path[TERM_PATH_MAX], tmp[TERM_PATH_MAX + 8];
+	char path[TERM_PATH_MAX], tmp[TERM_PATH_MAX + 8], text[32];
 	term_path(w, path);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	char text[32];
-	int len = snprintf(text, sizeof(text), "%llu\n", (unsigned long long)term);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	bool ok = fd >= 0 && write(fd, text, (size_t)len) == len && fsync(fd) == 0;
-	if (fd >= 0)
-		ok = close(fd) == 0 && ok;
-	ok = ok && rename(tmp, path) == 0;
-	return ok ? PP_OK : PP_EINTERNAL;
+	snprintf(text, sizeof(text), "%llu\n", (unsigned long long)term);
+	return fs_replace_small(path, tmp, text) == 0 ? PP_OK : PP_EINTERNAL;
 }
 
 bool trackers_term_ok(struct worker *w, struct rpc_call *call)
