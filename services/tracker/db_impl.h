@@ -49,6 +49,8 @@ int dbq_vprep(struct db *db, sqlite3_stmt **st, const char *sql, const char *typ
 int dbq_exec(struct db *db, const char *sql, const char *types, ...);
 /* First column of the first row; PP_ENOTFOUND when no row. */
 int dbq_int(struct db *db, int64_t *out, const char *sql, const char *types, ...);
+/* Creates or migrates the schema (db_schema.c); *err from SQLite. */
+int dbq_schema_apply(struct db *db, char **err);
 int dbq_begin(struct db *db);
 int dbq_commit(struct db *db);
 int dbq_begin_durable(struct db *db);
