@@ -1,7 +1,15 @@
 /* The tracker store's schema and its migrations (DESIGN.md "Data model":
  * tracker store). The CREATE statements are the current version; an older
  * file first gains its new columns (the statements' indexes and triggers
- * use them), then its data is brought up to date once. */
+ * use them), then its data is brought up to date once.
+ *
+ * Counters kept by triggers, so nothing counts all chunks on request:
+ * chunks.copies (ok, not extra copies, whatever their node) and
+ * chunks.copies_any (ok copies) follow the replica rows; the one-row stats
+ * table follows files and chunks (files, referenced chunks, chunks with
+ * fewer copies than their factor, chunks with no ok copy, bytes in ok
+ * copies). What depends on node roles (policy.h) is then counted only over
+ * the copies on nodes lacking a role: proportional to a failure. */
 #define _GNU_SOURCE
 #include "db_impl.h"
 #include "errors.h"
@@ -23,13 +31,20 @@ static const char *const SCHEMA =
 	" name TEXT PRIMARY KEY, seq INTEGER NOT NULL, deleted_at_ms INTEGER NOT NULL,"
 	" record_state INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
 	"CREATE INDEX IF NOT EXISTS tombstones_seq ON tombstones(seq);"
+	"CREATE INDEX IF NOT EXISTS tombstones_record_pending ON tombstones(seq)"
+	" WHERE record_state = 0;"
 	"CREATE TABLE IF NOT EXISTS kv(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS node_scans(node_id TEXT PRIMARY KEY) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS chunks("
 	" id TEXT PRIMARY KEY, size INTEGER NOT NULL, refcount INTEGER NOT NULL DEFAULT 0,"
-	" replication INTEGER NOT NULL DEFAULT 0, gc_after_ms INTEGER NOT NULL DEFAULT 0)"
+	" replication INTEGER NOT NULL DEFAULT 0, gc_after_ms INTEGER NOT NULL DEFAULT 0,"
+	" copies INTEGER NOT NULL DEFAULT 0, copies_any INTEGER NOT NULL DEFAULT 0)"
 	" WITHOUT ROWID;"
 	"CREATE INDEX IF NOT EXISTS chunks_garbage ON chunks(gc_after_ms) WHERE refcount = 0;"
+	"CREATE INDEX IF NOT EXISTS chunks_short ON chunks(replication)"
+	" WHERE refcount > 0 AND copies < replication;"
+	"CREATE INDEX IF NOT EXISTS chunks_surplus ON chunks(replication)"
+	" WHERE refcount > 0 AND copies > replication;"
 	"CREATE TABLE IF NOT EXISTS file_chunks("
 	" file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE, idx INTEGER NOT NULL,"
 	" chunk_id TEXT NOT NULL REFERENCES chunks(id), PRIMARY KEY(file_id, idx)) WITHOUT ROWID;"
@@ -57,6 +72,45 @@ static const char *const SCHEMA =
 	" idx INTEGER NOT NULL, chunk_id TEXT NOT NULL, size INTEGER NOT NULL,"
 	" PRIMARY KEY(upload_id, idx)) WITHOUT ROWID;"
 	"CREATE INDEX IF NOT EXISTS upload_chunks_chunk ON upload_chunks(chunk_id);"
+	"CREATE INDEX IF NOT EXISTS replicas_pending ON replicas(updated_ms) WHERE state = 4;"
+	"CREATE INDEX IF NOT EXISTS replicas_corrupt ON replicas(chunk_id) WHERE state = 3;"
+	"CREATE TABLE IF NOT EXISTS stats(k INTEGER PRIMARY KEY CHECK (k = 0),"
+	" files INTEGER NOT NULL, chunks INTEGER NOT NULL, short INTEGER NOT NULL,"
+	" none INTEGER NOT NULL, bytes INTEGER NOT NULL);"
+	"INSERT OR IGNORE INTO stats VALUES (0, 0, 0, 0, 0, 0);"
+	"CREATE TRIGGER IF NOT EXISTS replicas_count_ins AFTER INSERT ON replicas"
+	" WHEN NEW.state = 0 BEGIN UPDATE chunks SET copies = copies + (NEW.extra = 0),"
+	" copies_any = copies_any + 1 WHERE id = NEW.chunk_id; END;"
+	"CREATE TRIGGER IF NOT EXISTS replicas_count_del AFTER DELETE ON replicas"
+	" WHEN OLD.state = 0 BEGIN UPDATE chunks SET copies = copies - (OLD.extra = 0),"
+	" copies_any = copies_any - 1 WHERE id = OLD.chunk_id; END;"
+	"CREATE TRIGGER IF NOT EXISTS replicas_count_upd AFTER UPDATE OF state, extra ON replicas"
+	" WHEN (OLD.state = 0) != (NEW.state = 0) OR (NEW.state = 0 AND OLD.extra != NEW.extra)"
+	" BEGIN UPDATE chunks SET"
+	" copies = copies - (OLD.state = 0 AND OLD.extra = 0) + (NEW.state = 0 AND NEW.extra = 0),"
+	" copies_any = copies_any - (OLD.state = 0) + (NEW.state = 0) WHERE id = NEW.chunk_id; END;"
+	"CREATE TRIGGER IF NOT EXISTS chunks_stats_ins AFTER INSERT ON chunks BEGIN"
+	" UPDATE stats SET chunks = chunks + (NEW.refcount > 0),"
+	" short = short + (NEW.refcount > 0 AND NEW.copies < NEW.replication),"
+	" none = none + (NEW.refcount > 0 AND NEW.copies_any = 0),"
+	" bytes = bytes + NEW.size * NEW.copies_any WHERE k = 0; END;"
+	"CREATE TRIGGER IF NOT EXISTS chunks_stats_del AFTER DELETE ON chunks BEGIN"
+	" UPDATE stats SET chunks = chunks - (OLD.refcount > 0),"
+	" short = short - (OLD.refcount > 0 AND OLD.copies < OLD.replication),"
+	" none = none - (OLD.refcount > 0 AND OLD.copies_any = 0),"
+	" bytes = bytes - OLD.size * OLD.copies_any WHERE k = 0; END;"
+	"CREATE TRIGGER IF NOT EXISTS chunks_stats_upd"
+	" AFTER UPDATE OF refcount, replication, copies, copies_any, size ON chunks BEGIN"
+	" UPDATE stats SET chunks = chunks - (OLD.refcount > 0) + (NEW.refcount > 0),"
+	" short = short - (OLD.refcount > 0 AND OLD.copies < OLD.replication)"
+	"  + (NEW.refcount > 0 AND NEW.copies < NEW.replication),"
+	" none = none - (OLD.refcount > 0 AND OLD.copies_any = 0)"
+	"  + (NEW.refcount > 0 AND NEW.copies_any = 0),"
+	" bytes = bytes - OLD.size * OLD.copies_any + NEW.size * NEW.copies_any WHERE k = 0; END;"
+	"CREATE TRIGGER IF NOT EXISTS files_stats_ins AFTER INSERT ON files BEGIN"
+	" UPDATE stats SET files = files + 1 WHERE k = 0; END;"
+	"CREATE TRIGGER IF NOT EXISTS files_stats_del AFTER DELETE ON files BEGIN"
+	" UPDATE stats SET files = files - 1 WHERE k = 0; END;"
 	"CREATE VIRTUAL TABLE IF NOT EXISTS files_fts USING fts5("
 	" name, content='files', content_rowid='id', tokenize='trigram');"
 	"CREATE TRIGGER IF NOT EXISTS files_fts_ins AFTER INSERT ON files BEGIN"
@@ -72,10 +126,12 @@ static const char *const SCHEMA =
 /* Schema versions: 1 = the first landing; 2 adds replicas.gen, nodes.roles
  * and inventory_seq (copy generations, DESIGN.md "Durability rules"); 3 adds
  * files.seq and record_state, tombstones, kv (the commit sequence) and
- * node_scans (metadata records, DESIGN.md "Metadata recovery"). An older
+ * node_scans (metadata records, DESIGN.md "Metadata recovery"); 4 adds the
+ * copy counters (chunks.copies, copies_any, stats; see the top). An older
  * file gains its columns before the CREATE statements (whose indexes use
- * them) run; its files get sequence numbers and records to write. */
-#define SCHEMA_VERSION 3
+ * them) run; then its files get sequence numbers and records to write, and
+ * its counters are computed once. */
+#define SCHEMA_VERSION 4
 
 static bool table_exists(struct db *db, const char *table)
 {
@@ -112,6 +168,10 @@ static int migrate_columns(struct db *db, int64_t *from)
 		rc = add_column(db, "files", "seq", "INTEGER NOT NULL DEFAULT 0");
 	if (rc == PP_OK)
 		rc = add_column(db, "files", "record_state", "INTEGER NOT NULL DEFAULT 0");
+	if (rc == PP_OK)
+		rc = add_column(db, "chunks", "copies", "INTEGER NOT NULL DEFAULT 0");
+	if (rc == PP_OK)
+		rc = add_column(db, "chunks", "copies_any", "INTEGER NOT NULL DEFAULT 0");
 	return rc;
 }
 
@@ -128,6 +188,24 @@ static int migrate_data(struct db *db, int64_t from)
 			  NULL);
 	if (rc == PP_OK)
 		rc = dbq_exec(db, "UPDATE files SET seq = id, record_state = 0 WHERE seq = 0", NULL);
+	/* Counters once from the rows; the triggers keep them from now on. */
+	if (rc == PP_OK)
+		rc = dbq_exec(db,
+			      "UPDATE chunks SET copies = (SELECT count(*) FROM replicas r"
+			      " WHERE r.chunk_id = chunks.id AND r.state = 0 AND r.extra = 0),"
+			      " copies_any = (SELECT count(*) FROM replicas r"
+			      " WHERE r.chunk_id = chunks.id AND r.state = 0)",
+			      NULL);
+	if (rc == PP_OK)
+		rc = dbq_exec(db,
+			      "UPDATE stats SET files = (SELECT count(*) FROM files),"
+			      " chunks = (SELECT count(*) FROM chunks WHERE refcount > 0),"
+			      " short = (SELECT count(*) FROM chunks WHERE refcount > 0"
+			      "  AND copies < replication),"
+			      " none = (SELECT count(*) FROM chunks WHERE refcount > 0 AND copies_any = 0),"
+			      " bytes = (SELECT coalesce(sum(size * copies_any), 0) FROM chunks)"
+			      " WHERE k = 0",
+			      NULL);
 	if (rc == PP_OK) {
 		char sql[64];
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_VERSION);
