@@ -7,7 +7,7 @@
 export const BINARIES = {
   'pp-tracker': {
     flags: ['listen', 'bus', 'events', 'db', 'chunk-size', 'replication', 'heartbeat-ms',
-      'suspect-ms', 'dead-ms', 'key-file', 'metrics', 'help', 'version'],
+      'suspect-ms', 'dead-ms', 'key-file', 'metrics', 'follow', 'rebuild', 'help', 'version'],
     env: ['PP_LISTEN', 'PP_BUS', 'PP_EVENTS', 'PP_DB', 'PP_CHUNK_SIZE', 'PP_REPLICATION',
       'PP_HEARTBEAT_MS', 'PP_SUSPECT_MS', 'PP_DEAD_MS', 'PP_KEY_FILE', 'PP_METRICS'],
   },
@@ -27,7 +27,8 @@ export const BINARIES = {
   ppctl: {
     flags: ['tracker', 'node', 'key-file', 'json', 'name', 'replication', 'help', 'version'],
     env: ['PP_TRACKER', 'PP_NODE', 'PP_KEY_FILE'],
-    verbs: ['put', 'get', 'ls', 'stat', 'rm', 'nodes', 'health', 'ping', 'drain', 'maintenance'],
+    verbs: ['put', 'get', 'ls', 'stat', 'rm', 'nodes', 'health', 'ping', 'drain', 'maintenance',
+      'backup', 'promote'],
   },
 };
 
