@@ -36,9 +36,11 @@ export const BINARIES = {
 export const DOCUMENTED_ENV = [...new Set(Object.values(BINARIES).flatMap((b) => b.env))].sort();
 
 // Variables the deployment defines for its own wiring (downward API values
-// that flags are built from). Listed one by one on purpose: anything else
+// that flags are built from, the trackers' stable names, the ConfigMap that
+// names the primary tracker). Listed one by one on purpose: anything else
 // that is not in DOCUMENTED_ENV is an error.
-export const DEPLOY_HELPER_ENV = ['POD_NAME', 'POD_NAMESPACE', 'NODE_NAME'];
+export const DEPLOY_HELPER_ENV = ['POD_NAME', 'POD_NAMESPACE', 'NODE_NAME', 'TRACKER_0', 'TRACKER_1',
+  'TRACKER_PRIMARY'];
 
 export const PORTS = { trackerRpc: 7000, trackerBus: 7001, trackerEvents: 7002, worker: 7100, gateway: 8080 };
 
