@@ -2,9 +2,11 @@
 // kustomization with `kubectl kustomize`, validates every object against the
 // Kubernetes schemas of kubernetes-models, rejects fields the schemas do not
 // know (strictCheck), and asserts the deployment's invariants (invariants):
-// those below and the trackers' roles (k8s-tracker.mjs).
+// those below, the trackers' roles (k8s-tracker.mjs) and the network
+// policies against every dial (k8s-netpol.mjs).
 //
-//   node check-k8s.mjs DIR...            check each kustomization DIR
+//   node check-k8s.mjs DIR...            check each kustomization DIR; A+B
+//                                        checks A and B rendered together
 //   node check-k8s.mjs --self-test DIR   break DIR's render in known ways and
 //                                        require every break to be caught
 import { execFileSync } from 'node:child_process';
@@ -19,12 +21,15 @@ import {
   hookCommands, ppctlCalls, replicasOf, addressesOf, resolveAddress,
 } from './k8s-model.mjs';
 import { trackerRoles as runTrackerRoles } from './k8s-tracker.mjs';
+import { checkNetworkPolicies } from './k8s-netpol.mjs';
 import { MUTATIONS } from './k8s-mutations.mjs';
 
 const require = createRequire(import.meta.url);
 const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding']);
 
-export function render(dir) {
+export function render(dirs) {
+  if (dirs.includes('+')) return dirs.split('+').flatMap((d) => render(d));
+  const dir = dirs;
   let text;
   try {
     text = execFileSync('kubectl', ['kustomize', dir], { encoding: 'utf8', maxBuffer: 1 << 26 });
@@ -473,6 +478,10 @@ const CHECKS = {
       errs.push('pp-tracker: podManagementPolicy is not Parallel: while pp-tracker-0 is lost, pp-tracker-1 is not recreated');
     }
     return errs;
+  },
+
+  networkPolicies(objs) {
+    return checkNetworkPolicies(objs, trackerRoles(objs).follows);
   },
 
   ports(objs) {

@@ -178,4 +178,52 @@ export const MUTATIONS = [
     const env = gc(o).env;
     env.push(env.shift());
   }],
+
+  // Network policies (issue 15).
+  ['no default deny', /\[networkPolicies\] no default-deny/, (o) => {
+    o.splice(o.findIndex((x) => x.kind === 'NetworkPolicy' && x.metadata.name === 'default-deny'), 1);
+  }],
+  ['events from any namespace', /\[networkPolicies\] pp-tracker: admits the events port 7002 from outside the namespace/, (o) => {
+    ingressRule(o, 'pp-tracker', 7002).from[0].namespaceSelector = {};
+  }],
+  ['events from an address block', /\[networkPolicies\] pp-tracker: admits the events port 7002 from outside/, (o) => {
+    ingressRule(o, 'pp-tracker', 7002).from.push({ ipBlock: { cidr: '10.0.0.0/8' } });
+  }],
+  ['events through a port-less rule', /\[networkPolicies\] pp-tracker: admits the events port 7002 from outside/, (o) => {
+    delete ingressRule(o, 'pp-tracker', 7090).ports;
+  }],
+  ['bus closed to workers', /\[networkPolicies\] pp-worker -> pp-tracker:7001\/TCP .*not admitted into pp-tracker/, (o) => {
+    policy(o, 'pp-tracker').ingress.splice(policy(o, 'pp-tracker').ingress.indexOf(ingressRule(o, 'pp-tracker', 7001)), 1);
+  }],
+  ['gateways kept from workers', /\[networkPolicies\] pp-gateway -> pp-worker:7100\/TCP .*not allowed out of pp-gateway/, (o) => {
+    policy(o, 'pp-gateway').egress = policy(o, 'pp-gateway').egress.filter((r) => !r.ports.some((p) => p.port === 7100));
+  }],
+  ['standby kept from the primary', /\[networkPolicies\] pp-tracker -> pp-tracker:7000\/TCP \(pp-tracker-1: --follow.*not allowed out/, (o) => {
+    policy(o, 'pp-tracker').egress = policy(o, 'pp-tracker').egress.filter((r) => !r.ports.some((p) => p.port === 7000));
+  }],
+  ['bus open to gateways', /\[networkPolicies\] pp-tracker admits 7001\/TCP from pp-gateway, which does not dial it/, (o) => {
+    ingressRule(o, 'pp-tracker', 7001).from.push({ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'pp-gateway' } } });
+  }],
+  ['a rule for every port', /\[networkPolicies\] pp-worker: an ingress rule without ports/, (o) => {
+    delete ingressRule(o, 'pp-worker', 7100).ports;
+  }],
+  ['metrics from everywhere', /\[networkPolicies\] pp-tracker admits 7090\/TCP from a host outside the cluster/, (o) => {
+    delete ingressRule(o, 'pp-tracker', 7090).from;
+  }],
+  ['trackers of any namespace', /\[networkPolicies\] pp-worker admits 7100\/TCP from pp-tracker's labels in another namespace/, (o) => {
+    ingressRule(o, 'pp-worker', 7100).from[0].namespaceSelector = {};
+  }],
+  ['no DNS', /\[networkPolicies\] pp-gateway -> kube-dns:53\/UDP .*not allowed out of pp-gateway/, (o) => {
+    o.splice(o.findIndex((x) => x.kind === 'NetworkPolicy' && x.metadata.name === 'dns'), 1);
+  }],
+  ['zone lookup blocked', /\[networkPolicies\] pp-worker -> the API server:443\/TCP .*not allowed out of pp-worker/, (o) => {
+    policy(o, 'pp-worker').egress = policy(o, 'pp-worker').egress.filter((r) => r.to);
+  }],
+  ['tracker may reach the internet', /\[networkPolicies\] pp-tracker may send to a host outside the cluster on 443/, (o) => {
+    policy(o, 'pp-tracker').egress.push({ ports: [{ protocol: 'TCP', port: 443 }] });
+  }],
+  ['ppctl pods shut out', /\[networkPolicies\] .*ppctl.* -> pp-worker:7100\/TCP .*not admitted into pp-worker/, (o) => {
+    const r = ingressRule(o, 'pp-worker', 7100);
+    r.from = r.from.filter((p) => p.podSelector?.matchLabels?.['app.kubernetes.io/name'] !== 'ppctl');
+  }],
 ];
