@@ -2,8 +2,9 @@
 // kustomization with `kubectl kustomize`, validates every object against the
 // Kubernetes schemas of kubernetes-models, rejects fields the schemas do not
 // know (strictCheck), and asserts the deployment's invariants (invariants):
-// those below, the trackers' roles (k8s-tracker.mjs) and the network
-// policies against every dial (k8s-netpol.mjs).
+// those below, the trackers' roles (k8s-tracker.mjs), the network policies
+// against every dial (k8s-netpol.mjs) and the restricted Pod Security
+// Standard for every pod (k8s-pss.mjs).
 //
 //   node check-k8s.mjs DIR...            check each kustomization DIR; A+B
 //                                        checks A and B rendered together
@@ -17,11 +18,12 @@ import {
   binaryOf, flagsIn, flagValue, expandVars, quantity,
 } from './contract.mjs';
 import {
-  NAMESPACE, KEY_SECRET, find, podSpec, podLabels, allContainers, envMap, containerWords, workloads, selects,
+  NAMESPACE, KEY_SECRET, find, podSpec, podMeta, podLabels, allContainers, envMap, containerWords, workloads, selects,
   hookCommands, ppctlCalls, replicasOf, addressesOf, resolveAddress,
 } from './k8s-model.mjs';
 import { trackerRoles as runTrackerRoles } from './k8s-tracker.mjs';
 import { checkNetworkPolicies } from './k8s-netpol.mjs';
+import { restrictedViolations, PSS_LABEL } from './k8s-pss.mjs';
 import { MUTATIONS } from './k8s-mutations.mjs';
 
 const require = createRequire(import.meta.url);
@@ -482,6 +484,18 @@ const CHECKS = {
 
   networkPolicies(objs) {
     return checkNetworkPolicies(objs, trackerRoles(objs).follows);
+  },
+
+  // The namespace enforces `restricted` and every pod would be admitted.
+  podSecurity(objs) {
+    const errs = [];
+    const ns = find(objs, 'Namespace', NAMESPACE);
+    const level = ns?.metadata?.labels?.[PSS_LABEL];
+    if (ns && level !== 'restricted') errs.push(`Namespace ${NAMESPACE}: ${PSS_LABEL} is ${level}, want restricted`);
+    for (const o of workloads(objs)) {
+      for (const v of restrictedViolations(podMeta(o), podSpec(o))) errs.push(`${o.kind}/${o.metadata.name}: ${v}`);
+    }
+    return errs;
   },
 
   ports(objs) {

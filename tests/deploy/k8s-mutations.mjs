@@ -226,4 +226,30 @@ export const MUTATIONS = [
     const r = ingressRule(o, 'pp-worker', 7100);
     r.from = r.from.filter((p) => p.podSelector?.matchLabels?.['app.kubernetes.io/name'] !== 'ppctl');
   }],
+
+  // The restricted Pod Security Standard (issue 15).
+  ['namespace not restricted', /\[podSecurity\] Namespace peer-pressure: pod-security.kubernetes.io\/enforce is baseline/, (o) => {
+    find(o, 'Namespace', NAMESPACE).metadata.labels['pod-security.kubernetes.io/enforce'] = 'baseline';
+  }],
+  ['zone lookup may escalate', /\[podSecurity\] StatefulSet\/pp-worker: container node-zone: allowPrivilegeEscalation/, (o) => {
+    delete podSpec(worker(o)).initContainers[0].securityContext.allowPrivilegeEscalation;
+  }],
+  ['a capability added', /\[podSecurity\] Deployment\/pp-gateway: container gateway: adds capability NET_RAW/, (o) => {
+    gc(o).securityContext.capabilities.add = ['NET_RAW'];
+  }],
+  ['capabilities kept', /\[podSecurity\] StatefulSet\/pp-worker: container node-zone: capabilities do not drop ALL/, (o) => {
+    delete podSpec(worker(o)).initContainers[0].securityContext.capabilities;
+  }],
+  ['no seccomp profile', /\[podSecurity\] StatefulSet\/pp-tracker: container tracker: seccomp profile unset/, (o) => {
+    delete podSpec(find(o, 'StatefulSet', 'pp-tracker')).securityContext.seccompProfile;
+  }],
+  ['a hostPath volume', /\[podSecurity\] StatefulSet\/pp-worker: volume host is of type hostPath/, (o) => {
+    podSpec(worker(o)).volumes.push({ name: 'host', hostPath: { path: '/' } });
+  }],
+  ['host network', /\[podSecurity\] Deployment\/pp-gateway: hostNetwork is true/, (o) => {
+    podSpec(find(o, 'Deployment', 'pp-gateway')).hostNetwork = true;
+  }],
+  ['root in one container', /\[podSecurity\] StatefulSet\/pp-worker: container worker: runAsNonRoot is not true/, (o) => {
+    wc(o).securityContext.runAsNonRoot = false;
+  }],
 ];
