@@ -11,6 +11,7 @@
 //   node check-k8s.mjs --self-test DIR   break DIR's render in known ways and
 //                                        require every break to be caught
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import YAML from 'yaml';
 import {
@@ -27,6 +28,7 @@ import { restrictedViolations, PSS_LABEL } from './k8s-pss.mjs';
 import { MUTATIONS } from './k8s-mutations.mjs';
 
 const require = createRequire(import.meta.url);
+const PROMETHEUS_CONFIG = new URL('../../deploy/monitoring/prometheus-kubernetes.yml', import.meta.url);
 const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding']);
 
 export function render(dirs) {
@@ -131,6 +133,30 @@ function keyFilePath(spec, c) {
   if (!m) return null;
   const item = (vol.secret.items ?? []).find((it) => it.key === 'key');
   return `${m.mountPath.replace(/\/$/, '')}/${item ? item.path : 'key'}`;
+}
+
+// Whether the Kubernetes scrape configuration keeps pods of workload o: its
+// keep and drop relabel rules over the pod's labels, annotations and
+// namespace (Prometheus' meta labels, names sanitized as Prometheus does).
+let promConfig = null;
+const prometheusConfig = () => (promConfig ??= YAML.parse(fs.readFileSync(PROMETHEUS_CONFIG, 'utf8')));
+function scrapedBy(config, o) {
+  const meta = { __meta_kubernetes_namespace: o.metadata.namespace };
+  const san = (k) => k.replace(/[^a-zA-Z0-9_]/g, '_');
+  for (const [kind, map] of [['label', podLabels(o)], ['annotation', podMeta(o).annotations ?? {}]]) {
+    for (const [k, v] of Object.entries(map)) {
+      meta[`__meta_kubernetes_pod_${kind}_${san(k)}`] = v;
+      meta[`__meta_kubernetes_pod_${kind}present_${san(k)}`] = 'true';
+    }
+  }
+  return (config.scrape_configs ?? []).some((job) => {
+    const sd = (job.kubernetes_sd_configs ?? []).find((x) => x.role === 'pod');
+    if (!sd || (sd.namespaces?.names && !sd.namespaces.names.includes(o.metadata.namespace))) return false;
+    return (job.relabel_configs ?? []).filter((r) => r.action === 'keep' || r.action === 'drop').every((r) => {
+      const value = (r.source_labels ?? []).map((l) => meta[l] ?? '').join(r.separator ?? ';');
+      return new RegExp(`^(?:${r.regex ?? '(.*)'})$`).test(value) === (r.action === 'keep');
+    });
+  });
 }
 
 // --- invariants ---------------------------------------------------------------
@@ -541,6 +567,9 @@ const CHECKS = {
       if (ann['prometheus.io/path'] !== '/metrics') errs.push(`${name}: prometheus.io/path is not /metrics`);
       const m = flagValue(containerWords(c), 'metrics') ?? envMap(c).PP_METRICS;
       if (!m || !m.endsWith(`:${port}`)) errs.push(`${name}: --metrics is ${m}, want HOST:${port}`);
+      if (!scrapedBy(prometheusConfig(), o)) {
+        errs.push(`${name}: deploy/monitoring/prometheus-kubernetes.yml does not scrape its pods (keep rules)`);
+      }
       if (!(c.ports ?? []).some((p) => p.containerPort === port && p.name === 'metrics')) {
         errs.push(`${name}: no container port ${port} named metrics`);
       }

@@ -252,4 +252,9 @@ export const MUTATIONS = [
   ['root in one container', /\[podSecurity\] StatefulSet\/pp-worker: container worker: runAsNonRoot is not true/, (o) => {
     wc(o).securityContext.runAsNonRoot = false;
   }],
+
+  // Monitoring.
+  ['pods Prometheus drops', /\[metrics\] pp-worker: deploy\/monitoring\/prometheus-kubernetes.yml does not scrape its pods/, (o) => {
+    delete worker(o).spec.template.metadata.labels['app.kubernetes.io/part-of'];
+  }],
 ];
