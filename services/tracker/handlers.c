@@ -306,6 +306,19 @@ out:
 	free(nodes);
 }
 
+struct durable_wait {
+	struct db *db;
+	uint64_t ticket;
+	int rc;
+};
+
+static void *durable_wait_main(void *arg)
+{
+	struct durable_wait *w = arg;
+	w->rc = db_wait_durable(w->db, w->ticket);
+	return NULL;
+}
+
 static void h_commit(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
@@ -319,12 +332,14 @@ static void h_commit(void *svc, struct rpc_call *call)
 	struct file_rec f;
 	char err[DB_ERR_MAX];
 	int rc;
+	struct durable_wait sync = {.db = t->db};
 	int64_t deadline = time_mono_ms() + COMMIT_WAIT_MS;
 	for (;;) {
 		err[0] = '\0';
 		int64_t now = time_wall_ms();
-		rc = db_upload_commit(t->db, (int64_t)q->upload_id, q->size, q->sha256, q->chunk_count,
-				      now, now + grace_ms(t), &f, err, sizeof(err));
+		rc = db_upload_commit_visible(t->db, (int64_t)q->upload_id, q->size, q->sha256,
+					      q->chunk_count, now, now + grace_ms(t), &f, err,
+					      sizeof(err), &sync.ticket);
 		if (rc != PP_EUNAVAIL || time_mono_ms() >= deadline)
 			break;
 		time_sleep_ms(50);
@@ -333,9 +348,20 @@ static void h_commit(void *svc, struct rpc_call *call)
 		rpc_call_fail(call, rc, "commit refused: %s", err);
 		return;
 	}
-	/* Acknowledged only once its metadata record is durable on workers
-	 * (DESIGN.md, "Metadata recovery"). */
+	/* Acknowledged only once the store's fsync covers it and its metadata
+	 * record is durable on workers (DESIGN.md, "Metadata recovery"); the two
+	 * run at once, so a commit waits for the slower one, not their sum. */
+	pthread_t syncer;
+	bool syncing = pthread_create(&syncer, NULL, durable_wait_main, &sync) == 0;
 	rc = records_write(t, f.name, f.seq);
+	if (syncing)
+		pthread_join(syncer, NULL);
+	else
+		durable_wait_main(&sync);
+	if (sync.rc != PP_OK) {
+		rpc_call_fail(call, PP_EINTERNAL, "committed, but the tracker's store failed to sync it");
+		return;
+	}
 	if (rc != PP_OK) {
 		rpc_call_fail(call, PP_EUNAVAIL,
 			      "committed, but its metadata record is not yet on enough workers (retried"
