@@ -445,6 +445,8 @@ int pp_ping(pp_client *c, struct pp_ping *out, struct pp_error *err)
 		snprintf(out->role, sizeof(out->role), "%s", resp->ping.role);
 		snprintf(out->version, sizeof(out->version), "%s", resp->ping.version);
 		out->uptime_ms = resp->ping.uptime_ms;
+		out->standby = resp->ping.standby;
+		out->term = resp->ping.term;
 		out->rtt_us = (int64_t)(b.tv_sec - a.tv_sec) * 1000000 + (b.tv_nsec - a.tv_nsec) / 1000;
 	}
 	free(resp);
