@@ -57,6 +57,21 @@ static bool primary_only(struct tracker *t, struct rpc_call *call)
 	return false;
 }
 
+/* A primary that stepped down (a worker showed it a higher term) follows
+ * nobody: what it knows stops at its demotion, so it answers no reads
+ * either, and clients that know other addresses go on to the primary. */
+static bool current_only(struct tracker *t, struct rpc_call *call)
+{
+	if (!atomic_load(&t->standby) || t->cfg.follow_url != NULL)
+		return true;
+	rpc_call_fail(call, PP_ENOTPRIMARY,
+		      "this tracker was replaced by a promoted one (term %llu seen, %llu here): its"
+		      " view is stale; ask the primary, or restart this one with --follow PRIMARY",
+		      (unsigned long long)atomic_load(&t->term_seen),
+		      (unsigned long long)atomic_load(&t->term));
+	return false;
+}
+
 static bool chunk_ok(struct rpc_call *call, const char *id)
 {
 	if (!chunk_id_valid(id)) {
@@ -405,6 +420,8 @@ static void h_upload_abort(void *svc, struct rpc_call *call)
 static void h_manifest(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!current_only(t, call))
+		return;
 	const Pp__V1__ManifestRequest *q = call->req->manifest;
 	if (!name_ok(call, q->name))
 		return;
@@ -448,6 +465,8 @@ out:
 static void h_list(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!current_only(t, call))
+		return;
 	const Pp__V1__ListRequest *q = call->req->list;
 	if (q->query[0] != '\0' && !name_ok(call, q->query))
 		return;
@@ -504,6 +523,8 @@ static void h_delete_file(void *svc, struct rpc_call *call)
 static void h_locate(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!current_only(t, call))
+		return;
 	const Pp__V1__LocateRequest *q = call->req->locate;
 	if (q->n_chunk_ids > LOCATE_MAX) {
 		rpc_call_fail(call, PP_ETOOLARGE, "at most %d chunk ids per locate", LOCATE_MAX);
@@ -561,6 +582,8 @@ static Pp__V1__NodeInfo *node_info(struct rpc_call *call, const struct node_rec 
 static void h_nodes(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!current_only(t, call))
+		return;
 	struct node_rec *nodes = NULL;
 	size_t nn = 0;
 	if (liveness_snapshot(t->live, &nodes, &nn) != PP_OK) {
@@ -621,6 +644,8 @@ int tracker_health(struct tracker *t, Pp__V1__Health *h)
 static void h_health(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!current_only(t, call))
+		return;
 	Pp__V1__Health *h = rpc_call_alloc(call, sizeof(*h));
 	pp__v1__health__init(h);
 	if (tracker_health(t, h) != PP_OK) {
@@ -752,6 +777,8 @@ static void put_be32(uint8_t *p, uint32_t v)
 static void h_read_meta(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!current_only(t, call))
+		return;
 	const Pp__V1__ReadMetaRequest *q = call->req->read_meta;
 	uint64_t after = q->after_seq > q->cursor_seq ? q->after_seq : q->cursor_seq;
 	size_t soft = q->max_bytes ? q->max_bytes : READ_META_SOFT_BYTES;
@@ -873,6 +900,8 @@ static void h_promote(void *svc, struct rpc_call *call)
 static void h_backup(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!current_only(t, call))
+		return;
 	Pp__V1__BackupResponse *r = rpc_call_alloc(call, sizeof(*r));
 	pp__v1__backup_response__init(r);
 	int rc = backup_take(t, &r->backup_id, &r->size, &r->commit_seq);

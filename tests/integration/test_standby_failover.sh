@@ -86,6 +86,14 @@ pp_wait_for "the old primary steps down" 15 demoted
 rc=0
 ppctl put "$PP_TMP/first" --name after >/dev/null 2>"$PP_TMP/old.err" || rc=$?
 assert_eq "$rc" 3 "put to the old primary after it stepped down"
+# Nor does it answer reads from its stale store; a client that knows both
+# addresses reads from the new primary.
+rc=0
+ppctl ls >/dev/null 2>"$PP_TMP/old.err" || rc=$?
+assert_eq "$rc" 3 "ls from the old primary after it stepped down"
+grep -q "stale" "$PP_TMP/old.err" || fail "the refusal does not say why: $(cat "$PP_TMP/old.err")"
+listed=$("$PP_BIN_DIR/ppctl" --tracker "$both" --json ls --limit 1000 | jq '.total')
+assert_eq "$listed" "$(sb --json ls --limit 1000 | jq '.total')" "files listed through both addresses"
 sleep 2
 while read -r f; do
 	sb get "s/$f" -o "$PP_TMP/back" >/dev/null 2>&1 || fail "s/$f lost after the old primary returned"
