@@ -37,7 +37,8 @@ int db_open(const char *path, struct db **out)
 		sqlite3_busy_timeout(db->conn, 5000);
 		rv = sqlite3_exec(db->conn,
 				  "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-				  " PRAGMA foreign_keys=ON; PRAGMA secure_delete=OFF;",
+				  " PRAGMA foreign_keys=ON; PRAGMA secure_delete=OFF;"
+				  " PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY;",
 				  NULL, NULL, &err);
 	}
 	if (rv == SQLITE_OK && dbq_schema_apply(db, &err) != PP_OK)

@@ -673,12 +673,29 @@ static void test_records_pending_and_merged_by_seq(void **state)
 	assert_int_equal(db_file_get(db, "r/one", &g), PP_ENOTFOUND);
 	assert_int_equal(db_merge_record(db, &m, 9000, &out), PP_OK);
 	assert_int_equal(out, MERGE_OLDER);
+	/* A batch merges in one transaction, in order: a later record of the
+	 * same name in the batch replaces the earlier one. */
+	struct merge_record batch[3] = {m, m, m};
+	snprintf(batch[0].name, sizeof(batch[0].name), "r/batch-a");
+	snprintf(batch[1].name, sizeof(batch[1].name), "r/batch-b");
+	snprintf(batch[2].name, sizeof(batch[2].name), "r/batch-a");
+	batch[2].seq = m.seq + 10;
+	batch[2].version = 8;
+	enum merge_outcome outs[3];
+	assert_int_equal(db_merge_records(db, batch, 3, 9000, outs), PP_OK);
+	assert_int_equal(outs[0], MERGE_RESTORED);
+	assert_int_equal(outs[1], MERGE_RESTORED);
+	assert_int_equal(outs[2], MERGE_REPLACED);
+	assert_int_equal(db_file_get(db, "r/batch-a", &g), PP_OK);
+	assert_int_equal(g.version, 8);
+	assert_int_equal(db_file_get(db, "r/batch-b", &g), PP_OK);
+	assert_int_equal(g.version, 7);
 	/* The next commit is numbered above every merged record. */
 	uint64_t seq;
 	assert_int_equal(db_commit_seq(db, &seq), PP_OK);
-	assert_true(seq >= tomb.seq);
+	assert_true(seq >= batch[2].seq);
 	assert_int_equal(put(db, "r/two", ids, 1, &g), PP_OK);
-	assert_true(g.seq > tomb.seq);
+	assert_true(g.seq > batch[2].seq);
 	db_close(db);
 }
 
