@@ -15,6 +15,7 @@
 #include "log.h"
 #include "policy.h"
 #include "pp/v1/bus.pb-c.h"
+#include "records.h"
 #include "repair.h"
 #include "timeutil.h"
 
@@ -306,6 +307,7 @@ static int64_t tick_step(void *arg, struct bgloop *loop)
 	if (changed) {
 		repair_wake(l->t->repair);
 		gc_wake(l->t->gc);
+		records_wake(l->t->records);
 	}
 	return TICK_MS;
 }

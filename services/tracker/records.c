@@ -614,6 +614,12 @@ int records_start(struct tracker *t, bool rebuild, struct records **out)
 	return PP_OK;
 }
 
+void records_wake(struct records *r)
+{
+	if (r != NULL)
+		bgloop_wake(r->loop);
+}
+
 void records_stop(struct records *r)
 {
 	if (r != NULL)
