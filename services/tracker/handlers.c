@@ -12,6 +12,7 @@
 #include "flags.h"
 #include "events.h"
 #include "gc.h"
+#include "hash.h"
 #include "inventory.h"
 #include "liveness.h"
 #include "log.h"
@@ -81,18 +82,14 @@ static bool chunk_ok(struct rpc_call *call, const char *id)
 	return true;
 }
 
-/* Worker ids as heartbeats carry them: 1..128 printable, no spaces. A
- * report may arrive before the node's first heartbeat; its replicas count
- * once the node is known and up. */
+/* A report may arrive before the node's first heartbeat; its replicas
+ * count once the node is known and up. */
 static bool node_id_ok(struct rpc_call *call, const char *id)
 {
-	size_t len = strlen(id);
-	bool ok = len > 0 && len < NODE_ID_MAX;
-	for (const char *s = id; ok && *s; s++)
-		ok = (unsigned char)*s > ' ' && *s != 0x7f;
-	if (!ok)
-		rpc_call_fail(call, PP_EINVAL, "invalid node id");
-	return ok;
+	const char *why = node_id_check(id);
+	if (why != NULL)
+		rpc_call_fail(call, PP_EINVAL, "invalid node id: %s", why);
+	return why == NULL;
 }
 
 static const struct node_rec *node_by_id(const struct node_rec *nodes, size_t n, const char *id)

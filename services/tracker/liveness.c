@@ -12,6 +12,7 @@
 #include "events.h"
 #include "frame.h"
 #include "gc.h"
+#include "hash.h"
 #include "log.h"
 #include "policy.h"
 #include "pp/v1/bus.pb-c.h"
@@ -129,7 +130,7 @@ static void on_heartbeat(struct liveness *l, nng_msg *m)
 		log_warn("heartbeat_malformed", "bytes=%zu", v.pb_len);
 		return;
 	}
-	if (!text_ok(hb->node_id, NODE_ID_MAX, false) || !text_ok(hb->address, NODE_ADDR_MAX, false) ||
+	if (node_id_check(hb->node_id) != NULL || !text_ok(hb->address, NODE_ADDR_MAX, false) ||
 	    !text_ok(hb->zone, NODE_ZONE_MAX, true)) {
 		log_warn("heartbeat_refused", "reason=\"bad node id, address or zone\"");
 		goto out;

@@ -72,6 +72,27 @@ static void test_bytes_flag(void **state)
 	assert_int_equal(flags_parse_bytes("99999999999999999999", &v), PP_EINVAL);
 }
 
+/* One node-id rule for the worker's --id, the tracker's heartbeats and
+ * reports, and the client library's drain/maintenance. */
+static void test_node_id_check(void **state)
+{
+	(void)state;
+	const char *good[] = {"w1", "pp-worker-0", "node_7.zone-a", "A_B"};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_null(node_id_check(good[i]));
+	char longest[PP_NODE_ID_MAX + 2];
+	memset(longest, 'n', PP_NODE_ID_MAX);
+	longest[PP_NODE_ID_MAX] = '\0';
+	assert_null(node_id_check(longest));
+	longest[PP_NODE_ID_MAX] = 'n';
+	longest[PP_NODE_ID_MAX + 1] = '\0';
+	assert_non_null(node_id_check(longest));
+	const char *bad[] = {"", "w 1", "w/1", "w\n1", "w\"1", "w=1", "ü"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_non_null(node_id_check(bad[i]));
+	assert_non_null(node_id_check(NULL));
+}
+
 static void test_error_table(void **state)
 {
 	(void)state;
@@ -94,6 +115,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_chunk_id_valid),
 		cmocka_unit_test(test_name_check),
+		cmocka_unit_test(test_node_id_check),
 		cmocka_unit_test(test_bytes_flag),
 		cmocka_unit_test(test_error_table),
 	};
