@@ -166,7 +166,7 @@ static nng_msg *handle_request(struct rpc_server *srv, nng_msg *msg, struct rpc_
 	o->method = "unknown";
 	int rc = frame_open(msg, srv->cfg.auth, true, &v, &why);
 	if (rc != PP_OK) {
-		log_warn("request_refused", "reason=\"%s\" code=%s", why, pp_err_name(rc));
+		log_warn("request_refused", "reason=%s code=%s", log_q(why), pp_err_name(rc));
 		o->status = pp_status_from_err(rc);
 		return reply_refused(rc, why);
 	}
@@ -317,7 +317,7 @@ int rpc_server_start(const struct rpc_server_config *cfg, struct rpc_server **ou
 	nng_socket_set_size(srv->sock, NNG_OPT_RECVMAXSZ, cfg->max_msg_bytes);
 	rv = nng_listen(srv->sock, cfg->listen_url, NULL, 0);
 	if (rv != 0) {
-		log_error("listen_failed", "address=%s err=\"%s\"", cfg->listen_url, nng_strerror(rv));
+		log_error("listen_failed", "address=%s err=%s", log_q(cfg->listen_url), log_q(nng_strerror(rv)));
 		nng_close(srv->sock);
 		goto fail;
 	}
@@ -332,7 +332,7 @@ int rpc_server_start(const struct rpc_server_config *cfg, struct rpc_server **ou
 		nng_ctx_open(&c->ctx, srv->sock);
 		ctx_start_recv(c);
 	}
-	log_info("listening", "address=%s contexts=%d threads=%d", cfg->listen_url, cfg->contexts,
+	log_info("listening", "address=%s contexts=%d threads=%d", log_q(cfg->listen_url), cfg->contexts,
 		 cfg->threads);
 	*out = srv;
 	return PP_OK;

@@ -44,8 +44,8 @@ int db_open(const char *path, struct db **out)
 	if (rv == SQLITE_OK && dbq_schema_apply(db, &err) != PP_OK)
 		rv = SQLITE_ERROR;
 	if (rv != SQLITE_OK) {
-		log_error("db_open_failed", "path=%s err=\"%s\"", path,
-			  err ? err : (db->conn ? sqlite3_errmsg(db->conn) : "out of memory"));
+		log_error("db_open_failed", "path=%s err=%s", log_q(path),
+			  log_q(err ? err : (db->conn ? sqlite3_errmsg(db->conn) : "out of memory")));
 		sqlite3_free(err);
 		db_close(db);
 		return PP_EINVAL;

@@ -251,7 +251,7 @@ int db_merge_records(struct db *db, const struct merge_record *recs, size_t n,
 			break;
 		if (merge_locked(db, r, gc_after_ms, &outcomes[i]) != PP_OK) {
 			outcomes[i] = MERGE_OLDER;
-			log_error("record_merge_failed", "name=\"%s\" seq=%llu", r->name,
+			log_error("record_merge_failed", "name=%s seq=%llu", log_q(r->name),
 				  (unsigned long long)r->seq);
 			rc = dbq_exec(db, "ROLLBACK TO merge_one", NULL);
 		}

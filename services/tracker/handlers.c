@@ -231,7 +231,7 @@ static void h_upload_begin(void *svc, struct rpc_call *call)
 	r->idle_timeout_ms = (uint32_t)grace_ms(t);
 	call->resp.body_case = PP__V1__RESPONSE__BODY_UPLOAD_BEGIN;
 	call->resp.upload_begin = r;
-	log_debug("upload_begin", "upload=%lld name=\"%s\" replication=%u", (long long)id, q->name,
+	log_debug("upload_begin", "upload=%lld name=%s replication=%u", (long long)id, log_q(q->name),
 		  repl);
 }
 
@@ -382,7 +382,7 @@ static void h_commit(void *svc, struct rpc_call *call)
 	}
 	call->resp.body_case = PP__V1__RESPONSE__BODY_FILE;
 	call->resp.file = file_info(call, &f);
-	log_info("file_committed", "name=\"%s\" version=%llu size=%llu chunks=%llu", f.name,
+	log_info("file_committed", "name=%s version=%llu size=%llu chunks=%llu", log_q(f.name),
 		 (unsigned long long)f.version, (unsigned long long)f.size,
 		 (unsigned long long)f.chunk_count);
 	events_file(t->events, "file_committed", f.name, f.size);
@@ -511,7 +511,7 @@ static void h_delete_file(void *svc, struct rpc_call *call)
 			      " in the background)");
 		return;
 	}
-	log_info("file_deleted", "name=\"%s\" version=%llu", f.name, (unsigned long long)f.version);
+	log_info("file_deleted", "name=%s version=%llu", log_q(f.name), (unsigned long long)f.version);
 	events_file(t->events, "file_deleted", f.name, f.size);
 	call->resp.body_case = PP__V1__RESPONSE__BODY_FILE;
 	call->resp.file = file_info(call, &f);
@@ -850,8 +850,8 @@ static void fence_workers(struct tracker *t)
 		int rc = rpc_call(t->peers, nodes[i].address, &t->auth, &req, NULL, 0,
 				  RPC_TIMEOUT_SHORT_MS, &rep);
 		if (rc != PP_OK)
-			log_warn("fence_failed", "node=%s err=\"%s\"", nodes[i].id,
-				 rpc_reply_error(&rep, rc));
+			log_warn("fence_failed", "node=%s err=%s", nodes[i].id,
+				 log_q(rpc_reply_error(&rep, rc)));
 		rpc_reply_free(&rep);
 	}
 	free(nodes);

@@ -165,8 +165,8 @@ static void *put_main(void *arg)
 		j->rc = rpc_call(j->t->peers, j->address, &j->t->auth, &req, j->rec->pages[p],
 				 j->rec->lens[p], PUT_TIMEOUT_MS, &rep);
 		if (j->rc != PP_OK)
-			log_warn("record_put_failed", "node=%s err=\"%s\"", j->node,
-				 rpc_reply_error(&rep, j->rc));
+			log_warn("record_put_failed", "node=%s err=%s", j->node,
+				 log_q(rpc_reply_error(&rep, j->rc)));
 		rpc_reply_free(&rep);
 	}
 	return NULL;
@@ -253,7 +253,7 @@ int records_write(struct tracker *t, const char *name, uint64_t min_seq)
 		size_t took = put_on_targets(t, name, &rec, replication);
 		records_pages_free(&rec);
 		if (took < replication) {
-			log_warn("record_not_durable", "name=\"%s\" seq=%llu workers=%zu of %u", name,
+			log_warn("record_not_durable", "name=%s seq=%llu workers=%zu of %u", log_q(name),
 				 (unsigned long long)head.seq, took, replication);
 			return PP_EUNAVAIL;
 		}
@@ -304,7 +304,7 @@ static void batch_flush(struct records *r, struct merge_batch *b, struct merge_c
 		switch (b->outcomes[i]) {
 		case MERGE_RESTORED:
 			c->restored++;
-			log_debug("record_restored", "name=\"%s\" seq=%llu version=%llu", b->recs[i].name,
+			log_debug("record_restored", "name=%s seq=%llu version=%llu", log_q(b->recs[i].name),
 				  (unsigned long long)b->recs[i].seq,
 				  (unsigned long long)b->recs[i].version);
 			break;
@@ -427,7 +427,7 @@ static void take_page(struct records *r, const char *node, const uint8_t *blob, 
 	return;
 refuse:
 	c->refused++;
-	log_warn("record_refused", "node=%s reason=\"%s\"", node, why ? why : "?");
+	log_warn("record_refused", "node=%s reason=%s", node, log_q(why ? why : "?"));
 	a->bad = true;
 	if (fr)
 		pp__v1__file_record__free_unpacked(fr, NULL);
@@ -465,8 +465,8 @@ static int read_from(struct records *r, const char *label, const char *address,
 		if (rc == PP_OK && rep.resp->body_case != PP__V1__RESPONSE__BODY_READ_META)
 			rc = PP_EINTERNAL;
 		if (rc != PP_OK) {
-			log_warn("records_read_failed", "from=%s err=\"%s\"", label,
-				 rpc_reply_error(&rep, rc));
+			log_warn("records_read_failed", "from=%s err=%s", log_q(label),
+				 log_q(rpc_reply_error(&rep, rc)));
 			rpc_reply_free(&rep);
 			break;
 		}
@@ -495,7 +495,7 @@ static int read_from(struct records *r, const char *label, const char *address,
 	if (rc == PP_OK && (pages > 0 || !atomic_load(&r->t->standby)))
 		log_info("records_read", "from=%s after_seq=%llu pages=%llu restored=%llu replaced=%llu"
 			 " deleted=%llu tombstones=%llu older=%llu refused=%llu ms=%lld",
-			 label, (unsigned long long)after_seq, (unsigned long long)pages,
+			 log_q(label), (unsigned long long)after_seq, (unsigned long long)pages,
 			 (unsigned long long)c.restored, (unsigned long long)c.replaced,
 			 (unsigned long long)c.deleted, (unsigned long long)c.tombstones,
 			 (unsigned long long)c.older, (unsigned long long)c.refused,

@@ -172,11 +172,11 @@ static void run_task(struct repair *r, struct task *tk)
 			log_info("move_source_kept", "chunk=%s node=%s reason=\"chunk would fall below"
 				 " its factor\"", tk->chunk_id, tk->move_from);
 		log_debug("repair_copied", "chunk=%s target=%s bytes=%u ms=%lld move=%d",
-			  tk->chunk_id, tk->target, tk->size, (long long)(time_mono_ms() - t0),
+			  tk->chunk_id, log_q(tk->target), tk->size, (long long)(time_mono_ms() - t0),
 			  tk->move_from[0] != '\0');
 	} else {
-		log_warn("repair_failed", "chunk=%s target=%s err=\"%s\"", tk->chunk_id, tk->target,
-			 rpc_reply_error(&rep, rc));
+		log_warn("repair_failed", "chunk=%s target=%s err=%s", tk->chunk_id, log_q(tk->target),
+			 log_q(rpc_reply_error(&rep, rc)));
 	}
 	rpc_reply_free(&rep);
 	pthread_mutex_lock(&r->lock);

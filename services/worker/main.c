@@ -179,7 +179,7 @@ int main(int argc, char **argv)
 		.cb_arg = &w,
 	};
 	if (store_open(&sc, &w.store, err, sizeof(err)) != PP_OK) {
-		log_error("store_unusable", "dir=%s err=\"%s\"", w.cfg.data_dir, err);
+		log_error("store_unusable", "dir=%s err=%s", log_q(w.cfg.data_dir), log_q(err));
 		fprintf(stderr, "pp-worker: %s\n", err);
 		goto out;
 	}
@@ -188,7 +188,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (meta_log_open(w.cfg.data_dir, &w.auth, NULL, &w.meta, err, sizeof(err)) != PP_OK) {
-		log_error("meta_log_unusable", "dir=%s err=\"%s\"", w.cfg.data_dir, err);
+		log_error("meta_log_unusable", "dir=%s err=%s", log_q(w.cfg.data_dir), log_q(err));
 		fprintf(stderr, "pp-worker: %s\n", err);
 		goto out;
 	}
@@ -225,7 +225,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	log_info("worker_started", "id=%s listen=%s advertise=%s zone=%s tracker=%s bus=%s",
-		 w.cfg.id, w.cfg.listen, w.cfg.advertise, w.cfg.zone, w.cfg.tracker, w.cfg.bus);
+		 w.cfg.id, log_q(w.cfg.listen), log_q(w.cfg.advertise), w.cfg.zone, log_q(w.cfg.tracker), log_q(w.cfg.bus));
 	int sig = 0;
 	sigwait(&stop_signals, &sig);
 	log_info("worker_stopping", "signal=%d", sig);

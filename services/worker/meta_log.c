@@ -337,20 +337,20 @@ static int scan_segment(struct meta_log *m, uint32_t seg, bool last)
 		}
 		if (why != NULL) {
 			if (last && ftruncate(fd, (off_t)off) == 0) {
-				log_warn("meta_log_truncated", "segment=%u offset=%llu reason=\"%s\"", seg,
-					 (unsigned long long)off, why);
+				log_warn("meta_log_truncated", "segment=%u offset=%llu reason=%s", seg,
+					 (unsigned long long)off, log_q(why));
 				size = off;
 			} else {
-				log_error("meta_log_damaged", "segment=%u offset=%llu reason=\"%s\"", seg,
-					  (unsigned long long)off, why);
+				log_error("meta_log_damaged", "segment=%u offset=%llu reason=%s", seg,
+					  (unsigned long long)off, log_q(why));
 			}
 			break;
 		}
 		struct mentry e;
 		if (parse_record(m->auth, rec, len, &e, &why) != PP_OK) {
 			skipped++;
-			log_warn("meta_record_skipped", "segment=%u offset=%llu reason=\"%s\"", seg,
-				 (unsigned long long)off, why);
+			log_warn("meta_record_skipped", "segment=%u offset=%llu reason=%s", seg,
+				 (unsigned long long)off, log_q(why));
 		} else if (wanted(m, e.name_hash, e.seq, e.page)) {
 			e.seg = seg;
 			e.off = off;
@@ -471,7 +471,7 @@ int meta_log_open(const char *data_dir, const struct auth *auth,
 		return rc;
 	}
 	log_info("meta_log_opened", "dir=%s records=%zu live_bytes=%llu dead_bytes=%llu segment=%u",
-		 m->dir, m->n, (unsigned long long)m->live_bytes, (unsigned long long)m->dead_bytes,
+		 log_q(m->dir), m->n, (unsigned long long)m->live_bytes, (unsigned long long)m->dead_bytes,
 		 m->seg);
 	*out = m;
 	return PP_OK;
@@ -530,7 +530,7 @@ static int sync_upto(struct meta_log *m, uint64_t pos)
 		if (rv == 0 && target > m->synced)
 			m->synced = target;
 		if (rv != 0) {
-			log_error("meta_log_sync_failed", "segment=%u err=\"%s\"", m->seg, strerror(errno));
+			log_error("meta_log_sync_failed", "segment=%u err=%s", m->seg, log_q(strerror(errno)));
 			rc = PP_EINTERNAL;
 		}
 		pthread_cond_broadcast(&m->synced_cv);
@@ -663,7 +663,7 @@ int meta_log_put(struct meta_log *m, const uint8_t *rec, size_t len)
 	const char *why = NULL;
 	int rc = parse_record(m->auth, rec, len, &e, &why);
 	if (rc != PP_OK) {
-		log_warn("meta_record_refused", "reason=\"%s\"", why);
+		log_warn("meta_record_refused", "reason=%s", log_q(why));
 		return rc;
 	}
 	uint64_t pos = 0;
