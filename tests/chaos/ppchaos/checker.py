@@ -62,6 +62,8 @@ class Checker:
             rc, out, err = self.c.ppctl(args, node=node, timeout=60, json_out=json_out)
             if rc not in (3, None):
                 break
+            self.report.progress(f"checker: {' '.join(args)}{' via ' + node if node else ''} "
+                                 f"exited {rc} ({err.strip()[-160:]}), retrying")
             time.sleep(2)
         return rc, out, err
 
