@@ -26,6 +26,8 @@ class Checker:
         self.c, self.w, self.report, self.tmp = cluster, workload, report, tmp
         self.watch, self.converge_s = watch, converge_s
         self.last_health = None
+        self.healthy = False
+        self.reported = set()  # (kind, name): each reported once across both passes
 
     def wait_nodes_up(self, timeout=60):
         deadline = time.monotonic() + timeout
@@ -34,7 +36,7 @@ class Checker:
                 return True
             time.sleep(0.5)
         nodes = self.c.nodes() or {}
-        self.report.violation("nodes_not_up", "cluster", f"after {timeout}s with every process "
+        self.violation("nodes_not_up", "cluster", f"after {timeout}s with every process "
                               "running: " + ", ".join(f"{k}={v.get('state')}"
                                                       for k, v in sorted(nodes.items())))
         return False
@@ -51,14 +53,15 @@ class Checker:
                                          f"({h.get('chunks')} chunks)")
                     return True
             time.sleep(1)
-        self.report.violation("health_not_converged", "cluster",
+        self.violation("health_not_converged", "cluster",
                               f"{phase}: not healthy {self.converge_s}s after every fault ended: "
                               f"{json.dumps(self.last_health)}")
         return False
 
     def ppctl_retry(self, args, node=None, json_out=False):
-        """A read that may meet a node flapping under load: retried on exit 3."""
-        for i in range(READ_RETRIES):
+        """A read that may meet a node flapping under load: retried on exit 3
+        (once the cluster is healthy; an unhealthy one gets one try)."""
+        for i in range(READ_RETRIES if self.healthy else 1):
             rc, out, err = self.c.ppctl(args, node=node, timeout=60, json_out=json_out)
             if rc not in (3, None):
                 break
@@ -74,12 +77,12 @@ class Checker:
         rc, out, err = self.ppctl_retry(["stat", name], json_out=True)
         if rc == 2:
             if ABSENT not in allowed:
-                self.report.violation("acknowledged_file_missing", name,
+                self.violation("acknowledged_file_missing", name,
                                       f"{phase}: stat says not found; allowed "
                                       f"{show(allowed, blobs)}; writes: {hist}")
             return
         if rc != 0:
-            self.report.violation("unreadable_after_convergence", name,
+            self.violation("unreadable_at_end", name,
                                   f"{phase}: stat exited {rc}: {err.strip()[-300:]}")
             return
         sha = json.loads(out)["sha256"]
@@ -87,7 +90,7 @@ class Checker:
         if sha not in ok:
             got = self.w.by_sha.get(sha)
             kind = "deleted_file_returned" if allowed == {ABSENT} else "wrong_content"
-            self.report.violation(kind, name, f"{phase}: stat shows "
+            self.violation(kind, name, f"{phase}: stat shows "
                                   f"{'b%d' % got if got is not None else sha[:16]}; allowed "
                                   f"{show(allowed, blobs)}; writes: {hist}")
             return
@@ -97,12 +100,12 @@ class Checker:
                 os.unlink(path)
             rc, _, err = self.ppctl_retry(["get", name, "-o", path], node=node)
             if rc != 0:
-                self.report.violation("unreadable_after_convergence", name,
+                self.violation("unreadable_at_end", name,
                                       f"{phase}: {how} exited {rc}: {err.strip()[-300:]}")
                 continue
             got = sha256_file(path)
             if got != sha:
-                self.report.violation("wrong_content", name,
+                self.violation("wrong_content", name,
                                       f"{phase}: {how} returned sha {got[:16]}, stat says "
                                       f"b{ok[sha]} ({sha[:16]})")
 
@@ -113,32 +116,39 @@ class Checker:
     def check_ls(self):
         rc, out, err = self.c.ppctl(["ls", "--limit", "1000"], timeout=60, json_out=True)
         if rc != 0:
-            self.report.violation("unreadable_after_convergence", "ls", f"ls exited {rc}: "
+            self.violation("unreadable_at_end", "ls", f"ls exited {rc}: "
                                   f"{err.strip()[-300:]}")
             return
         for f in json.loads(out).get("files", []):
             name = f["name"]
             if name not in self.w.locks:
-                self.report.violation("unknown_name_listed", name, "ls lists a name no client wrote")
+                self.violation("unknown_name_listed", name, "ls lists a name no client wrote")
                 continue
             allowed = self.w.history.allowed(name)
             ok = {self.w.blobs[v].sha for v in allowed if v is not ABSENT}
             if f.get("sha256") not in ok:
                 kind = "deleted_file_returned" if not ok else "wrong_content"
-                self.report.violation(kind, name, f"ls lists sha {f.get('sha256', '')[:16]}; "
+                self.violation(kind, name, f"ls lists sha {f.get('sha256', '')[:16]}; "
                                       f"allowed {show(allowed, self.w.blobs)}")
 
+    def violation(self, kind, name, detail):
+        if (kind, name) not in self.reported:
+            self.reported.add((kind, name))
+            self.report.violation(kind, name, detail)
+
     def run(self, rng):
+        """Names are read even when health did not converge: what is still
+        readable, listed or deleted is checked all the same."""
         self.report.progress("checker: waiting for every node up and full health")
         self.watch()
         self.wait_nodes_up()
-        if self.converge("first convergence"):
-            self.check_names("first read", rng)
-            self.check_ls()
-            self.report.progress(f"checker: settling {SETTLE_S}s (inventory, GC, trims)")
-            time.sleep(SETTLE_S)
-            if self.converge("after settling"):
-                self.check_names("second read", rng)
+        self.healthy = self.converge("first convergence")
+        self.check_names("first read", rng)
+        self.check_ls()
+        self.report.progress(f"checker: settling {SETTLE_S}s (inventory, GC, trims)")
+        time.sleep(SETTLE_S)
+        self.healthy = self.converge("after settling")
+        self.check_names("second read", rng)
         self.watch()
         return self.last_health
 
@@ -146,16 +156,16 @@ class Checker:
         """SIGTERM every service: each must exit 0 (nothing crashes on stop)."""
         for name, rc in self.c.stop_all().items():
             if rc == "hung":
-                self.report.violation("hang_on_sigterm", name, "final stop: still running 15 s "
+                self.violation("hang_on_sigterm", name, "final stop: still running 15 s "
                                       "after SIGTERM")
             elif rc != 0:
-                self.report.violation("crash_on_sigterm", name, f"final stop: exited {rc}")
+                self.violation("crash_on_sigterm", name, f"final stop: exited {rc}")
 
     def scan_logs(self):
         for path in sorted(glob.glob(f"{self.c.logs}/*.log")):
             with open(path, errors="replace") as f:
                 for lineno, line in enumerate(f, 1):
                     if any(m in line for m in SANITIZER_MARKERS):
-                        self.report.violation("sanitizer", os.path.basename(path),
+                        self.violation("sanitizer", os.path.basename(path),
                                               f"line {lineno}: {line.strip()[:300]}")
                         break

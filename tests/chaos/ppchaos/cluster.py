@@ -215,11 +215,23 @@ class Cluster:
         for p in live:
             rc = p.wait(max(0.1, deadline - time.monotonic()))
             if rc is None:
+                self.dump_stacks(p)
                 p.signal(signal.SIGKILL)
                 p.wait(5)
                 rc = "hung"
             rcs[p.name] = rc
         return rcs
+
+    def dump_stacks(self, proc):
+        """Every thread's backtrace of a hung process, next to its log."""
+        path = f"{self.logs}/{proc.name}.hang-{proc.popen.pid}.txt"
+        try:
+            with open(path, "w") as f:
+                subprocess.run(["gdb", "-p", str(proc.popen.pid), "-batch", "-nx",
+                                "-ex", "thread apply all bt"], stdout=f, stderr=f, timeout=60)
+            self.report.progress(f"{proc.name} hung: backtraces in {path}")
+        except (OSError, subprocess.TimeoutExpired):
+            pass
 
     def unmount_disks(self):
         for d in self.mounted:

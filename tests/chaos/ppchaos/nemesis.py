@@ -5,7 +5,12 @@ plan() is a pure function of (seed, duration, worker ids): it decides every
 fault's start, kind, target and duration, keeping at most MAX_IMPAIRED
 workers impaired and one tracker fault at a time. Faults end on schedule
 (restart, SIGCONT, unfill...); restore_all() ends whatever is still active.
-The same thread watches for processes that exit without being asked to."""
+
+Time alternates STORM_S of faults and CALM_S with none. A calm is when
+losses show: CALM_MARGIN_S into it every node is up and has reported its
+inventory, so a chunk of a committed file with no copy anywhere (health
+`lost` > 0) is a violation, not a node being away. The same thread watches
+for processes that exit without being asked to."""
 import heapq
 import random
 import signal
@@ -13,6 +18,8 @@ import threading
 import time
 
 MAX_IMPAIRED = 2
+STORM_S, CALM_S = 25, 15
+CALM_MARGIN_S = 7  # two inventory periods (3 s) after the last fault ended
 KINDS = [  # kind, weight, duration range (s)
     ("worker_kill", 20, (1, 8)),       # kill -9, restart on the same data dir
     ("worker_term", 5, (0.5, 4)),      # SIGTERM (must exit 0), restart
@@ -42,9 +49,14 @@ def plan(seed, duration_s, workers):
     tracker_busy = 0.0
     out = []
     t = rng.uniform(2, 5)
+    cycle = STORM_S + CALM_S
     while t < duration_s - 3:
+        storm_end = t - t % cycle + STORM_S
+        if t > storm_end - 1:
+            t = storm_end + CALM_S + rng.uniform(0.5, 2)
+            continue
         kind = rng.choices(kinds, weights)[0]
-        dur = rng.uniform(*durs[kind])
+        dur = min(rng.uniform(*durs[kind]), storm_end - t)  # every fault ends in its storm
         pick = rng.random()
         free = [w for w in sorted(workers) if busy[w] <= t]
         worker_ok = len(workers) - len(free) < MAX_IMPAIRED and free
@@ -67,10 +79,22 @@ def plan(seed, duration_s, workers):
     return out
 
 
+def calms(duration_s):
+    """(start, end) of every calm that starts before duration_s."""
+    cycle, out, k = STORM_S + CALM_S, [], 0
+    while k * cycle + STORM_S < duration_s:
+        out.append((k * cycle + STORM_S, min((k + 1) * cycle, duration_s)))
+        k += 1
+    return out
+
+
 class Nemesis:
     def __init__(self, seed, duration_s, cluster, report):
         self.cluster, self.report = cluster, report
         self.plan = plan(seed, duration_s, list(cluster.workers))
+        self.calms = calms(duration_s)
+        self._last_poll = 0.0
+        self._lost_reported = set()  # calm windows already reported
         self.stop = threading.Event()
         self.thread = None
         self._q = []  # heap of (time, seq, fn, fault) — fn(fault) is a fault's end
@@ -87,6 +111,7 @@ class Nemesis:
         if rc is None:
             self.report.violation("hang_on_sigterm", proc.name, f"{kind}: still running 15 s "
                                   "after SIGTERM (killed)")
+            self.cluster.dump_stacks(proc)
             self.cluster.kill(proc, signal.SIGKILL)
         elif rc != 0:
             self.report.violation("crash_on_sigterm", proc.name,
@@ -141,9 +166,13 @@ class Nemesis:
                 detail = f"restarted with --capacity {cap}"
             end = self.end_unfill
         elif f.kind == "maintenance":
+            # an operator's planned restart: maintenance on, the node keeps
+            # serving a moment (trims and drains must not count on it), stop,
+            # restart, maintenance off
             detail = "on" if self._maintenance(f.target, True) else "on failed"
-            self._term(proc, f.kind)
-            end = self.end_maintenance
+            self.report.fault(f.kind, f.target, "start", detail)
+            return [(f.t + min(3, f.dur / 3), self.maintenance_stop),
+                    (f.t + f.dur, self.end_maintenance)]
         elif f.kind == "tracker_worker_kill":
             c.kill(c.tracker, signal.SIGKILL)
             c.kill(proc, signal.SIGKILL)
@@ -153,6 +182,10 @@ class Nemesis:
                     (f.t + f.dur, self.end_restart)]
         self.report.fault(f.kind, f.target, "start", detail)
         return [(f.t + f.dur, end)]
+
+    def maintenance_stop(self, f):
+        self._term(self.cluster.workers[f.target], f.kind)
+        self.report.progress(f"fault {f.kind} {f.target}: worker stopped")
 
     def end_tracker_restart(self, f):
         self._start(self.cluster.tracker)
@@ -190,11 +223,31 @@ class Nemesis:
                                   f"exited {rc} without a fault asking; see {proc.log_path}")
             self._start(proc)  # keep the run going
 
+    def calm_check(self, now):
+        """In a calm, CALM_MARGIN_S after every fault ended: nothing lost."""
+        window = next((w for w in self.calms if w[0] + CALM_MARGIN_S <= now < w[1]), None)
+        if (window is None or window in self._lost_reported or now - self._last_poll < 1
+                or not self.report.quiet(now, now, CALM_MARGIN_S)):
+            return
+        self._last_poll = now
+        h = self.cluster.health()
+        if h is None or not h.get("lost"):
+            return
+        self._lost_reported.add(window)
+        files = self.cluster.json(["ls", "--limit", "1000"]) or {}
+        bad = [f"{f['name']}({f.get('health')})" for f in files.get("files", [])
+               if f.get("health") != "ok"]
+        self.report.violation("lost_while_calm", "cluster",
+                              f"{h['lost']} chunks with no copy {now - window[0]:.1f}s into a "
+                              f"calm, every node up; files not ok: {', '.join(bad) or 'none'}; "
+                              f"health {h}")
+
     def run(self, t0):
         pending = list(self.plan)
         while not self.stop.is_set():
             now = time.monotonic() - t0
             self.watch()
+            self.calm_check(now)
             if self._q and self._q[0][0] <= now:
                 _, _, fn, f = heapq.heappop(self._q)
                 fn(f)
