@@ -24,6 +24,7 @@ KINDS = [  # kind, weight, duration range (s)
     ("worker_kill", 20, (1, 8)),       # kill -9, restart on the same data dir
     ("worker_term", 5, (0.5, 4)),      # SIGTERM (must exit 0), restart
     ("worker_pause", 16, (0.5, 6)),    # SIGSTOP ... SIGCONT
+    ("worker_blip", 14, (0.3, 1.5)),   # a short stall: still up, but calls to it wait
     ("tracker_kill", 10, (0.5, 4)),    # kill -9, restart on the same db
     ("tracker_term", 6, (0.5, 3)),     # SIGTERM (must exit 0), restart
     ("disk_fill", 10, (4, 15)),        # fill the worker's disk, then free it
@@ -151,7 +152,7 @@ class Nemesis:
         elif f.kind in ("worker_term", "tracker_term"):
             self._term(proc, f.kind)
             end = self.end_restart
-        elif f.kind == "worker_pause":
+        elif f.kind in ("worker_pause", "worker_blip"):
             c.kill(proc, signal.SIGSTOP)
             end = self.end_cont
         elif f.kind == "disk_fill":

@@ -4,6 +4,8 @@ after the workload stopped and every fault was undone, before the checker.
 
   lose       delete every copy of one acknowledged file's chunks from the
              workers' disks (-> health_not_converged / unreadable)
+  lose_live  the same in the middle of the run, on a name then left alone
+             (-> chunk_without_copies from the auditor)
   resurrect  put a blob under a name whose last acknowledged write is rm
              (-> deleted_file_returned)
   replace    overwrite an acknowledged file with other content (-> wrong_content)
@@ -16,7 +18,8 @@ import signal
 from .history import ABSENT
 from .workload import NAMES
 
-KINDS = ("lose", "resurrect", "replace", "crash")
+KINDS = ("lose", "lose_live", "resurrect", "replace", "crash")
+LIVE = ("lose_live",)  # applied mid-run; the others after the workload
 
 
 def _names_with(workload, pred):
@@ -25,23 +28,28 @@ def _names_with(workload, pred):
 
 def apply(kind, cluster, workload, report):
     blobs = workload.blobs
-    if kind == "lose":
+    if kind in ("lose", "lose_live"):
         # the smallest non-empty file: its chunks are the least shared
         names = _names_with(workload, lambda a: len(a) == 1 and ABSENT not in a)
         names.sort(key=lambda n: (blobs[next(iter(workload.history.allowed(n)))].size or 1 << 40, n))
         for name in names:
-            rc, out, _ = cluster.ppctl(["stat", name], json_out=True)
-            ids = {c["id"] for c in json.loads(out)["chunks"]} if rc == 0 else set()
-            if not ids:
-                continue
-            gone = 0
-            for wid in cluster.workers:
-                for root, _, files in os.walk(f"{cluster.data_dir[wid]}/chunks"):
-                    for f in files:
-                        if f in ids:
-                            os.unlink(f"{root}/{f}")
-                            gone += 1
-            report.progress(f"sabotage lose: {name}: deleted {gone} chunk files")
+            with workload.locks[name]:
+                if len(workload.history.allowed(name) - {ABSENT}) != 1:
+                    continue
+                rc, out, _ = cluster.ppctl(["stat", name], json_out=True)
+                ids = {c["id"] for c in json.loads(out)["chunks"]} if rc == 0 else set()
+                if not ids:
+                    continue
+                if kind == "lose_live":
+                    workload.reserved.add(name)
+                gone = 0
+                for wid in cluster.workers:
+                    for root, _, files in os.walk(f"{cluster.data_dir[wid]}/chunks"):
+                        for f in files:
+                            if f in ids:
+                                os.unlink(f"{root}/{f}")
+                                gone += 1
+            report.progress(f"sabotage {kind}: {name}: deleted {gone} chunk files")
             return
     elif kind in ("resurrect", "replace"):
         if kind == "resurrect":
