@@ -6,7 +6,9 @@ ok, suspect or dead) is re-checked RECHECK_S later, name lock held so the
 file cannot change: every node that holds the chunk has reported its
 inventory by then, and a dead or frozen node keeps its rows, so a chunk
 still without a copy is gone from every disk. That is a loss the end check
-could miss, since the name is usually overwritten long before the end."""
+could miss, since the name is usually overwritten long before the end.
+Names a re-upload just raced the collector on are held out of the workload
+(Workload.watch) and audited first, WATCH_AFTER_S after the re-upload."""
 import json
 import threading
 import time
@@ -55,14 +57,25 @@ class Auditor:
                 f"{len(gone)} of {len(again['chunks'])} chunks with no copy at {t:.1f}s and "
                 f"{RECHECK_S}s later: {states}; writes: {self.w.history.describe(name)}")
 
+    def due(self):
+        now = self.w.report.now()
+        with self.w.watch_lock:
+            return next((n for n, t in sorted(self.w.watch.items(), key=lambda x: x[1])
+                         if t <= now), None)
+
     def run(self):
         from .workload import NAMES
         i = 0
         while not self.w.stop.is_set():
-            name = NAMES[i % len(NAMES)]
-            i += 1
+            name = watched = self.due()
+            if name is None:
+                name = NAMES[i % len(NAMES)]
+                i += 1
             with self.w.locks[name]:
                 self.audit(name)
+            if watched:
+                with self.w.watch_lock:
+                    self.w.watch.pop(watched, None)
             self.w.stop.wait(0.1)
 
     def start(self):

@@ -23,6 +23,7 @@ OP_TIMEOUT_S = 60
 WEIGHTS = [("put", 22), ("put_stdin", 6), ("put_slow", 3), ("rm", 12), ("rm_reput", 3),
            ("rm_reput_fresh", 12),
            ("get", 22), ("get_direct", 12), ("get_replace", 5), ("stat", 10)]
+WATCH_AFTER_S = 5  # the collector's late deletes land, then an inventory reports them
 QUIET_MARGIN_S = 7  # a fault's effects (evicted copies, stale rows) outlive it this long
 
 
@@ -78,6 +79,10 @@ class Workload:
         self.stop = threading.Event()
         self.threads = []
         self.reserved = set()  # names taken out of the workload (sabotage self-test)
+        # name -> time: a re-upload that raced the collector, held out of the
+        # workload until the auditor has checked it (see audit.py)
+        self.watch = {}
+        self.watch_lock = threading.Lock()
 
     # ---- plan ----
 
@@ -248,7 +253,10 @@ class Workload:
             self.put(client, "put", name, blob, params)
             self.write(client, "rm", name, None, ["rm", name])
             time.sleep(params["pause"])
-            self.write(client, "reput", name, blob, ["put", self.blobs[blob].path, "--name", name])
+            if self.write(client, "reput", name, blob,
+                          ["put", self.blobs[blob].path, "--name", name]) == 0:
+                with self.watch_lock:
+                    self.watch[name] = self.report.now() + WATCH_AFTER_S
         elif kind in ("get", "get_direct"):
             self.get(client, kind, name, params["node"])
         elif kind == "get_replace":
@@ -275,7 +283,7 @@ class Workload:
         while not self.stop.is_set():
             kind, name, blob, params = self.pick(rng)
             with self.locks[name]:
-                if name not in self.reserved:
+                if name not in self.reserved and name not in self.watch:
                     self.run_op(client, kind, name, blob, params)
             time.sleep(params["think"])
 
