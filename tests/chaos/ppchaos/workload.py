@@ -1,12 +1,15 @@
 """The workload: client threads driving ppctl as a user would, on a small
 set of names and a small pool of blobs (so dedup, replacement and
-re-upload-after-rm races are frequent).
+re-upload-after-rm races are frequent): puts (file, stdin, slow stdin),
+replacements, rm, rm then re-upload of the same content, gets through the
+tracker and straight from a worker, gets racing a replace, stats.
 
 Each client draws its whole sequence of operations from its own
 random.Random(seed/client/i), independent of outcomes, so a seed replays
 the same operations (their interleaving follows the machine's timing).
 Every read is checked at once against History.allowed() under the name's
 lock; writes are recorded as acknowledged or indeterminate."""
+import hashlib
 import json
 import os
 import random
@@ -29,7 +32,6 @@ QUIET_MARGIN_S = 7  # a fault's effects (evicted copies, stale rows) outlive it 
 
 class Blob:
     def __init__(self, index, data, path):
-        import hashlib
         self.index, self.size, self.path = index, len(data), path
         self.data = data
         self.sha = hashlib.sha256(data).hexdigest()
