@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -257,6 +258,16 @@ class Cluster:
         except OSError:
             pass  # ENOSPC: the worker raced us for the last bytes; full is full
         return done
+
+    def wipe(self, wid):
+        """A lost disk: everything in the (stopped) worker's data dir goes."""
+        d = self.data_dir[wid]
+        for entry in os.listdir(d):
+            path = f"{d}/{entry}"
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                os.unlink(path)
 
     def unfill(self, wid):
         try:

@@ -31,6 +31,12 @@ KINDS = [  # kind, weight, duration range (s)
     ("maintenance", 6, (3, 20)),       # maintenance on, SIGTERM, restart, off
     ("tracker_worker_kill", 6, (3, 8)),  # kill -9 both; the tracker restarts first
 ]
+# A storm after a calm may open with a lost disk (never two in one storm,
+# and only if the cluster is fully replicated at that moment: with R=2 one
+# lost disk must lose nothing): kill -9 a worker and restart it on an empty
+# data dir; with the tracker killed too, the tracker restarts first.
+WIPES = ("worker_wipe", "tracker_worker_wipe")
+WIPE_P, WIPE_S = 0.7, (2, 6)
 
 
 class Fault:
@@ -51,11 +57,23 @@ def plan(seed, duration_s, workers):
     out = []
     t = rng.uniform(2, 5)
     cycle = STORM_S + CALM_S
+    storm = 0
     while t < duration_s - 3:
         storm_end = t - t % cycle + STORM_S
         if t > storm_end - 1:
             t = storm_end + CALM_S + rng.uniform(0.5, 2)
             continue
+        if int(t // cycle) != storm:
+            storm = int(t // cycle)
+            if rng.random() < WIPE_P:
+                kind, dur = rng.choice(WIPES), rng.uniform(*WIPE_S)
+                w = rng.choice(sorted(workers))
+                out.append(Fault(t, kind, w, dur))
+                busy[w] = t + dur + 1
+                if kind == "tracker_worker_wipe":
+                    tracker_busy = t + dur + 2
+                t += rng.uniform(0.5, 2)
+                continue
         kind = rng.choices(kinds, weights)[0]
         dur = min(rng.uniform(*durs[kind]), storm_end - t)  # every fault ends in its storm
         pick = rng.random()
@@ -100,7 +118,8 @@ class Nemesis:
         self.thread = None
         self._q = []  # heap of (time, seq, fn, fault) — fn(fault) is a fault's end
         self._seq = 0
-        self.maintenance_on = set()
+        self.maintenance_on = set()  # nodes the tracker has in maintenance
+        self._last_off = 0.0
         self.filled = set()
 
     # ---- helpers ----
@@ -128,16 +147,22 @@ class Nemesis:
             with self.cluster.lock:
                 proc.start()
 
-    def _maintenance(self, wid, on):
-        for _ in range(20):
+    def _maintenance(self, wid, on, attempts):
+        """ppctl maintenance; True once the tracker took it. The nemesis
+        thread must not block while the tracker is down: callers in the
+        schedule try a few times, a failed 'off' is retried by the loop."""
+        err = "tracker down"
+        for i in range(attempts):
+            if not self.cluster.tracker.alive() and attempts < 10:
+                break  # it is being restarted; nothing to wait for here
             rc, _, err = self.cluster.ppctl(["maintenance", wid, "on" if on else "off"], timeout=10)
             if rc == 0:
                 (self.maintenance_on.add if on else self.maintenance_on.discard)(wid)
                 return True
-            if self.stop.is_set() and on:
-                return False
-            time.sleep(0.5)
-        self.report.progress(f"maintenance {wid} {'on' if on else 'off'} failed: {err.strip()}")
+            if i + 1 < attempts:
+                time.sleep(0.5)
+        if attempts > 1:
+            self.report.progress(f"maintenance {wid} {'on' if on else 'off'} failed: {err.strip()}")
         return False
 
     # ---- faults: begin returns the function that ends it ----
@@ -170,19 +195,35 @@ class Nemesis:
             # an operator's planned restart: maintenance on, the node keeps
             # serving a moment (trims and drains must not count on it), stop,
             # restart, maintenance off
-            detail = "on" if self._maintenance(f.target, True) else "on failed"
+            detail = "on" if self._maintenance(f.target, True, 3) else "on failed"
             self.report.fault(f.kind, f.target, "start", detail)
             return [(f.t + min(3, f.dur / 3), self.maintenance_stop),
                     (f.t + f.dur, self.end_maintenance)]
-        elif f.kind == "tracker_worker_kill":
-            c.kill(c.tracker, signal.SIGKILL)
+        elif f.kind in ("tracker_worker_kill", "tracker_worker_wipe", "worker_wipe"):
+            if f.kind in WIPES and not self.fully_replicated():
+                self.report.fault(f.kind, f.target, "skipped", "cluster not fully replicated")
+                return []
+            if f.kind != "worker_wipe":
+                c.kill(c.tracker, signal.SIGKILL)
             c.kill(proc, signal.SIGKILL)
-            self.report.fault(f.kind, f.target, "start", "tracker and worker killed")
+            if f.kind in WIPES:
+                c.wipe(f.target)
+            self.report.fault(f.kind, f.target, "start",
+                              "tracker and worker killed" if f.kind != "worker_wipe" else "")
+            if f.kind == "worker_wipe":
+                return [(f.t + f.dur, self.end_restart)]
             # the tracker comes back while the worker is still dead
             return [(f.t + min(1.5, f.dur / 3), self.end_tracker_restart),
                     (f.t + f.dur, self.end_restart)]
         self.report.fault(f.kind, f.target, "start", detail)
         return [(f.t + f.dur, end)]
+
+    def fully_replicated(self):
+        """Every node up, nothing under-replicated or lost, no fault active."""
+        h = self.cluster.health()
+        return (h is not None and h.get("under_replicated") == 0 and h.get("lost") == 0
+                and h.get("nodes_up") == len(self.cluster.workers)
+                and self.report.quiet(self.report.now(), self.report.now(), 0))
 
     def maintenance_stop(self, f):
         self._term(self.cluster.workers[f.target], f.kind)
@@ -213,7 +254,7 @@ class Nemesis:
 
     def end_maintenance(self, f):
         self._start(self.cluster.workers[f.target])
-        self._maintenance(f.target, False)
+        self._maintenance(f.target, False, 1)  # else retried by run() (maintenance_on)
         self.report.fault(f.kind, f.target, "end")
 
     # ---- the thread ----
@@ -249,6 +290,11 @@ class Nemesis:
             now = time.monotonic() - t0
             self.watch()
             self.calm_check(now)
+            if self.maintenance_on and now - self._last_off >= 1:
+                self._last_off = now
+                for wid in sorted(self.maintenance_on):
+                    if not any(f.target == wid and f.kind == "maintenance" for _, _, _, f in self._q):
+                        self._maintenance(wid, False, 1)
             if self._q and self._q[0][0] <= now:
                 _, _, fn, f = heapq.heappop(self._q)
                 fn(f)
@@ -287,5 +333,5 @@ class Nemesis:
             self._start(proc)
         for wid in list(self.filled):
             self.cluster.unfill(wid)
-        for wid in list(self.maintenance_on):
-            self._maintenance(wid, False)
+        for wid in sorted(self.maintenance_on):
+            self._maintenance(wid, False, 20)

@@ -44,6 +44,8 @@ class Report:
             if phase == "start":
                 self.faults[kind] = self.faults.get(kind, 0) + 1
                 self._open[(kind, target)] = rec["time"]
+            elif phase == "skipped":
+                self.faults[kind + "_skipped"] = self.faults.get(kind + "_skipped", 0) + 1
             elif (kind, target) in self._open:
                 self._spans.append((self._open.pop((kind, target)), rec["time"]))
             self._faults.write(json.dumps(rec) + "\n")
