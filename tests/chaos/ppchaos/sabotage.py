@@ -29,9 +29,15 @@ def _names_with(workload, pred):
 def apply(kind, cluster, workload, report):
     blobs = workload.blobs
     if kind in ("lose", "lose_live"):
-        # the smallest non-empty file: its chunks are the least shared
+        # content no other name holds first (a pool blob put under another
+        # name would upload the lost chunks again and heal the damage),
+        # then the smallest non-empty file
         names = _names_with(workload, lambda a: len(a) == 1 and ABSENT not in a)
-        names.sort(key=lambda n: (blobs[next(iter(workload.history.allowed(n)))].size or 1 << 40, n))
+
+        def order(n):
+            b = blobs[next(iter(workload.history.allowed(n)))]
+            return (b.index < workload.pool, b.size or 1 << 40, n)
+        names.sort(key=order)
         for name in names:
             with workload.locks[name]:
                 if len(workload.history.allowed(name) - {ABSENT}) != 1:
