@@ -321,9 +321,13 @@ void rpc_server_stop(struct rpc_server *srv)
 	if (srv == NULL)
 		return;
 	workq_stop(srv->pool);
+	/* Every context's aio stops before the socket closes: a stopped aio
+	 * accepts no new operation, so no callback can re-arm a receive while
+	 * nng_close waits for the contexts (that race hung a SIGTERM). */
+	for (int i = 0; i < srv->cfg.contexts; i++)
+		nng_aio_stop(srv->ctxs[i].aio);
 	nng_close(srv->sock);
 	for (int i = 0; i < srv->cfg.contexts; i++) {
-		nng_aio_stop(srv->ctxs[i].aio);
 		nng_aio_free(srv->ctxs[i].aio);
 		if (srv->ctxs[i].request)
 			nng_msg_free(srv->ctxs[i].request);
