@@ -232,7 +232,8 @@ int main(int argc, char **argv)
 	exit_code = 0;
 out:
 	prom_http_stop(metrics_http); /* scrapes read the modules stopped below */
-	rpc_server_stop(server);
+	rpc_server_stop(server); /* requests in progress finish first */
+	rpc_peers_shutdown(w.peers);
 	scrub_stop(scrub);
 	heartbeat_stop(hb);
 	for (size_t i = 0; i < WORKER_TRACKERS_MAX; i++) {
