@@ -60,6 +60,20 @@ int frame_truncate_payload(nng_msg *m, size_t new_len)
 	return nng_msg_chop(m, cur - new_len) == 0 ? PP_OK : PP_EINTERNAL;
 }
 
+int frame_keep_payload(nng_msg *m)
+{
+	if (nng_msg_len(m) < FRAME_HEADER_BYTES)
+		return PP_EINVAL;
+	uint8_t *h = nng_msg_body(m);
+	size_t keep = FRAME_HEADER_BYTES + (size_t)get_u32(h + 8);
+	if (keep > nng_msg_len(m))
+		return PP_EINVAL;
+	if (nng_msg_chop(m, nng_msg_len(m) - keep) != 0)
+		return PP_EINTERNAL;
+	/* Headroom for the new protobuf part and mac without a realloc. */
+	return nng_msg_reserve(m, keep + 4096 + AUTH_MAC_BYTES) == 0 ? PP_OK : PP_EINTERNAL;
+}
+
 int frame_reserve_pb(nng_msg *m, size_t pb_len, uint8_t **pb_dst)
 {
 	if (pb_len > FRAME_PB_MAX)

@@ -93,6 +93,31 @@ int rpc_call_reply_payload_truncate(struct rpc_call *call, size_t len)
 	return frame_truncate_payload(call->reply_msg, len);
 }
 
+void rpc_call_reply_payload_drop(struct rpc_call *call)
+{
+	if (call->reply_msg != NULL)
+		nng_msg_free(call->reply_msg);
+	call->reply_msg = NULL;
+}
+
+int rpc_call_reply_relay(struct rpc_call *call, nng_msg *m, uint8_t **payload)
+{
+	if (call->reply_msg != NULL)
+		return PP_EINVAL;
+	int rc = frame_keep_payload(m);
+	if (rc != PP_OK)
+		return rc;
+	call->reply_msg = m;
+	*payload = (uint8_t *)nng_msg_body(m) + FRAME_HEADER_BYTES;
+	return PP_OK;
+}
+
+void rpc_call_after_reply(struct rpc_call *call, void (*fn)(void *arg), void *arg)
+{
+	call->after_fn = fn;
+	call->after_arg = arg;
+}
+
 static void arena_free(struct rpc_arena_block *b)
 {
 	while (b != NULL) {
@@ -150,7 +175,13 @@ static nng_msg *reply_refused(int err, const char *why)
 	return m;
 }
 
-static nng_msg *handle_request(struct rpc_server *srv, nng_msg *msg)
+/* What runs after the reply was handed to nng (rpc_call_after_reply). */
+struct after_job {
+	void (*fn)(void *arg);
+	void *arg;
+};
+
+static nng_msg *handle_request(struct rpc_server *srv, nng_msg *msg, struct after_job *after)
 {
 	struct frame_view v;
 	const char *why = NULL;
@@ -178,6 +209,8 @@ static nng_msg *handle_request(struct rpc_server *srv, nng_msg *msg)
 	else
 		route->handler(srv->cfg.service, &call);
 	nng_msg *reply = reply_pack(srv, &call);
+	after->fn = call.after_fn;
+	after->arg = call.after_arg;
 	if (route != NULL && log_enabled(LOG_DEBUG))
 		log_debug("rpc", "op=%s status=%d ms=%lld", route->name, (int)call.resp.status,
 			  (long long)(time_mono_ms() - call.received_mono_ms));
@@ -242,16 +275,19 @@ static void *pool_main(void *arg)
 			srv->queue_tail = NULL;
 		pthread_mutex_unlock(&srv->lock);
 
-		nng_msg *reply = handle_request(srv, c->request);
+		struct after_job after = {0};
+		nng_msg *reply = handle_request(srv, c->request, &after);
 		nng_msg_free(c->request);
 		c->request = NULL;
 		if (reply == NULL) {
 			ctx_start_recv(c);
-			continue;
+		} else {
+			c->state = CTX_SEND;
+			nng_aio_set_msg(c->aio, reply);
+			nng_ctx_send(c->ctx, c->aio);
 		}
-		c->state = CTX_SEND;
-		nng_aio_set_msg(c->aio, reply);
-		nng_ctx_send(c->ctx, c->aio);
+		if (after.fn != NULL)
+			after.fn(after.arg);
 	}
 }
 

@@ -412,9 +412,11 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
-/* Outside the lock: temp file written and fsynced, its directories made.
- * Returns 0 or an errno; on error the temp file is gone. */
-static int write_temp(struct store *s, const char *id, const void *data, size_t len, char *tmp)
+/* Outside the lock: temp file written (not yet fsynced; *fd stays open for
+ * that) and its final directories made. Returns 0 or an errno; on error the
+ * temp file is gone and *fd is -1. */
+static int write_temp(struct store *s, const char *id, const void *data, size_t len, char *tmp,
+		      int *fd_out)
 {
 	char dir_ab[STORE_PATH_MAX], dir_cd[STORE_PATH_MAX], chunks[STORE_PATH_MAX];
 	unsigned long seq = atomic_fetch_add(&s->tmp_seq, 1);
@@ -422,19 +424,22 @@ static int write_temp(struct store *s, const char *id, const void *data, size_t 
 	path_fmt(chunks, "%s/chunks", s->dir);
 	path_fmt(dir_ab, "%s/%.2s", chunks, id);
 	path_fmt(dir_cd, "%s/%.2s", dir_ab, id + 2);
+	*fd_out = -1;
 	int err = 0;
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return errno;
-	if (write_all(fd, data, len) != 0 || fsync(fd) != 0)
-		err = errno;
-	if (close(fd) != 0 && err == 0)
+	if (write_all(fd, data, len) != 0)
 		err = errno;
 	if (err == 0 && (ensure_dir(dir_ab, chunks) != 0 || ensure_dir(dir_cd, dir_ab) != 0))
 		err = errno;
-	if (err != 0)
+	if (err != 0) {
+		close(fd);
 		unlink(tmp);
-	return err;
+		return err;
+	}
+	*fd_out = fd;
+	return 0;
 }
 
 static void set_extra_marker(struct store *s, const char *id, bool extra)
@@ -516,21 +521,57 @@ int store_put(struct store *s, const char *id, const void *data, size_t len, boo
 		log_warn("chunk_refused", "chunk=%s reason=hash_mismatch actual=%s", id, hex);
 		return PP_EINTEGRITY;
 	}
+	return store_put_verified(s, id, data, len, extra, out);
+}
+
+/* A write between store_stage and store_finish; see store.h. */
+struct store_staged {
+	char id[PP_SHA256_HEX];
 	uint8_t bin[CHUNK_ID_BYTES];
-	chunk_id_to_bin(id, bin);
+	size_t len;
+	bool extra;
+	bool rewrite;           /* held already when staged: nothing reserved */
+	int fd;                 /* the temp file, written, not yet fsynced */
+	struct pending_write pw; /* linked into s->pending until finished */
+	char tmp[STORE_PATH_MAX];
+};
+
+/* Lock held: the staged write no longer holds its gen or reservation. */
+static void unstage_locked(struct store *s, struct store_staged *st)
+{
+	pending_remove(s, &st->pw);
+	if (!st->rewrite)
+		s->reserved_bytes -= st->len;
+}
+
+int store_stage(struct store *s, const char *id, const void *data, size_t len, bool extra,
+		struct store_staged **out)
+{
+	*out = NULL;
+	if (!chunk_id_valid(id))
+		return PP_EINVAL;
+	if (len > PP_CHUNK_SIZE_MAX)
+		return PP_ETOOLARGE;
+	struct store_staged *st = calloc(1, sizeof(*st));
+	if (st == NULL)
+		return PP_EINTERNAL;
+	snprintf(st->id, sizeof(st->id), "%s", id);
+	chunk_id_to_bin(id, st->bin);
+	st->len = len;
+	st->extra = extra;
+	st->fd = -1;
 	char(*victims)[65] = NULL;
 	size_t nvictims = 0;
 	int rc = PP_OK;
-	struct pending_write pw = {0};
 
 	pthread_mutex_lock(&s->lock);
-	bool rewrite = chunk_index_find(&s->index, bin) != NULL;
-	if (!rewrite)
-		rc = reserve(s, bin, len, &victims, &nvictims);
+	st->rewrite = chunk_index_find(&s->index, st->bin) != NULL;
+	if (!st->rewrite)
+		rc = reserve(s, st->bin, len, &victims, &nvictims);
 	if (rc == PP_OK) {
-		pw.gen = ++s->last_gen;
-		pw.next = s->pending;
-		s->pending = &pw;
+		st->pw.gen = ++s->last_gen;
+		st->pw.next = s->pending;
+		s->pending = &st->pw;
 	}
 	pthread_mutex_unlock(&s->lock);
 	finish_evictions(s, victims, nvictims);
@@ -538,28 +579,47 @@ int store_put(struct store *s, const char *id, const void *data, size_t len, boo
 	nvictims = 0;
 	if (rc != PP_OK) {
 		log_warn("chunk_refused", "chunk=%s reason=capacity size=%zu", id, len);
+		free(st);
 		return rc;
 	}
 
-	char tmp[STORE_PATH_MAX];
-	int err = write_temp(s, id, data, len, tmp);
+	int err = write_temp(s, id, data, len, st->tmp, &st->fd);
 	if (err == ENOSPC || err == EDQUOT) {
 		/* The disk is fuller than our accounting: make room from extra
 		 * copies once and retry before refusing. */
 		pthread_mutex_lock(&s->lock);
-		bool freed = evict_for(s, bin, len, 0, &victims, &nvictims);
+		bool freed = evict_for(s, st->bin, len, 0, &victims, &nvictims);
 		pthread_mutex_unlock(&s->lock);
 		finish_evictions(s, victims, nvictims);
 		if (freed && nvictims > 0)
-			err = write_temp(s, id, data, len, tmp);
+			err = write_temp(s, id, data, len, st->tmp, &st->fd);
 	}
+	if (err != 0) {
+		pthread_mutex_lock(&s->lock);
+		unstage_locked(s, st);
+		rc = (err == ENOSPC || err == EDQUOT) ? PP_ENOSPACE : PP_EINTERNAL;
+		if (rc == PP_ENOSPACE)
+			s->disk_full = true;
+		pthread_mutex_unlock(&s->lock);
+		log_error("chunk_write_failed", "op=store_put chunk=%s err=\"%s\"", id, strerror(err));
+		free(st);
+		return rc;
+	}
+	*out = st;
+	return PP_OK;
+}
 
+int store_finish(struct store *s, struct store_staged *st, struct store_copy *out)
+{
+	int err = fsync(st->fd) != 0 ? errno : 0;
+	if (close(st->fd) != 0 && err == 0)
+		err = errno;
+	st->fd = -1;
+	int rc = PP_OK;
 	pthread_mutex_lock(&s->lock);
-	pending_remove(s, &pw);
-	if (!rewrite)
-		s->reserved_bytes -= len;
+	unstage_locked(s, st);
 	if (err == 0)
-		err = publish_locked(s, id, bin, tmp, len, pw.gen, extra, out);
+		err = publish_locked(s, st->id, st->bin, st->tmp, st->len, st->pw.gen, st->extra, out);
 	if (err == 0) {
 		s->disk_full = false;
 	} else {
@@ -570,20 +630,46 @@ int store_put(struct store *s, const char *id, const void *data, size_t len, boo
 	pthread_mutex_unlock(&s->lock);
 
 	if (err != 0) {
-		unlink(tmp);
-		log_error("chunk_write_failed", "op=store_put chunk=%s err=\"%s\"", id, strerror(err));
+		unlink(st->tmp);
+		log_error("chunk_write_failed", "op=store_put chunk=%s err=\"%s\"", st->id,
+			  strerror(err));
+		free(st);
 		return rc;
 	}
 	/* The rename is durable once its directory is: before anyone is told. */
 	char dir_cd[STORE_PATH_MAX];
-	path_fmt(dir_cd, "%s/chunks/%.2s/%.2s", s->dir, id, id + 2);
+	path_fmt(dir_cd, "%s/chunks/%.2s/%.2s", s->dir, st->id, st->id + 2);
 	if (fsync_dir(dir_cd) != 0) {
-		log_error("chunk_write_failed", "op=fsync_dir chunk=%s err=\"%s\"", id, strerror(errno));
+		log_error("chunk_write_failed", "op=fsync_dir chunk=%s err=\"%s\"", st->id,
+			  strerror(errno));
+		free(st);
 		return PP_EINTERNAL;
 	}
-	log_debug("chunk_stored", "chunk=%s size=%zu extra=%d gen=%llu", id, len, (int)extra,
-		  (unsigned long long)pw.gen);
+	log_debug("chunk_stored", "chunk=%s size=%zu extra=%d gen=%llu", st->id, st->len,
+		  (int)st->extra, (unsigned long long)st->pw.gen);
+	free(st);
 	return PP_OK;
+}
+
+void store_stage_abort(struct store *s, struct store_staged *st)
+{
+	if (st == NULL)
+		return;
+	if (st->fd >= 0)
+		close(st->fd);
+	unlink(st->tmp);
+	pthread_mutex_lock(&s->lock);
+	unstage_locked(s, st);
+	pthread_mutex_unlock(&s->lock);
+	free(st);
+}
+
+int store_put_verified(struct store *s, const char *id, const void *data, size_t len,
+		       bool extra, struct store_copy *out)
+{
+	struct store_staged *st;
+	int rc = store_stage(s, id, data, len, extra, &st);
+	return rc == PP_OK ? store_finish(s, st, out) : rc;
 }
 
 int store_claim(struct store *s, const char *id, struct store_copy *out)
@@ -690,7 +776,41 @@ static int read_all(int fd, uint8_t *buf, size_t len)
 	return 0;
 }
 
-int store_read(struct store *s, const char *id, uint8_t *buf, size_t cap, size_t *len, bool touch)
+/* Opens the file of copy c; PP_ENOTFOUND (and the copy forgotten) when it
+ * vanished behind our back. */
+static int open_copy(struct store *s, const char *id, const struct store_copy *c, int *fd)
+{
+	char path[STORE_PATH_MAX];
+	chunk_path(s, id, path);
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd >= 0)
+		return PP_OK;
+	if (errno != ENOENT)
+		return PP_EINTERNAL;
+	/* Removed behind our back (by hand, say): forget that copy. */
+	pthread_mutex_lock(&s->lock);
+	bool gone = forget_copy_locked(s, id, c->gen);
+	pthread_mutex_unlock(&s->lock);
+	if (gone)
+		log_warn("chunk_missing", "chunk=%s reason=\"file vanished\"", id);
+	return PP_ENOTFOUND;
+}
+
+static void touch_copy(struct store *s, const char *id)
+{
+	uint8_t bin[CHUNK_ID_BYTES];
+	chunk_id_to_bin(id, bin);
+	pthread_mutex_lock(&s->lock);
+	struct chunk_entry *e = chunk_index_find(&s->index, bin);
+	if (e)
+		e->last_access_ms = time_mono_ms();
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Reads copy `c` whole into buf; with verify, hashes it too. A short read,
+ * a changed size or (verify) a hash mismatch quarantines the copy. */
+static int read_copy(struct store *s, const char *id, uint8_t *buf, size_t cap, size_t *len,
+		     bool verify, bool touch)
 {
 	struct store_copy c;
 	int rc = store_stat(s, id, &c);
@@ -698,20 +818,10 @@ int store_read(struct store *s, const char *id, uint8_t *buf, size_t cap, size_t
 		return rc;
 	if (c.size > cap)
 		return PP_ETOOLARGE;
-	char path[STORE_PATH_MAX];
-	chunk_path(s, id, path);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno != ENOENT)
-			return PP_EINTERNAL;
-		/* Removed behind our back (by hand, say): forget that copy. */
-		pthread_mutex_lock(&s->lock);
-		bool gone = forget_copy_locked(s, id, c.gen);
-		pthread_mutex_unlock(&s->lock);
-		if (gone)
-			log_warn("chunk_missing", "chunk=%s reason=\"file vanished\"", id);
-		return PP_ENOTFOUND;
-	}
+	int fd;
+	rc = open_copy(s, id, &c, &fd);
+	if (rc != PP_OK)
+		return rc;
 	struct stat st;
 	const char *why = NULL;
 	if (fstat(fd, &st) != 0 || read_all(fd, buf, c.size) != 0)
@@ -720,7 +830,7 @@ int store_read(struct store *s, const char *id, uint8_t *buf, size_t cap, size_t
 		why = "size_changed";
 	close(fd);
 	char hex[PP_SHA256_HEX];
-	if (why == NULL) {
+	if (why == NULL && verify) {
 		if (sha256_hex(buf, c.size, hex) != PP_OK)
 			return PP_EINTERNAL;
 		if (strcmp(hex, id) != 0)
@@ -730,17 +840,39 @@ int store_read(struct store *s, const char *id, uint8_t *buf, size_t cap, size_t
 		quarantine(s, id, c.gen, why);
 		return PP_EINTEGRITY;
 	}
-	if (touch) {
-		uint8_t bin[CHUNK_ID_BYTES];
-		chunk_id_to_bin(id, bin);
-		pthread_mutex_lock(&s->lock);
-		struct chunk_entry *e = chunk_index_find(&s->index, bin);
-		if (e)
-			e->last_access_ms = time_mono_ms();
-		pthread_mutex_unlock(&s->lock);
-	}
+	if (touch)
+		touch_copy(s, id);
 	*len = c.size;
 	return PP_OK;
+}
+
+int store_read(struct store *s, const char *id, uint8_t *buf, size_t cap, size_t *len, bool touch)
+{
+	return read_copy(s, id, buf, cap, len, true, touch);
+}
+
+int store_read_unverified(struct store *s, const char *id, uint8_t *buf, size_t cap, size_t *len)
+{
+	return read_copy(s, id, buf, cap, len, false, true);
+}
+
+int store_verify(struct store *s, const char *id)
+{
+	int rc = PP_ETOOLARGE;
+	/* A copy rewritten larger between the stat and the read is read again. */
+	for (int attempt = 0; attempt < 3 && rc == PP_ETOOLARGE; attempt++) {
+		struct store_copy c;
+		rc = store_stat(s, id, &c);
+		if (rc != PP_OK)
+			return rc;
+		uint8_t *buf = malloc(c.size ? c.size : 1);
+		if (buf == NULL)
+			return PP_EINTERNAL;
+		size_t len;
+		rc = read_copy(s, id, buf, c.size, &len, true, false);
+		free(buf);
+	}
+	return rc;
 }
 
 int store_delete(struct store *s, const char *id, uint64_t gen)

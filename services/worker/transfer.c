@@ -2,16 +2,20 @@
  * Direct node access).
  *
  * Pulled bytes stay in the reply message they arrived in (no copy) until
- * store_put has verified and written them. A source answering with bytes
- * that do not hash to the id is skipped like an unreachable one. */
+ * they are verified and written. Sources send chunks without hashing them
+ * (the receiver verifies, one hash per byte): a source answering with bytes
+ * that do not hash to the id is skipped like an unreachable one and asked
+ * to verify its copy, which it quarantines only if it really is bad. */
 #define _GNU_SOURCE
 #include "transfer.h"
 #include "errors.h"
+#include "hash.h"
 #include "log.h"
 #include "timeutil.h"
 #include "worker.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,30 +106,6 @@ int transfer_forward_join(struct transfer_forward *f)
 	return f->rc;
 }
 
-/* One get_chunk from one source, verified and stored. */
-static int pull_from(struct worker *w, const char *chunk_id, const char *source, bool extra,
-		     struct store_copy *copy)
-{
-	Pp__V1__GetChunkRequest get = PP__V1__GET_CHUNK_REQUEST__INIT;
-	get.chunk_id = (char *)chunk_id;
-	Pp__V1__Request req = PP__V1__REQUEST__INIT;
-	req.body_case = PP__V1__REQUEST__BODY_GET_CHUNK;
-	req.get_chunk = &get;
-	struct rpc_reply reply;
-	int rc = peer_probe(w, source, &reply);
-	if (rc == PP_OK)
-		rc = rpc_call(w->peers, source, &w->auth, &req, NULL, 0, RPC_TIMEOUT_DATA_MS, &reply);
-	if (rc == PP_OK) {
-		/* store_put verifies the hash: a bad source gives PP_EINTEGRITY. */
-		rc = store_put(w->store, chunk_id, reply.payload, reply.payload_len, extra, copy);
-	}
-	if (rc != PP_OK)
-		log_warn("pull_source_failed", "chunk=%s source=%s err=\"%s\"", chunk_id, source,
-			 rpc_reply_error(&reply, rc));
-	rpc_reply_free(&reply);
-	return rc;
-}
-
 /* Asks the tracker for the chunk's replicas; addresses of live ones that
  * are not this node, ok before suspect. *addrs is malloc'd (strings too). */
 static int locate(struct worker *w, const char *chunk_id, char ***addrs, size_t *n)
@@ -184,6 +164,143 @@ static void free_addrs(char **addrs, size_t n)
 	free(addrs);
 }
 
+void transfer_report_bad_source(struct worker *w, const char *address, const char *chunk_id)
+{
+	Pp__V1__VerifyChunkRequest vr = PP__V1__VERIFY_CHUNK_REQUEST__INIT;
+	vr.chunk_id = (char *)chunk_id;
+	Pp__V1__Request req = PP__V1__REQUEST__INIT;
+	req.body_case = PP__V1__REQUEST__BODY_VERIFY_CHUNK;
+	req.verify_chunk = &vr;
+	struct rpc_reply reply;
+	int rc = rpc_call(w->peers, address, &w->auth, &req, NULL, 0, RPC_TIMEOUT_SHORT_MS, &reply);
+	bool corrupt = rc == PP_OK && reply.resp->body_case == PP__V1__RESPONSE__BODY_VERIFY_CHUNK &&
+		       reply.resp->verify_chunk->corrupt;
+	log_warn("bad_source_reported", "chunk=%s source=%s err=\"%s\" quarantined=%d", chunk_id,
+		 address, rc == PP_OK ? "none" : rpc_reply_error(&reply, rc), (int)corrupt);
+	rpc_reply_free(&reply);
+}
+
+void transfer_loads_init(struct transfer_loads *l)
+{
+	memset(l, 0, sizeof(*l));
+	pthread_mutex_init(&l->lock, NULL);
+}
+
+void transfer_loads_destroy(struct transfer_loads *l) { pthread_mutex_destroy(&l->lock); }
+
+/* Lock held: the entry of an address (added on first sight; NULL when the
+ * table is full, and then that source is simply not counted). */
+static struct transfer_load *load_of(struct transfer_loads *l, const char *address)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->table[i].address, address) == 0)
+			return &l->table[i];
+	if (l->n == TRANSFER_SOURCES_MAX || strlen(address) >= sizeof(l->table[0].address))
+		return NULL;
+	struct transfer_load *e = &l->table[l->n++];
+	snprintf(e->address, sizeof(e->address), "%s", address);
+	e->inflight = 0;
+	return e;
+}
+
+static void load_add(struct transfer_loads *l, const char *address, int delta)
+{
+	pthread_mutex_lock(&l->lock);
+	struct transfer_load *e = load_of(l, address);
+	if (e != NULL)
+		e->inflight += delta;
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* One get_chunk from one source, verified against the id. */
+static int fetch_from(struct worker *w, const char *chunk_id, const char *source,
+		      struct rpc_reply *reply)
+{
+	Pp__V1__GetChunkRequest get = PP__V1__GET_CHUNK_REQUEST__INIT;
+	get.chunk_id = (char *)chunk_id;
+	Pp__V1__Request req = PP__V1__REQUEST__INIT;
+	req.body_case = PP__V1__REQUEST__BODY_GET_CHUNK;
+	req.get_chunk = &get;
+	int rc = peer_probe(w, source, reply);
+	if (rc == PP_OK) {
+		load_add(&w->loads, source, 1);
+		rc = rpc_call(w->peers, source, &w->auth, &req, NULL, 0, RPC_TIMEOUT_DATA_MS, reply);
+		load_add(&w->loads, source, -1);
+	}
+	char hex[PP_SHA256_HEX];
+	if (rc == PP_OK && (sha256_hex(reply->payload, reply->payload_len, hex) != PP_OK ||
+			    strcmp(hex, chunk_id) != 0)) {
+		/* The source read without hashing (the receiver verifies): it
+		 * re-checks its copy and quarantines it if it really is bad. */
+		log_warn("pull_source_failed", "chunk=%s source=%s err=\"bytes do not hash to the id\"",
+			 chunk_id, source);
+		rpc_reply_free(reply);
+		transfer_report_bad_source(w, source, chunk_id);
+		return PP_EINTEGRITY;
+	}
+	if (rc != PP_OK) {
+		log_warn("pull_source_failed", "chunk=%s source=%s err=\"%s\"", chunk_id, source,
+			 rpc_reply_error(reply, rc));
+		rpc_reply_free(reply);
+	}
+	return rc;
+}
+
+/* Orders sources least busy first; among equals the chunk id picks where
+ * to start, so the chunks of one file spread over all their holders. */
+static void order_sources(struct worker *w, const char *chunk_id, char *const *in, size_t n,
+			  const char **out, size_t *nout)
+{
+	int load[TRANSFER_SOURCES_MAX];
+	*nout = 0;
+	size_t rot = n ? (size_t)strtoul((char[3]){chunk_id[0], chunk_id[1], 0}, NULL, 16) % n : 0;
+	pthread_mutex_lock(&w->loads.lock);
+	for (size_t k = 0; k < n && *nout < TRANSFER_SOURCES_MAX; k++) {
+		const char *a = in[(k + rot) % n];
+		if (a == NULL || a[0] == '\0' || strcmp(a, w->cfg.advertise) == 0 ||
+		    strcmp(a, w->cfg.listen) == 0)
+			continue;
+		struct transfer_load *e = load_of(&w->loads, a);
+		int l = e ? e->inflight : 0;
+		size_t j = (*nout)++;
+		/* insertion sort, stable: equal loads keep the rotated order */
+		while (j > 0 && load[j - 1] > l) {
+			load[j] = load[j - 1];
+			out[j] = out[j - 1];
+			j--;
+		}
+		load[j] = l;
+		out[j] = a;
+	}
+	pthread_mutex_unlock(&w->loads.lock);
+}
+
+int transfer_fetch(struct worker *w, const char *chunk_id, char *const *sources, size_t n_sources,
+		   struct rpc_reply *out)
+{
+	memset(out, 0, sizeof(*out));
+	char **located = NULL;
+	size_t n_located = 0;
+	if (n_sources == 0) {
+		int rc = locate(w, chunk_id, &located, &n_located);
+		if (rc != PP_OK)
+			return rc;
+		sources = located;
+		n_sources = n_located;
+	}
+	const char *order[TRANSFER_SOURCES_MAX];
+	size_t n;
+	order_sources(w, chunk_id, sources, n_sources, order, &n);
+	int rc = n ? PP_EUNAVAIL : PP_ENOTFOUND;
+	for (size_t i = 0; i < n; i++) {
+		rc = fetch_from(w, chunk_id, order[i], out);
+		if (rc == PP_OK)
+			break;
+	}
+	free_addrs(located, n_located);
+	return rc;
+}
+
 int transfer_pull(struct worker *w, const char *chunk_id, char *const *sources, size_t n_sources,
 		  bool extra)
 {
@@ -191,21 +308,12 @@ int transfer_pull(struct worker *w, const char *chunk_id, char *const *sources, 
 	struct store_copy copy = {0};
 	int64_t started = time_mono_ms();
 	for (int round = 0; round < TRANSFER_PULL_ROUNDS; round++) {
-		char **located = NULL;
-		size_t n_located = 0;
-		char *const *from = sources;
-		size_t n_from = n_sources;
-		if (n_sources == 0) {
-			rc = locate(w, chunk_id, &located, &n_located);
-			from = located;
-			n_from = n_located;
-		}
-		for (size_t i = 0; i < n_from; i++) {
-			rc = pull_from(w, chunk_id, from[i], extra, &copy);
-			if (rc == PP_OK || rc == PP_ENOSPACE)
-				break;
-		}
-		free_addrs(located, n_located);
+		struct rpc_reply got;
+		rc = transfer_fetch(w, chunk_id, sources, n_sources, &got);
+		if (rc == PP_OK)
+			rc = store_put_verified(w->store, chunk_id, got.payload, got.payload_len, extra,
+						&copy);
+		rpc_reply_free(&got);
 		if (rc == PP_OK || rc == PP_ENOSPACE || rc == PP_EINVAL)
 			break;
 		time_sleep_ms(PULL_RETRY_PAUSE_MS * (round + 1));

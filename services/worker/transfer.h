@@ -8,6 +8,7 @@
 #include "rpc_client.h"
 #include "store.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -44,5 +45,31 @@ int transfer_forward_join(struct transfer_forward *f);
  * registers it. With no sources, asks the tracker where it lives. */
 int transfer_pull(struct worker *w, const char *chunk_id, char *const *sources, size_t n_sources,
 		  bool extra);
+
+/* One round of fetching: tries the sources least busy first (this worker's
+ * own requests to each; with none given, the tracker's list), verifies
+ * what arrives against the id and asks a source that sent bad bytes to
+ * verify_chunk its copy. On PP_OK `out` holds the verified bytes (its
+ * payload); free it with rpc_reply_free whatever the result. */
+int transfer_fetch(struct worker *w, const char *chunk_id, char *const *sources, size_t n_sources,
+		   struct rpc_reply *out);
+
+/* Asks `address` to re-verify its copy of chunk_id after it sent bytes that
+ * did not hash to the id (it quarantines a bad copy itself); best effort. */
+void transfer_report_bad_source(struct worker *w, const char *address, const char *chunk_id);
+
+/* In-flight requests per source address, so concurrent fetches spread over
+ * every holder of a file (a direct get pulls from several at once). */
+#define TRANSFER_SOURCES_MAX 64
+struct transfer_loads {
+	pthread_mutex_t lock; /* guards the table */
+	struct transfer_load {
+		char address[128];
+		int inflight;
+	} table[TRANSFER_SOURCES_MAX];
+	size_t n;
+};
+void transfer_loads_init(struct transfer_loads *l);
+void transfer_loads_destroy(struct transfer_loads *l);
 
 #endif

@@ -13,10 +13,12 @@ void worker_slots_init(struct worker *w)
 	pthread_mutex_init(&w->slots_lock, NULL);
 	time_cond_init(&w->slots_cond);
 	w->slots_free = WORKER_TRANSFER_SLOTS;
+	transfer_loads_init(&w->loads);
 }
 
 void worker_slots_destroy(struct worker *w)
 {
+	transfer_loads_destroy(&w->loads);
 	pthread_cond_destroy(&w->slots_cond);
 	pthread_mutex_destroy(&w->slots_lock);
 }

@@ -9,6 +9,7 @@
 #include "auth.h"
 #include "rpc_peer.h"
 #include "store.h"
+#include "transfer.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -48,6 +49,7 @@ struct worker {
 	struct inventory *inventory;  /* link to the tracker (reports) */
 	int64_t started_at_ms;        /* wall clock */
 	atomic_uint inflight;         /* chunk transfers in progress */
+	struct transfer_loads loads;  /* requests in flight per source peer */
 	pthread_mutex_t slots_lock;   /* guards slots_free */
 	pthread_cond_t slots_cond;
 	int slots_free;
