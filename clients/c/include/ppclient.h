@@ -194,17 +194,26 @@ struct pp_get_options {
 	void *progress_arg;
 };
 
-/* Writes the file (or the range) to fd. The whole-file SHA-256 is checked
- * when the whole file is read; every chunk is always checked. */
+/* Writes the file (or the range) to fd. Every chunk is checked against its
+ * id (its SHA-256) before a byte of it is written, and the chunk ids are the
+ * file's content as committed: one hash per byte verifies the whole file. A
+ * chunk that fails is fetched from another replica (the worker that sent it
+ * re-checks its copy); no unverified byte is ever written. */
 int pp_get_fd(pp_client *c, const char *name, int fd, const struct pp_get_options *opt,
 	      struct pp_file *info, struct pp_error *err);
 
-/* Streaming sequential reader with read-ahead, for the gateway. */
+/* Streaming sequential reader with read-ahead, for the gateway. Opening
+ * reads the manifest only (info tells the size); chunks are fetched from
+ * the first read on. */
 typedef struct pp_download pp_download;
 int pp_download_open(pp_client *c, const char *name, uint64_t offset, uint64_t length,
 		     pp_download **out, struct pp_file *info, struct pp_error *err);
 /* Fills up to len bytes; *got == 0 means the end of the range. */
 int pp_download_read(pp_download *d, void *buf, size_t len, size_t *got, struct pp_error *err);
+/* Writes the rest of the range to fd straight from the verified chunks (no
+ * copy through a buffer); progress (may be NULL) as in pp_get_options. */
+int pp_download_write_fd(pp_download *d, int fd, pp_progress_fn progress, void *progress_arg,
+			 struct pp_error *err);
 void pp_download_close(pp_download *d);
 
 int pp_stat(pp_client *c, const char *name, struct pp_chunk_map **out, struct pp_error *err);
