@@ -243,6 +243,7 @@ int db_open(const char *path, struct db **out)
 	if (db == NULL)
 		return PP_EINTERNAL;
 	pthread_mutex_init(&db->lock, NULL);
+	commit_group_init(db);
 	int rv = sqlite3_open_v2(path, &db->conn,
 				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
 				 NULL);
@@ -274,6 +275,7 @@ void db_close(struct db *db)
 	if (db == NULL)
 		return;
 	sqlite3_close(db->conn);
+	commit_group_destroy(db);
 	pthread_mutex_destroy(&db->lock);
 	free(db);
 }
@@ -295,10 +297,9 @@ int db_upload_begin(struct db *db, const char *name, uint32_t replication, uint3
 	return rc;
 }
 
-int db_upload_get(struct db *db, int64_t upload_id, struct upload_rec *out)
+static int upload_get_locked(struct db *db, int64_t upload_id, struct upload_rec *out)
 {
 	sqlite3_stmt *st;
-	pthread_mutex_lock(&db->lock);
 	int rc = dbq_prep(db, &st, "SELECT name, replication, chunk_size FROM uploads WHERE id = ?",
 			  "i", upload_id);
 	if (rc == PP_OK) {
@@ -312,6 +313,13 @@ int db_upload_get(struct db *db, int64_t upload_id, struct upload_rec *out)
 		}
 		sqlite3_finalize(st);
 	}
+	return rc;
+}
+
+int db_upload_get(struct db *db, int64_t upload_id, struct upload_rec *out)
+{
+	pthread_mutex_lock(&db->lock);
+	int rc = upload_get_locked(db, upload_id, out);
 	pthread_mutex_unlock(&db->lock);
 	return rc;
 }
@@ -491,29 +499,26 @@ static int commit_check(struct db *db, int64_t upload_id, const struct upload_re
 	return rc;
 }
 
-int db_upload_commit(struct db *db, int64_t upload_id, uint64_t size, const char *sha256,
-		     uint64_t chunk_count, int64_t now_ms, int64_t gc_after_ms,
-		     struct file_rec *out, char *err, size_t err_len)
+/* One commit's work: lock held, inside the group's transaction (see
+ * db_commit.c); the caller rolls back to a savepoint when it fails. */
+int db_commit_locked(struct db *db, const struct commit_args *a, struct file_rec *out, char *err,
+		     size_t err_len)
 {
 	struct upload_rec u;
-	int rc = db_upload_get(db, upload_id, &u);
+	int rc = upload_get_locked(db, a->upload_id, &u);
 	if (rc != PP_OK) {
 		snprintf(err, err_len, "no upload %lld (expired, aborted or committed)",
-			 (long long)upload_id);
+			 (long long)a->upload_id);
 		return rc;
 	}
-	pthread_mutex_lock(&db->lock);
 	int64_t old_id = 0, old_version = 0, file_id;
-	rc = dbq_begin_durable(db);
+	rc = commit_check(db, a->upload_id, &u, a->size, a->chunk_count, err, err_len);
 	if (rc != PP_OK)
-		goto out;
-	rc = commit_check(db, upload_id, &u, size, chunk_count, err, err_len);
-	if (rc != PP_OK)
-		goto out;
+		return rc;
 	sqlite3_stmt *st;
 	rc = dbq_prep(db, &st, "SELECT id, version FROM files WHERE name = ?", "t", u.name);
 	if (rc != PP_OK)
-		goto out;
+		return rc;
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		old_id = sqlite3_column_int64(st, 0);
 		old_version = sqlite3_column_int64(st, 1);
@@ -526,49 +531,40 @@ int db_upload_commit(struct db *db, int64_t upload_id, uint64_t size, const char
 		      " WHERE upload_id = ?1 AND chunk_id = chunks.id),"
 		      " replication = max(replication, ?2)"
 		      " WHERE id IN (SELECT chunk_id FROM upload_chunks WHERE upload_id = ?1)",
-		      "ii", upload_id, (int64_t)u.replication);
+		      "ii", a->upload_id, (int64_t)u.replication);
 	if (rc == PP_OK && old_id)
-		rc = file_remove(db, old_id, gc_after_ms);
+		rc = file_remove(db, old_id, a->gc_after_ms);
 	if (rc != PP_OK)
-		goto out;
+		return rc;
 	rc = dbq_exec(db,
 		      "INSERT INTO files(name, version, size, sha256, replication, chunk_size,"
 		      " chunk_count, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-		      "tiItiiIi", u.name, old_version + 1, size, sha256, (int64_t)u.replication,
-		      (int64_t)u.chunk_size, chunk_count, now_ms);
+		      "tiItiiIi", u.name, old_version + 1, a->size, a->sha256, (int64_t)u.replication,
+		      (int64_t)u.chunk_size, a->chunk_count, a->now_ms);
 	if (rc != PP_OK)
-		goto out;
+		return rc;
 	file_id = sqlite3_last_insert_rowid(db->conn);
 	rc = dbq_exec(db,
 		      "INSERT INTO file_chunks(file_id, idx, chunk_id) SELECT ?, idx, chunk_id"
 		      " FROM upload_chunks WHERE upload_id = ?",
-		      "ii", file_id, upload_id);
+		      "ii", file_id, a->upload_id);
 	if (rc == PP_OK)
-		rc = grams_insert(db, file_id, u.name, now_ms);
+		rc = grams_insert(db, file_id, u.name, a->now_ms);
 	if (rc == PP_OK)
-		rc = dbq_exec(db, "DELETE FROM uploads WHERE id = ?", "i", upload_id);
-	if (rc == PP_OK)
-		rc = dbq_commit(db);
-	if (rc == PP_OK) {
-		memset(out, 0, sizeof(*out));
-		out->id = file_id;
-		snprintf(out->name, sizeof(out->name), "%s", u.name);
-		out->version = (uint64_t)old_version + 1;
-		out->size = size;
-		out->chunk_count = chunk_count;
-		snprintf(out->sha256, sizeof(out->sha256), "%s", sha256);
-		out->replication = u.replication;
-		out->chunk_size = u.chunk_size;
-		out->created_at_ms = now_ms;
-	} else if (err[0] == '\0') {
-		snprintf(err, err_len, "database error during commit");
-	}
-out:
+		rc = dbq_exec(db, "DELETE FROM uploads WHERE id = ?", "i", a->upload_id);
 	if (rc != PP_OK)
-		dbq_rollback(db);
-	dbq_end_durable(db);
-	pthread_mutex_unlock(&db->lock);
-	return rc;
+		return rc;
+	memset(out, 0, sizeof(*out));
+	out->id = file_id;
+	snprintf(out->name, sizeof(out->name), "%s", u.name);
+	out->version = (uint64_t)old_version + 1;
+	out->size = a->size;
+	out->chunk_count = a->chunk_count;
+	snprintf(out->sha256, sizeof(out->sha256), "%s", a->sha256);
+	out->replication = u.replication;
+	out->chunk_size = u.chunk_size;
+	out->created_at_ms = a->now_ms;
+	return PP_OK;
 }
 
 /* ---- files ---- */

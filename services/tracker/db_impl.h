@@ -11,10 +11,34 @@
 #include <sqlite3.h>
 #include <stdarg.h>
 
+struct commit_req;
+
 struct db {
 	sqlite3 *conn;
 	pthread_mutex_t lock; /* guards conn and every statement on it */
+	/* Group commit (db_commit.c): commits waiting for the next durable
+	 * transaction, and whether one is being written. */
+	pthread_mutex_t group_lock; /* guards group_queue, group_busy */
+	pthread_cond_t group_cond;
+	struct commit_req *group_queue;
+	bool group_busy;
+	int wal_fd; /* the WAL, for the group's fsync; the leader's only */
 };
+
+/* What one upload commit needs (db_upload_commit's arguments). */
+struct commit_args {
+	int64_t upload_id;
+	uint64_t size;
+	const char *sha256;
+	uint64_t chunk_count;
+	int64_t now_ms, gc_after_ms;
+};
+/* db.c: one commit's statements; lock held, inside a transaction. */
+int db_commit_locked(struct db *db, const struct commit_args *a, struct file_rec *out, char *err,
+		     size_t err_len);
+/* db_commit.c */
+void commit_group_init(struct db *db);
+void commit_group_destroy(struct db *db);
 
 int dbq_prep(struct db *db, sqlite3_stmt **st, const char *sql, const char *types, ...);
 int dbq_vprep(struct db *db, sqlite3_stmt **st, const char *sql, const char *types, va_list ap);

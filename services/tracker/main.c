@@ -26,7 +26,9 @@
 #include <string.h>
 
 #define RPC_CONTEXTS 64
-#define RPC_THREADS 8
+/* Commits wait on a handler thread for their group's fsync (db_commit.c):
+ * enough threads that placements and replica records go on meanwhile. */
+#define RPC_THREADS 16
 
 static int check_config(struct tracker_config *c, const char *spread)
 {

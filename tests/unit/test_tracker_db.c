@@ -3,8 +3,9 @@
  * refcounts across dedup and delete, index-backed search, upload sessions
  * surviving a reopen, and the durability rules (DESIGN.md): copies named by
  * gen, tombstones, inventory snapshots, retirement only while the factor is
- * kept, extra and unheard copies counting for nothing, and the policy's SQL
- * agreeing with its C. */
+ * kept, extra and unheard copies counting for nothing, the policy's SQL
+ * agreeing with its C, and group commit (many commits at once, one refused
+ * alone). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include "errors.h"
 #include "policy.h"
 
+#include <pthread.h>
 #include <sqlite3.h>
 
 #include <stdbool.h>
@@ -539,6 +541,80 @@ static void test_extra_and_unheard_copies_do_not_count(void **state)
 
 /* The policy's SQL fragments and its C functions agree on every
  * combination of replica state, extra flag and node roles. */
+/* Commits from many threads at once (db_commit.c groups them): each one
+ * lands whole, and one refused in the middle of a group (its chunk is not
+ * replicated yet) takes nothing else down with it. */
+struct committer {
+	struct db *db;
+	int64_t upload;
+	int rc;
+	char err[256];
+	struct file_rec f;
+};
+
+static void *commit_thread(void *arg)
+{
+	struct committer *c = arg;
+	c->rc = db_upload_commit(c->db, c->upload, 10,
+				 "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", 1,
+				 6000, 6000, &c->f, c->err, sizeof(c->err));
+	return NULL;
+}
+
+static void test_concurrent_commits_are_grouped_and_fail_alone(void **state)
+{
+	(void)state;
+	struct db *db;
+	assert_int_equal(db_open(path, &db), PP_OK);
+	node_up(db, "a");
+	node_up(db, "b");
+	enum { N = 24, REFUSED = 7 };
+	struct committer c[N];
+	pthread_t th[N];
+	for (int i = 0; i < N; i++) {
+		char name[32], id[65];
+		snprintf(name, sizeof(name), "group/%02d", i);
+		memset(&c[i], 0, sizeof(c[i]));
+		c[i].db = db;
+		assert_int_equal(db_upload_begin(db, name, 2, 1024, 0, 1000, &c[i].upload), PP_OK);
+		id_of(500 + i, id);
+		assert_int_equal(db_upload_place(db, c[i].upload, 0, id, 10, 1000, 2000), PP_OK);
+		copy_on(db, "a", 500 + i, false);
+		if (i != REFUSED)
+			copy_on(db, "b", 500 + i, false); /* REFUSED has one copy only */
+	}
+	for (int i = 0; i < N; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, commit_thread, &c[i]), 0);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	for (int i = 0; i < N; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "group/%02d", i);
+		struct file_rec f;
+		if (i == REFUSED) {
+			assert_int_equal(c[i].rc, PP_EUNAVAIL);
+			assert_non_null(strstr(c[i].err, "not yet stored"));
+			assert_int_equal(db_file_get(db, name, &f), PP_ENOTFOUND);
+			continue;
+		}
+		assert_int_equal(c[i].rc, PP_OK);
+		assert_string_equal(c[i].f.name, name);
+		assert_int_equal(db_file_get(db, name, &f), PP_OK);
+		assert_int_equal(f.chunk_count, 1);
+	}
+	/* The refused one commits once its second copy is recorded. */
+	copy_on(db, "b", 500 + REFUSED, false);
+	commit_thread(&c[REFUSED]);
+	assert_int_equal(c[REFUSED].rc, PP_OK);
+	db_close(db);
+	/* Every acknowledged commit is in the file after a reopen. */
+	assert_int_equal(db_open(path, &db), PP_OK);
+	struct health_counts h;
+	assert_int_equal(db_health(db, &h), PP_OK);
+	assert_int_equal(h.files, N);
+	db_close(db);
+}
+
 static void test_policy_sql_agrees_with_c(void **state)
 {
 	(void)state;
@@ -615,6 +691,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_extra_and_unheard_copies_do_not_count, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_policy_sql_agrees_with_c, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_commits_are_grouped_and_fail_alone,
+						setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
