@@ -36,7 +36,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define FILES_THREADS 16                /* files moving at once */
+#define FILES_THREADS 48                /* files moving at once */
 #define FILES_BUDGET_BYTES (32u << 20)  /* chunk memory across those files */
 #define FILES_SMALL_BYTES (4u << 20)    /* larger files take the whole budget */
 #define FILES_LIST_PAGE 1000            /* names per list call (the tracker's maximum) */
