@@ -137,14 +137,20 @@ struct kept_copy {
 	struct worker *w;
 	struct store_staged *staged;
 	char id[PP_SHA256_HEX];
+	char source[128];
+	int64_t started_ms;
 };
 
 static void keep_copy_after_reply(void *arg)
 {
 	struct kept_copy *k = arg;
 	struct store_copy copy;
-	if (store_finish(k->w->store, k->staged, &copy) == PP_OK)
+	if (store_finish(k->w->store, k->staged, &copy) == PP_OK) {
+		log_info("chunk_pulled", "chunk=%s size=%u extra=1 gen=%llu source=%s ms=%lld why=direct",
+			 k->id, copy.size, (unsigned long long)copy.gen, k->source,
+			 (long long)(time_mono_ms() - k->started_ms));
 		transfer_register(k->w, k->id, &copy);
+	}
 	inflight_end(k->w);
 	worker_slot_give(k->w);
 	free(k);
@@ -185,9 +191,11 @@ static void get_missing(struct worker *w, struct rpc_call *call, const Pp__V1__G
 		return;
 	}
 	inflight_begin(w);
+	int64_t started = time_mono_ms();
 	struct rpc_reply got;
 	struct store_staged *staged = NULL;
-	rc = transfer_fetch(w, id, r->sources, r->n_sources, &got);
+	char source[128] = "";
+	rc = transfer_fetch(w, id, r->sources, r->n_sources, &got, source, sizeof(source));
 	if (rc == PP_OK && r->offset > got.payload_len)
 		rc = PP_EINVAL;
 	if (rc == PP_OK && store_stage(w->store, id, got.payload, got.payload_len, true, &staged) !=
@@ -219,8 +227,9 @@ static void get_missing(struct worker *w, struct rpc_call *call, const Pp__V1__G
 		worker_slot_give(w);
 		return;
 	}
-	*k = (struct kept_copy){.w = w, .staged = staged};
+	*k = (struct kept_copy){.w = w, .staged = staged, .started_ms = started};
 	snprintf(k->id, sizeof(k->id), "%s", id);
+	snprintf(k->source, sizeof(k->source), "%s", source);
 	rpc_call_after_reply(call, keep_copy_after_reply, k);
 }
 

@@ -276,7 +276,7 @@ static void order_sources(struct worker *w, const char *chunk_id, char *const *i
 }
 
 int transfer_fetch(struct worker *w, const char *chunk_id, char *const *sources, size_t n_sources,
-		   struct rpc_reply *out)
+		   struct rpc_reply *out, char *from, size_t from_len)
 {
 	memset(out, 0, sizeof(*out));
 	char **located = NULL;
@@ -294,8 +294,11 @@ int transfer_fetch(struct worker *w, const char *chunk_id, char *const *sources,
 	int rc = n ? PP_EUNAVAIL : PP_ENOTFOUND;
 	for (size_t i = 0; i < n; i++) {
 		rc = fetch_from(w, chunk_id, order[i], out);
-		if (rc == PP_OK)
+		if (rc == PP_OK) {
+			if (from != NULL)
+				snprintf(from, from_len, "%s", order[i]);
 			break;
+		}
 	}
 	free_addrs(located, n_located);
 	return rc;
@@ -309,7 +312,7 @@ int transfer_pull(struct worker *w, const char *chunk_id, char *const *sources, 
 	int64_t started = time_mono_ms();
 	for (int round = 0; round < TRANSFER_PULL_ROUNDS; round++) {
 		struct rpc_reply got;
-		rc = transfer_fetch(w, chunk_id, sources, n_sources, &got);
+		rc = transfer_fetch(w, chunk_id, sources, n_sources, &got, NULL, 0);
 		if (rc == PP_OK)
 			rc = store_put_verified(w->store, chunk_id, got.payload, got.payload_len, extra,
 						&copy);

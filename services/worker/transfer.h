@@ -50,9 +50,10 @@ int transfer_pull(struct worker *w, const char *chunk_id, char *const *sources, 
  * own requests to each; with none given, the tracker's list), verifies
  * what arrives against the id and asks a source that sent bad bytes to
  * verify_chunk its copy. On PP_OK `out` holds the verified bytes (its
- * payload); free it with rpc_reply_free whatever the result. */
+ * payload) and `from` (may be NULL) the source's address; free `out` with
+ * rpc_reply_free whatever the result. */
 int transfer_fetch(struct worker *w, const char *chunk_id, char *const *sources, size_t n_sources,
-		   struct rpc_reply *out);
+		   struct rpc_reply *out, char *from, size_t from_len);
 
 /* Asks `address` to re-verify its copy of chunk_id after it sent bytes that
  * did not hash to the id (it quarantines a bad copy itself); best effort. */
