@@ -14,6 +14,7 @@
 #include "frame.h"
 #include "flags.h"
 #include "hash.h"
+#include "keeper.h"
 #include "log.h"
 #include "rpc_client.h"
 #include "timeutil.h"
@@ -131,28 +132,19 @@ static void h_put_chunk(void *svc, struct rpc_call *call)
 }
 
 /* A chunk pulled for a direct get: its bytes went to the reader already;
- * this makes the extra copy durable and registers it (DESIGN.md, "Direct
- * node access"), after the reply, holding the transfer slot until done. */
+ * the keeper makes the extra copy durable and registers it (DESIGN.md,
+ * "Direct node access"). Queued after the reply, since a full queue waits. */
 struct kept_copy {
 	struct worker *w;
 	struct store_staged *staged;
 	char id[PP_SHA256_HEX];
 	char source[128];
-	int64_t started_ms;
 };
 
 static void keep_copy_after_reply(void *arg)
 {
 	struct kept_copy *k = arg;
-	struct store_copy copy;
-	if (store_finish(k->w->store, k->staged, &copy) == PP_OK) {
-		log_info("chunk_pulled", "chunk=%s size=%u extra=1 gen=%llu source=%s ms=%lld why=direct",
-			 k->id, copy.size, (unsigned long long)copy.gen, k->source,
-			 (long long)(time_mono_ms() - k->started_ms));
-		transfer_register(k->w, k->id, &copy);
-	}
-	inflight_end(k->w);
-	worker_slot_give(k->w);
+	keeper_add(k->w->keeper, k->staged, k->id, k->source);
 	free(k);
 }
 
@@ -179,9 +171,10 @@ static void get_chunk_reply(struct rpc_call *call, size_t size, bool fetched)
 }
 
 /* Direct node access, a chunk this worker does not hold: pull it from the
- * least busy source (verified on arrival), stage the copy on disk, answer
- * with the pulled message itself and fsync/register after the reply, so
- * the reader waits for one transfer and one hash, not for the disk. */
+ * least busy source (verified on arrival), write the copy to a temp file,
+ * answer with the pulled message itself and leave the fsync and the
+ * registration to the keeper, so the reader waits for one transfer and one
+ * hash, not for the disk, and the transfer slot is free again at once. */
 static void get_missing(struct worker *w, struct rpc_call *call, const Pp__V1__GetChunkRequest *r)
 {
 	const char *id = r->chunk_id;
@@ -191,7 +184,6 @@ static void get_missing(struct worker *w, struct rpc_call *call, const Pp__V1__G
 		return;
 	}
 	inflight_begin(w);
-	int64_t started = time_mono_ms();
 	struct rpc_reply got;
 	struct store_staged *staged = NULL;
 	char source[128] = "";
@@ -211,10 +203,10 @@ static void get_missing(struct worker *w, struct rpc_call *call, const Pp__V1__G
 	if (rc == PP_OK)
 		rc = reply_range(call, buf, size, r->offset, r->length);
 	rpc_reply_free(&got);
+	inflight_end(w);
+	worker_slot_give(w);
 	if (rc != PP_OK) {
 		store_stage_abort(w->store, staged);
-		inflight_end(w);
-		worker_slot_give(w);
 		rpc_call_reply_payload_drop(call);
 		rpc_call_fail(call, rc, "chunk %s: %s", id, pp_strerror(rc));
 		return;
@@ -223,11 +215,9 @@ static void get_missing(struct worker *w, struct rpc_call *call, const Pp__V1__G
 	struct kept_copy *k = staged ? malloc(sizeof(*k)) : NULL;
 	if (k == NULL) {
 		store_stage_abort(w->store, staged);
-		inflight_end(w);
-		worker_slot_give(w);
 		return;
 	}
-	*k = (struct kept_copy){.w = w, .staged = staged, .started_ms = started};
+	*k = (struct kept_copy){.w = w, .staged = staged};
 	snprintf(k->id, sizeof(k->id), "%s", id);
 	snprintf(k->source, sizeof(k->source), "%s", source);
 	rpc_call_after_reply(call, keep_copy_after_reply, k);

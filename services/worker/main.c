@@ -12,6 +12,7 @@
 #include "hash.h"
 #include "heartbeat.h"
 #include "inventory.h"
+#include "keeper.h"
 #include "log.h"
 #include "process.h"
 #include "rpc_server.h"
@@ -161,7 +162,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pp-worker: %s\n", err);
 		goto out;
 	}
-	if (rpc_peers_new(&w.peers) != PP_OK)
+	if (rpc_peers_new(&w.peers) != PP_OK || keeper_start(&w, &w.keeper) != PP_OK)
 		goto out;
 	struct rpc_server_config srv_cfg = {
 		.listen_url = w.cfg.listen,
@@ -191,6 +192,7 @@ int main(int argc, char **argv)
 	exit_code = 0;
 out:
 	rpc_server_stop(server);
+	keeper_stop(w.keeper);
 	scrub_stop(scrub);
 	heartbeat_stop(hb);
 	inventory_stop(w.inventory);

@@ -28,18 +28,28 @@
  * not time out first; 8 s moves 16 MiB even at 2 MB/s. */
 #define FORWARD_TIMEOUT_PER_HOP_MS 8000
 
-int transfer_register(struct worker *w, const char *chunk_id, const struct store_copy *copy)
+int transfer_register_many(struct worker *w, const char *const *chunk_ids,
+			   const struct store_copy *copies, size_t n)
 {
-	Pp__V1__ChunkRef ref = PP__V1__CHUNK_REF__INIT;
-	ref.id = (char *)chunk_id;
-	ref.size = copy->size;
-	ref.gen = copy->gen;
-	ref.extra = copy->extra;
-	Pp__V1__ChunkRef *refs[1] = {&ref};
+	Pp__V1__ChunkRef *refs = calloc(n ? n : 1, sizeof(*refs));
+	Pp__V1__ChunkRef **ptrs = calloc(n ? n : 1, sizeof(*ptrs));
+	if (refs == NULL || ptrs == NULL) {
+		free(refs);
+		free(ptrs);
+		return PP_EINTERNAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		pp__v1__chunk_ref__init(&refs[i]);
+		refs[i].id = (char *)chunk_ids[i];
+		refs[i].size = copies[i].size;
+		refs[i].gen = copies[i].gen;
+		refs[i].extra = copies[i].extra;
+		ptrs[i] = &refs[i];
+	}
 	Pp__V1__ReplicasAddedRequest ra = PP__V1__REPLICAS_ADDED_REQUEST__INIT;
 	ra.node_id = (char *)w->cfg.id;
-	ra.n_chunks = 1;
-	ra.chunks = refs;
+	ra.n_chunks = n;
+	ra.chunks = ptrs;
 	Pp__V1__Request req = PP__V1__REQUEST__INIT;
 	req.body_case = PP__V1__REQUEST__BODY_REPLICAS_ADDED;
 	req.replicas_added = &ra;
@@ -47,10 +57,17 @@ int transfer_register(struct worker *w, const char *chunk_id, const struct store
 	int rc = rpc_call(w->peers, w->cfg.tracker, &w->auth, &req, NULL, 0, RPC_TIMEOUT_SHORT_MS,
 			  &reply);
 	if (rc != PP_OK)
-		log_warn("replica_register_failed", "chunk=%s err=\"%s\"", chunk_id,
-			 rpc_reply_error(&reply, rc));
+		log_warn("replica_register_failed", "chunk=%s chunks=%zu err=\"%s\"",
+			 n ? chunk_ids[0] : "", n, rpc_reply_error(&reply, rc));
 	rpc_reply_free(&reply);
+	free(ptrs);
+	free(refs);
 	return rc;
+}
+
+int transfer_register(struct worker *w, const char *chunk_id, const struct store_copy *copy)
+{
+	return transfer_register_many(w, &chunk_id, copy, 1);
 }
 
 static int peer_probe(struct worker *w, const char *address, struct rpc_reply *reply)

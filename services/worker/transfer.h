@@ -20,6 +20,9 @@ struct worker;
 /* replicas_added for one copy held here (its gen and extra flag tell the
  * tracker which copy and whether it counts); waits for the answer. */
 int transfer_register(struct worker *w, const char *chunk_id, const struct store_copy *copy);
+/* The same for n copies in one call. */
+int transfer_register_many(struct worker *w, const char *const *chunk_ids,
+			   const struct store_copy *copies, size_t n);
 
 /* A put forwarded to the next node of the pipeline, run on its own thread
  * so the local write proceeds in parallel. The payload must stay valid

@@ -40,6 +40,7 @@ struct worker_config {
 };
 
 struct inventory;
+struct keeper;
 
 struct worker {
 	struct worker_config cfg;
@@ -47,6 +48,7 @@ struct worker {
 	struct store *store;
 	struct rpc_peers *peers;      /* the tracker and other workers */
 	struct inventory *inventory;  /* link to the tracker (reports) */
+	struct keeper *keeper;        /* direct-get copies made durable */
 	int64_t started_at_ms;        /* wall clock */
 	atomic_uint inflight;         /* chunk transfers in progress */
 	struct transfer_loads loads;  /* requests in flight per source peer */
