@@ -412,11 +412,26 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
+/* mkdir of a chunk directory that may exist: 0 (made: *made is set) or an
+ * errno. Its entry is made durable later, with the chunk (store_finish),
+ * so a write into a new directory does not wait for two more fsyncs. */
+static int make_chunk_dir(const char *path, bool *made)
+{
+	if (mkdir(path, 0755) == 0) {
+		*made = true;
+		return 0;
+	}
+	struct stat st;
+	if (errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	return errno == EEXIST ? ENOTDIR : errno;
+}
+
 /* Outside the lock: temp file written (not yet fsynced; *fd stays open for
- * that) and its final directories made. Returns 0 or an errno; on error the
- * temp file is gone and *fd is -1. */
+ * that) and its final directories made (*made_ab, *made_cd say which are
+ * new). Returns 0 or an errno; on error the temp file is gone and *fd is -1. */
 static int write_temp(struct store *s, const char *id, const void *data, size_t len, char *tmp,
-		      int *fd_out)
+		      int *fd_out, bool *made_ab, bool *made_cd)
 {
 	char dir_ab[STORE_PATH_MAX], dir_cd[STORE_PATH_MAX], chunks[STORE_PATH_MAX];
 	unsigned long seq = atomic_fetch_add(&s->tmp_seq, 1);
@@ -431,8 +446,10 @@ static int write_temp(struct store *s, const char *id, const void *data, size_t 
 		return errno;
 	if (write_all(fd, data, len) != 0)
 		err = errno;
-	if (err == 0 && (ensure_dir(dir_ab, chunks) != 0 || ensure_dir(dir_cd, dir_ab) != 0))
-		err = errno;
+	if (err == 0)
+		err = make_chunk_dir(dir_ab, made_ab);
+	if (err == 0)
+		err = make_chunk_dir(dir_cd, made_cd);
 	if (err != 0) {
 		close(fd);
 		unlink(tmp);
@@ -532,6 +549,7 @@ struct store_staged {
 	bool extra;
 	bool rewrite;           /* held already when staged: nothing reserved */
 	int fd;                 /* the temp file, written, not yet fsynced */
+	bool made_ab, made_cd;  /* chunks/ab, chunks/ab/cd are new: fsync their parents */
 	struct pending_write pw; /* linked into s->pending until finished */
 	char tmp[STORE_PATH_MAX];
 };
@@ -583,7 +601,7 @@ int store_stage(struct store *s, const char *id, const void *data, size_t len, b
 		return rc;
 	}
 
-	int err = write_temp(s, id, data, len, st->tmp, &st->fd);
+	int err = write_temp(s, id, data, len, st->tmp, &st->fd, &st->made_ab, &st->made_cd);
 	if (err == ENOSPC || err == EDQUOT) {
 		/* The disk is fuller than our accounting: make room from extra
 		 * copies once and retry before refusing. */
@@ -592,7 +610,7 @@ int store_stage(struct store *s, const char *id, const void *data, size_t len, b
 		pthread_mutex_unlock(&s->lock);
 		finish_evictions(s, victims, nvictims);
 		if (freed && nvictims > 0)
-			err = write_temp(s, id, data, len, st->tmp, &st->fd);
+			err = write_temp(s, id, data, len, st->tmp, &st->fd, &st->made_ab, &st->made_cd);
 	}
 	if (err != 0) {
 		pthread_mutex_lock(&s->lock);
@@ -636,10 +654,14 @@ int store_finish(struct store *s, struct store_staged *st, struct store_copy *ou
 		free(st);
 		return rc;
 	}
-	/* The rename is durable once its directory is: before anyone is told. */
-	char dir_cd[STORE_PATH_MAX];
-	path_fmt(dir_cd, "%s/chunks/%.2s/%.2s", s->dir, st->id, st->id + 2);
-	if (fsync_dir(dir_cd) != 0) {
+	/* The rename is durable once its directory is (and the directories
+	 * made for it, in their parents): before anyone is told. */
+	char dir_cd[STORE_PATH_MAX], dir_ab[STORE_PATH_MAX], chunks[STORE_PATH_MAX];
+	path_fmt(chunks, "%s/chunks", s->dir);
+	path_fmt(dir_ab, "%s/%.2s", chunks, st->id);
+	path_fmt(dir_cd, "%s/%.2s", dir_ab, st->id + 2);
+	if ((st->made_ab && fsync_dir(chunks) != 0) || (st->made_cd && fsync_dir(dir_ab) != 0) ||
+	    fsync_dir(dir_cd) != 0) {
 		log_error("chunk_write_failed", "op=fsync_dir chunk=%s err=\"%s\"", st->id,
 			  strerror(errno));
 		free(st);
