@@ -113,7 +113,10 @@ int pp_client_open(const struct pp_client_options *opt, pp_client **out, struct 
 	c->tracker = has_t ? strdup(opt->tracker) : NULL;
 	c->node = has_n ? strdup(opt->node) : NULL;
 	c->meta_addr = has_t ? c->tracker : c->node;
-	c->parallel = opt->parallel ? opt->parallel : PP_PARALLEL_DEFAULT;
+	/* Through one node, each chunk it lacks costs it a pull from a peer
+	 * first: twice the chunks in flight keep the same bytes moving. */
+	c->parallel = opt->parallel ? opt->parallel
+				    : has_n ? 2 * PP_PARALLEL_DEFAULT : PP_PARALLEL_DEFAULT;
 	c->timeout_ms = opt->timeout_ms ? opt->timeout_ms : PP_TIMEOUT_DEFAULT_MS;
 	if (c->meta_addr == NULL || rpc_peers_new(&c->peers) != PP_OK) {
 		pp_client_close(c);

@@ -70,7 +70,7 @@ grep -q "bad_source_reported .*source=${WORKER_ADDR[w2]} .*quarantined=1" "$PP_T
 	fail "w3 did not catch and report the bad source w2"
 [ "$(quarantined w2)" -ge 1 ] || fail "w2 quarantined nothing"
 # Nothing bad was kept on w3.
-pp_wait_for "w3 kept every chunk" 10 test "$(pp_worker_chunks w3 | wc -l)" = 24
+pp_wait_for "w3 kept every chunk" 30 test "$(pp_worker_chunks w3 | wc -l)" = 24
 for f in $(find "${WORKER_DIR[w3]}/chunks" -type f); do
 	assert_eq "$(sha256sum "$f" | cut -d' ' -f1)" "$(basename "$f")" "copy $f on w3"
 done
