@@ -66,145 +66,6 @@ static const char *const SCHEMA =
 	" created_at_ms INTEGER NOT NULL, PRIMARY KEY(gram, created_at_ms, file_id)) WITHOUT ROWID;"
 	"CREATE INDEX IF NOT EXISTS name_grams_file ON name_grams(file_id);";
 
-/* ---- helpers (shared with db_chunks.c and db_work.c through db_impl.h) ---- */
-
-int dbq_vprep(struct db *db, sqlite3_stmt **st, const char *sql, const char *types, va_list ap)
-{
-	int rv = sqlite3_prepare_v2(db->conn, sql, -1, st, NULL);
-	if (rv != SQLITE_OK) {
-		log_error("db_prepare_failed", "err=\"%s\" sql=\"%.80s\"", sqlite3_errmsg(db->conn), sql);
-		return PP_EINTERNAL;
-	}
-	for (int i = 0; types && types[i]; i++) {
-		switch (types[i]) {
-		case 't':
-			sqlite3_bind_text(*st, i + 1, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
-			break;
-		case 'i':
-			sqlite3_bind_int64(*st, i + 1, va_arg(ap, int64_t));
-			break;
-		case 'I':
-			sqlite3_bind_int64(*st, i + 1, (int64_t)va_arg(ap, uint64_t));
-			break;
-		}
-	}
-	return PP_OK;
-}
-
-int dbq_prep(struct db *db, sqlite3_stmt **st, const char *sql, const char *types, ...)
-{
-	va_list ap;
-	va_start(ap, types);
-	int rc = dbq_vprep(db, st, sql, types, ap);
-	va_end(ap);
-	return rc;
-}
-
-int dbq_exec(struct db *db, const char *sql, const char *types, ...)
-{
-	sqlite3_stmt *st;
-	va_list ap;
-	va_start(ap, types);
-	int rc = dbq_vprep(db, &st, sql, types, ap);
-	va_end(ap);
-	if (rc != PP_OK)
-		return rc;
-	int rv;
-	while ((rv = sqlite3_step(st)) == SQLITE_ROW)
-		;
-	if (rv != SQLITE_DONE) {
-		log_error("db_step_failed", "err=\"%s\" sql=\"%.80s\"", sqlite3_errmsg(db->conn), sql);
-		rc = rv == SQLITE_CONSTRAINT ? PP_ECONFLICT : PP_EINTERNAL;
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
-int dbq_int(struct db *db, int64_t *out, const char *sql, const char *types, ...)
-{
-	sqlite3_stmt *st;
-	va_list ap;
-	va_start(ap, types);
-	int rc = dbq_vprep(db, &st, sql, types, ap);
-	va_end(ap);
-	if (rc != PP_OK)
-		return rc;
-	int rv = sqlite3_step(st);
-	if (rv == SQLITE_ROW)
-		*out = sqlite3_column_int64(st, 0);
-	else if (rv == SQLITE_DONE)
-		rc = PP_ENOTFOUND;
-	else {
-		log_error("db_step_failed", "err=\"%s\" sql=\"%.80s\"", sqlite3_errmsg(db->conn), sql);
-		rc = PP_EINTERNAL;
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
-int dbq_begin(struct db *db) { return dbq_exec(db, "BEGIN IMMEDIATE", NULL); }
-int dbq_commit(struct db *db) { return dbq_exec(db, "COMMIT", NULL); }
-
-/* Commits and deletes of files are what users see: their transactions fsync
- * the WAL (synchronous=FULL) so they survive power loss, not only kill -9.
- * Everything else (upload sessions, replica records, node state) runs at
- * synchronous=NORMAL, which in WAL mode still survives any process crash;
- * an fsync per chunk placement queued behind the workers' 4 MiB writes on
- * the same disk made placement ~40 ms. */
-int dbq_begin_durable(struct db *db)
-{
-	int rc = dbq_exec(db, "PRAGMA synchronous=FULL", NULL);
-	return rc == PP_OK ? dbq_begin(db) : rc;
-}
-
-void dbq_end_durable(struct db *db) { dbq_exec(db, "PRAGMA synchronous=NORMAL", NULL); }
-void dbq_rollback(struct db *db)
-{
-	if (!sqlite3_get_autocommit(db->conn))
-		sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
-}
-
-void dbq_copy(char *dst, size_t len, sqlite3_stmt *st, int col)
-{
-	const unsigned char *s = sqlite3_column_text(st, col);
-	snprintf(dst, len, "%s", s ? (const char *)s : "");
-}
-
-int dbq_pairs(struct db *db, struct chunk_node **out, size_t *n, size_t max, const char *sql,
-	      const char *types, ...)
-{
-	sqlite3_stmt *st;
-	va_list ap;
-	va_start(ap, types);
-	int rc = dbq_vprep(db, &st, sql, types, ap);
-	va_end(ap);
-	*out = NULL;
-	*n = 0;
-	if (rc != PP_OK)
-		return rc;
-	size_t cap = 0;
-	int rv;
-	while (*n < max && (rv = sqlite3_step(st)) == SQLITE_ROW) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 64;
-			struct chunk_node *g = realloc(*out, cap * sizeof(**out));
-			if (g == NULL) {
-				rc = PP_EINTERNAL;
-				break;
-			}
-			*out = g;
-		}
-		struct chunk_node *p = &(*out)[(*n)++];
-		dbq_copy(p->chunk_id, sizeof(p->chunk_id), st, 0);
-		dbq_copy(p->node_id, sizeof(p->node_id), st, 1);
-		int cols = sqlite3_column_count(st);
-		p->size = cols > 2 ? (uint32_t)sqlite3_column_int64(st, 2) : 0;
-		p->gen = cols > 3 ? (uint64_t)sqlite3_column_int64(st, 3) : 0;
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
 /* ---- open ---- */
 
 /* Schema versions: 1 = the first landing; 2 adds replicas.gen, nodes.roles
@@ -244,8 +105,10 @@ int db_open(const char *path, struct db **out)
 		return PP_EINTERNAL;
 	pthread_mutex_init(&db->lock, NULL);
 	commit_group_init(db);
+	/* NOMUTEX: db->lock already serializes every use of the connection;
+	 * SQLite's own mutexes on top cost ~7% of the tracker's CPU. */
 	int rv = sqlite3_open_v2(path, &db->conn,
-				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 				 NULL);
 	char *err = NULL;
 	if (rv == SQLITE_OK) {
@@ -274,6 +137,7 @@ void db_close(struct db *db)
 {
 	if (db == NULL)
 		return;
+	dbq_cache_clear(db);
 	sqlite3_close(db->conn);
 	commit_group_destroy(db);
 	pthread_mutex_destroy(&db->lock);
@@ -311,7 +175,7 @@ static int upload_get_locked(struct db *db, int64_t upload_id, struct upload_rec
 		} else {
 			rc = PP_ENOTFOUND;
 		}
-		sqlite3_finalize(st);
+		dbq_finish(db, st);
 	}
 	return rc;
 }
@@ -429,7 +293,7 @@ static int grams_insert(struct db *db, int64_t file_id, const char *name, int64_
 		i += clen;
 	}
 	if (st)
-		sqlite3_finalize(st);
+		dbq_finish(db, st);
 	free(low);
 	return rc;
 }
@@ -470,7 +334,7 @@ static int commit_check(struct db *db, int64_t upload_id, const struct upload_re
 		total = sqlite3_column_int64(st, 1);
 		maxidx = sqlite3_column_int64(st, 2);
 	}
-	sqlite3_finalize(st);
+	dbq_finish(db, st);
 	if ((uint64_t)count != chunk_count || maxidx != count - 1) {
 		snprintf(err, err_len, "upload has %lld placed chunks, commit says %llu",
 			 (long long)count, (unsigned long long)chunk_count);
@@ -523,7 +387,7 @@ int db_commit_locked(struct db *db, const struct commit_args *a, struct file_rec
 		old_id = sqlite3_column_int64(st, 0);
 		old_version = sqlite3_column_int64(st, 1);
 	}
-	sqlite3_finalize(st);
+	dbq_finish(db, st);
 	/* Take the new references before dropping the old ones, so chunks the
 	 * two versions share never touch zero. */
 	rc = dbq_exec(db,
@@ -569,10 +433,8 @@ int db_commit_locked(struct db *db, const struct commit_args *a, struct file_rec
 
 /* ---- files ---- */
 
-#define FILE_COLS "f.id, f.name, f.version, f.size, f.sha256, f.replication, f.chunk_size," \
-		  " f.chunk_count, f.created_at_ms"
 
-static void file_row(sqlite3_stmt *st, struct file_rec *f)
+void db_file_row(sqlite3_stmt *st, struct file_rec *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->id = sqlite3_column_int64(st, 0);
@@ -593,10 +455,10 @@ static int file_get_locked(struct db *db, const char *name, struct file_rec *out
 	if (rc != PP_OK)
 		return rc;
 	if (sqlite3_step(st) == SQLITE_ROW)
-		file_row(st, out);
+		db_file_row(st, out);
 	else
 		rc = PP_ENOTFOUND;
-	sqlite3_finalize(st);
+	dbq_finish(db, st);
 	return rc;
 }
 
@@ -628,7 +490,7 @@ int db_file_health(struct db *db, struct file_rec *f)
 			else if ((uint32_t)sqlite3_column_int(st, 0) < f->replication)
 				f->health = FILE_UNDER;
 		}
-		sqlite3_finalize(st);
+		dbq_finish(db, st);
 	}
 	pthread_mutex_unlock(&db->lock);
 	return rc;
@@ -673,7 +535,7 @@ int db_file_chunks(struct db *db, int64_t file_id, uint64_t first, uint32_t max,
 			c->size = (uint32_t)sqlite3_column_int64(st, 2);
 			c->replication = (uint32_t)sqlite3_column_int(st, 3);
 		}
-		sqlite3_finalize(st);
+		dbq_finish(db, st);
 	}
 	pthread_mutex_unlock(&db->lock);
 	return rc;
@@ -750,8 +612,8 @@ int db_list(struct db *db, const char *query, uint32_t limit, uint32_t offset,
 	if (rc != PP_OK)
 		goto out;
 	while (*n < limit && sqlite3_step(st) == SQLITE_ROW)
-		file_row(st, &(*out)[(*n)++]);
-	sqlite3_finalize(st);
+		db_file_row(st, &(*out)[(*n)++]);
+	dbq_finish(db, st);
 out:
 	pthread_mutex_unlock(&db->lock);
 	free(param);
@@ -780,7 +642,7 @@ int db_list_plan(struct db *db, const char *query, char *buf, size_t len)
 			if (w > 0)
 				used += (size_t)w;
 		}
-		sqlite3_finalize(st);
+		dbq_finish(db, st);
 	}
 	pthread_mutex_unlock(&db->lock);
 	free(param);

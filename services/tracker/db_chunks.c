@@ -29,7 +29,7 @@ int db_chunk_get(struct db *db, const char *chunk_id, struct chunk_rec *out)
 		} else {
 			rc = PP_ENOTFOUND;
 		}
-		sqlite3_finalize(st);
+		dbq_finish(db, st);
 	}
 	pthread_mutex_unlock(&db->lock);
 	return rc;
@@ -62,7 +62,7 @@ int db_chunk_replicas(struct db *db, const char *chunk_id, struct replica_rec **
 		r->gen = (uint64_t)sqlite3_column_int64(st, 3);
 	}
 	if (st)
-		sqlite3_finalize(st);
+		dbq_finish(db, st);
 	pthread_mutex_unlock(&db->lock);
 	return rc;
 }
@@ -95,12 +95,19 @@ static int replica_upsert(struct db *db, const char *node_id, const struct copy_
 int db_replica_added(struct db *db, const char *node_id, const struct copy_ref *ref,
 		     int64_t now_ms, int64_t gc_after_ms)
 {
+	return db_replicas_added(db, node_id, ref, 1, now_ms, gc_after_ms);
+}
+
+int db_replicas_added(struct db *db, const char *node_id, const struct copy_ref *refs, size_t n,
+		      int64_t now_ms, int64_t gc_after_ms)
+{
 	pthread_mutex_lock(&db->lock);
 	int rc = dbq_begin(db);
-	if (rc == PP_OK)
-		rc = chunk_ensure(db, ref->id, ref->size, gc_after_ms);
-	if (rc == PP_OK)
-		rc = replica_upsert(db, node_id, ref, now_ms);
+	for (size_t i = 0; i < n && rc == PP_OK; i++) {
+		rc = chunk_ensure(db, refs[i].id, refs[i].size, gc_after_ms);
+		if (rc == PP_OK)
+			rc = replica_upsert(db, node_id, &refs[i], now_ms);
+	}
 	if (rc == PP_OK)
 		rc = dbq_commit(db);
 	if (rc != PP_OK)
@@ -112,10 +119,7 @@ int db_replica_added(struct db *db, const char *node_id, const struct copy_ref *
 int db_replica_pending(struct db *db, const char *node_id, const char *chunk_id, int64_t now_ms)
 {
 	pthread_mutex_lock(&db->lock);
-	int rc = dbq_exec(db,
-			  "INSERT INTO replicas(chunk_id, node_id, state, extra, updated_ms, gen)"
-			  " VALUES (?, ?, 4, 0, ?, 0) ON CONFLICT(chunk_id, node_id) DO NOTHING",
-			  "tti", chunk_id, node_id, now_ms);
+	int rc = dbq_exec(db, DB_SQL_REPLICA_PENDING, "tti", chunk_id, node_id, now_ms);
 	pthread_mutex_unlock(&db->lock);
 	return rc;
 }
@@ -201,7 +205,7 @@ int db_inventory_reconcile(struct db *db, const char *node_id, const struct copy
 	if (rc != PP_OK)
 		dbq_rollback(db);
 	if (ins)
-		sqlite3_finalize(ins);
+		dbq_finish(db, ins);
 	pthread_mutex_unlock(&db->lock);
 	return rc;
 }
@@ -230,7 +234,7 @@ int db_health(struct db *db, struct health_counts *out)
 			out->under_replicated = (uint64_t)sqlite3_column_int64(st, 1);
 			out->lost = (uint64_t)sqlite3_column_int64(st, 2);
 		}
-		sqlite3_finalize(st);
+		dbq_finish(db, st);
 		rc = dbq_int(db, &v,
 			     "SELECT coalesce(sum(c.size), 0) FROM replicas r JOIN chunks c"
 			     " ON c.id = r.chunk_id JOIN nodes n ON n.id = r.node_id"
@@ -275,7 +279,7 @@ int db_node_save(struct db *db, const struct node_rec *nodes, size_t n)
 		sqlite3_reset(st);
 	}
 	if (st)
-		sqlite3_finalize(st);
+		dbq_finish(db, st);
 	if (rc == PP_OK)
 		rc = dbq_commit(db);
 	if (rc != PP_OK)
@@ -321,7 +325,7 @@ int db_nodes_load(struct db *db, struct node_rec **out, size_t *n)
 		r->roles = (unsigned)sqlite3_column_int(st, 11);
 	}
 	if (st)
-		sqlite3_finalize(st);
+		dbq_finish(db, st);
 	pthread_mutex_unlock(&db->lock);
 	return rc;
 }
@@ -340,7 +344,7 @@ int db_node_usage(struct db *db, const char *node_id, uint64_t *chunks, uint64_t
 			*chunks = (uint64_t)sqlite3_column_int64(st, 0);
 			*bytes = (uint64_t)sqlite3_column_int64(st, 1);
 		}
-		sqlite3_finalize(st);
+		dbq_finish(db, st);
 	}
 	pthread_mutex_unlock(&db->lock);
 	return rc;

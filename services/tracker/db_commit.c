@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -148,28 +149,31 @@ static void group_write(struct db *db, struct commit_req *group)
 	log_debug("commit_group", "commits=%zu ok=%zu", n, ok);
 }
 
-int db_upload_commit(struct db *db, int64_t upload_id, uint64_t size, const char *sha256,
-		     uint64_t chunk_count, int64_t now_ms, int64_t gc_after_ms,
-		     struct file_rec *out, char *err, size_t err_len)
+/* Queues the n requests (linked through next) and returns once all are
+ * done, leading groups while none is being written. */
+static void commit_wait(struct db *db, struct commit_req *reqs, size_t n)
 {
-	struct commit_args a = {.upload_id = upload_id, .size = size, .sha256 = sha256,
-				.chunk_count = chunk_count, .now_ms = now_ms,
-				.gc_after_ms = gc_after_ms};
-	struct commit_req me = {.args = &a, .out = out, .err = err, .err_len = err_len};
-	err[0] = '\0';
 	pthread_mutex_lock(&db->group_lock);
 	/* Join the queue at its end, so groups keep arrival order. */
 	struct commit_req **tail = &db->group_queue;
 	while (*tail != NULL)
 		tail = &(*tail)->next;
-	*tail = &me;
-	while (!me.done) {
+	for (size_t i = 0; i < n; i++) {
+		reqs[i].next = i + 1 < n ? &reqs[i + 1] : NULL;
+		reqs[i].err[0] = '\0';
+	}
+	*tail = &reqs[0];
+	for (;;) {
+		bool all = true;
+		for (size_t i = 0; i < n && all; i++)
+			all = reqs[i].done;
+		if (all)
+			break;
 		if (db->group_busy) {
 			pthread_cond_wait(&db->group_cond, &db->group_lock);
 			continue;
 		}
-		/* Lead: take up to COMMIT_GROUP_MAX waiting commits (ours among
-		 * them: nobody else led since we queued). */
+		/* Lead: take up to COMMIT_GROUP_MAX waiting commits. */
 		db->group_busy = true;
 		struct commit_req *group = db->group_queue, *last = group;
 		for (int k = 1; k < COMMIT_GROUP_MAX && last->next != NULL; k++)
@@ -188,5 +192,47 @@ int db_upload_commit(struct db *db, int64_t upload_id, uint64_t size, const char
 		pthread_cond_broadcast(&db->group_cond);
 	}
 	pthread_mutex_unlock(&db->group_lock);
+}
+
+int db_upload_commit(struct db *db, int64_t upload_id, uint64_t size, const char *sha256,
+		     uint64_t chunk_count, int64_t now_ms, int64_t gc_after_ms,
+		     struct file_rec *out, char *err, size_t err_len)
+{
+	struct commit_args a = {.upload_id = upload_id, .size = size, .sha256 = sha256,
+				.chunk_count = chunk_count, .now_ms = now_ms,
+				.gc_after_ms = gc_after_ms};
+	struct commit_req me = {.args = &a, .out = out, .err = err, .err_len = err_len};
+	commit_wait(db, &me, 1);
 	return me.rc;
+}
+
+void db_upload_commit_many(struct db *db, struct commit_one *items, size_t n, int64_t now_ms,
+			   int64_t gc_after_ms)
+{
+	if (n == 0)
+		return;
+	struct commit_args *args = calloc(n, sizeof(*args));
+	struct commit_req *reqs = calloc(n, sizeof(*reqs));
+	if (args == NULL || reqs == NULL) {
+		for (size_t i = 0; i < n; i++) {
+			items[i].rc = PP_EINTERNAL;
+			snprintf(items[i].err, sizeof(items[i].err), "out of memory");
+		}
+		free(args);
+		free(reqs);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		args[i] = (struct commit_args){.upload_id = items[i].upload_id, .size = items[i].size,
+					       .sha256 = items[i].sha256,
+					       .chunk_count = items[i].chunk_count,
+					       .now_ms = now_ms, .gc_after_ms = gc_after_ms};
+		reqs[i] = (struct commit_req){.args = &args[i], .out = &items[i].out,
+					      .err = items[i].err, .err_len = sizeof(items[i].err)};
+	}
+	commit_wait(db, reqs, n);
+	for (size_t i = 0; i < n; i++)
+		items[i].rc = reqs[i].rc;
+	free(reqs);
+	free(args);
 }

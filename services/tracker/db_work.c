@@ -55,7 +55,7 @@ int db_repair_needs(struct db *db, size_t max, struct repair_need **out, size_t 
 		}
 	}
 	if (st)
-		sqlite3_finalize(st);
+		dbq_finish(db, st);
 	pthread_mutex_unlock(&db->lock);
 	return rc;
 }

@@ -4,8 +4,8 @@
  * surviving a reopen, and the durability rules (DESIGN.md): copies named by
  * gen, tombstones, inventory snapshots, retirement only while the factor is
  * kept, extra and unheard copies counting for nothing, the policy's SQL
- * agreeing with its C, and group commit (many commits at once, one refused
- * alone). */
+ * agreeing with its C, group commit (many commits at once, one refused
+ * alone), batches of small files and listing by prefix. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -615,6 +615,82 @@ static void test_concurrent_commits_are_grouped_and_fail_alone(void **state)
 	db_close(db);
 }
 
+/* Batches of one-chunk files: sessions and placements in one go (a bad
+ * item fails alone), commits in one group, and listing by prefix in name
+ * order with paging. */
+static void test_batches_of_small_files_and_prefix_listing(void **state)
+{
+	(void)state;
+	struct db *db;
+	assert_int_equal(db_open(path, &db), PP_OK);
+	node_up(db, "a");
+	node_up(db, "b");
+	enum { N = 10 };
+	char names[N][32], ids[N][65];
+	struct batch_upload ups[N];
+	for (int i = 0; i < N; i++) {
+		snprintf(names[i], sizeof(names[i]), "dir/%c%02d", i % 2 ? 'b' : 'a', i);
+		id_of(900 + i, ids[i]);
+		ups[i] = (struct batch_upload){.name = names[i], .size = 10, .chunk_id = ids[i]};
+	}
+	ups[3].size = 0; /* an empty file: no chunk */
+	ups[3].chunk_id = NULL;
+	ups[5].name = names[4]; /* the same name twice is fine: two sessions */
+	assert_int_equal(db_upload_begin_batch(db, ups, N, 2, 1024, 1000, 2000), PP_OK);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(ups[i].rc, PP_OK);
+		assert_true(ups[i].upload_id > 0);
+		if (ups[i].size > 0) {
+			copy_on(db, "a", 900 + i, false);
+			copy_on(db, "b", 900 + i, false);
+		}
+	}
+	struct commit_one c[N];
+	memset(c, 0, sizeof(c));
+	for (int i = 0; i < N; i++) {
+		c[i].upload_id = ups[i].upload_id;
+		c[i].size = ups[i].size;
+		c[i].sha256 = ups[i].size ? ids[i]
+					  : "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+		c[i].chunk_count = ups[i].size ? 1 : 0;
+	}
+	c[7].size = 11; /* does not add up: refused, alone */
+	db_upload_commit_many(db, c, N, 3000, 4000);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(c[i].rc, i == 7 ? PP_EINVAL : PP_OK);
+	assert_int_equal(c[5].out.version, 2); /* names[4] committed twice */
+	struct file_rec f;
+	assert_int_equal(db_file_get(db, names[3], &f), PP_OK);
+	assert_int_equal(f.size, 0);
+	assert_int_equal(db_file_get(db, names[7], &f), PP_ENOTFOUND);
+	/* By prefix: name order, pages of 3, nothing outside the prefix. */
+	int pages = 0;
+	struct file_rec *files;
+	size_t n;
+	bool more;
+	assert_int_equal(put(db, "dir", (int[]){950}, 1, &f), PP_OK);   /* not below "dir/" */
+	assert_int_equal(put(db, "dis/x", (int[]){951}, 1, &f), PP_OK); /* after the range */
+	char after[64] = "";
+	char seen[16][32];
+	int nseen = 0;
+	do {
+		assert_int_equal(db_files_by_prefix(db, "dir/", after, 3, &files, &n, &more), PP_OK);
+		for (size_t i = 0; i < n; i++) {
+			assert_int_equal(strncmp(files[i].name, "dir/", 4), 0);
+			if (nseen > 0)
+				assert_true(strcmp(seen[nseen - 1], files[i].name) < 0);
+			snprintf(seen[nseen++], sizeof(seen[0]), "%.30s", files[i].name);
+		}
+		if (n > 0)
+			snprintf(after, sizeof(after), "%.60s", files[n - 1].name);
+		free(files);
+		pages++;
+	} while (more && pages < 10);
+	assert_int_equal(nseen, N - 2); /* 10 names, one twice, one refused */
+	assert_string_equal(seen[0], "dir/a00");
+	db_close(db);
+}
+
 static void test_policy_sql_agrees_with_c(void **state)
 {
 	(void)state;
@@ -693,6 +769,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_policy_sql_agrees_with_c, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_commits_are_grouped_and_fail_alone,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batches_of_small_files_and_prefix_listing, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
