@@ -15,6 +15,7 @@
 #include "flags.h"
 #include "hash.h"
 #include "keeper.h"
+#include "put_batch.h"
 #include "log.h"
 #include "rpc_client.h"
 #include "timeutil.h"
@@ -434,6 +435,7 @@ static void h_proxy(void *svc, struct rpc_call *call)
 const struct rpc_route worker_routes[] = {
 	{PP__V1__REQUEST__BODY_PING, h_ping, "ping"},
 	{PP__V1__REQUEST__BODY_PUT_CHUNK, h_put_chunk, "put_chunk"},
+	{PP__V1__REQUEST__BODY_PUT_CHUNKS, h_put_chunks, "put_chunks"},
 	{PP__V1__REQUEST__BODY_GET_CHUNK, h_get_chunk, "get_chunk"},
 	{PP__V1__REQUEST__BODY_HAS_CHUNKS, h_has_chunks, "has_chunks"},
 	{PP__V1__REQUEST__BODY_DELETE_CHUNKS, h_delete_chunks, "delete_chunks"},
@@ -444,5 +446,6 @@ const struct rpc_route worker_routes[] = {
 	{PP__V1__REQUEST__BODY_NODES, h_proxy, "nodes"},
 	{PP__V1__REQUEST__BODY_HEALTH, h_proxy, "health"},
 	{PP__V1__REQUEST__BODY_LOCATE, h_proxy, "locate"},
+	{PP__V1__REQUEST__BODY_PREFIX_MANIFEST, h_proxy, "prefix_manifest"},
 };
 const size_t worker_route_count = sizeof(worker_routes) / sizeof(worker_routes[0]);

@@ -80,6 +80,13 @@ int store_stage(struct store *s, const char *chunk_id, const void *data, size_t 
 		struct store_staged **out);
 int store_finish(struct store *s, struct store_staged *st, struct store_copy *out);
 void store_stage_abort(struct store *s, struct store_staged *st);
+/* store_finish for n staged writes (NULL entries fail) with two syncfs
+ * calls for all of them instead of two fsyncs each (from
+ * STORE_BATCH_SYNCFS_MIN writes on); rcs[i] per write, the first failure
+ * returned. Frees every staged write. */
+#define STORE_BATCH_SYNCFS_MIN 4
+int store_finish_batch(struct store *s, struct store_staged **st, size_t n,
+		       struct store_copy *out, int *rcs);
 /* A held copy becomes a regular (non-extra) one under a new gen, as if it
  * had just been written. PP_ENOTFOUND when not held. */
 int store_claim(struct store *s, const char *chunk_id, struct store_copy *out);

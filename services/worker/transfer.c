@@ -93,12 +93,22 @@ static void *forward_main(void *arg)
 		return NULL;
 	}
 	Pp__V1__PutChunkRequest put = PP__V1__PUT_CHUNK_REQUEST__INIT;
-	put.chunk_id = (char *)f->chunk_id;
-	put.n_forward = f->n_forward - 1;
-	put.forward = f->n_forward > 1 ? f->forward + 1 : NULL;
+	Pp__V1__PutChunksRequest puts = PP__V1__PUT_CHUNKS_REQUEST__INIT;
 	Pp__V1__Request req = PP__V1__REQUEST__INIT;
-	req.body_case = PP__V1__REQUEST__BODY_PUT_CHUNK;
-	req.put_chunk = &put;
+	if (f->chunks != NULL) {
+		puts.chunks = f->chunks;
+		puts.n_chunks = f->n_chunks;
+		puts.n_forward = f->n_forward - 1;
+		puts.forward = f->n_forward > 1 ? f->forward + 1 : NULL;
+		req.body_case = PP__V1__REQUEST__BODY_PUT_CHUNKS;
+		req.put_chunks = &puts;
+	} else {
+		put.chunk_id = (char *)f->chunk_id;
+		put.n_forward = f->n_forward - 1;
+		put.forward = f->n_forward > 1 ? f->forward + 1 : NULL;
+		req.body_case = PP__V1__REQUEST__BODY_PUT_CHUNK;
+		req.put_chunk = &put;
+	}
 	f->rc = rpc_call(f->w->peers, f->forward[0], &f->w->auth, &req, f->payload, f->payload_len,
 			 FORWARD_TIMEOUT_PER_HOP_MS * (int)f->n_forward, &f->reply);
 	if (f->rc != PP_OK)

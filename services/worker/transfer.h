@@ -34,6 +34,10 @@ struct transfer_forward {
 	size_t n_forward;
 	const void *payload;
 	size_t payload_len;
+	/* put_chunks: the chunks sent on with the payload (NULL: a put_chunk
+	 * of chunk_id). */
+	Pp__V1__ChunkRef **chunks;
+	size_t n_chunks;
 	pthread_t thread;
 	bool started;
 	int rc;

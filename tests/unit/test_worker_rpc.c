@@ -675,6 +675,46 @@ static void test_worker_serves_the_chunk_protocol(void **state)
 	assert_false(exists(path));
 	assert_true(wait_reported(bad_id));
 
+	/* put_chunks: three chunks in one frame down a pipeline of two, each
+	 * stored on both and registered; a chunk that does not match its id
+	 * stops the batch before it travels; sizes must describe the payload. */
+	{
+		static uint8_t three[3 * 5000];
+		char tid[3][65];
+		Pp__V1__ChunkRef refs[3], *refp[3];
+		for (int i = 0; i < 3; i++) {
+			make_chunk(three + i * 5000, 5000, 20 + (unsigned)i, tid[i]);
+			pp__v1__chunk_ref__init(&refs[i]);
+			refs[i].id = tid[i];
+			refs[i].size = 5000;
+			refp[i] = &refs[i];
+		}
+		Pp__V1__PutChunksRequest pc = PP__V1__PUT_CHUNKS_REQUEST__INIT;
+		pc.chunks = refp;
+		pc.n_chunks = 3;
+		char *fwd2[] = {w_addr[1]};
+		pc.forward = fwd2;
+		pc.n_forward = 1;
+		req.body_case = PP__V1__REQUEST__BODY_PUT_CHUNKS;
+		req.put_chunks = &pc;
+		assert_int_equal(call(0, &req, three, sizeof(three), &r), PP_OK);
+		assert_int_equal(r.resp->put_chunks->n_stored, 3);
+		for (int i = 0; i < 3; i++) {
+			assert_int_equal(r.resp->put_chunks->stored[i], 2);
+			assert_int_equal(count_added("w1", tid[i]), 1);
+			assert_int_equal(count_added("w2", tid[i]), 1);
+			chunk_path(1, NULL, tid[i], path, sizeof(path));
+			assert_true(exists(path));
+		}
+		rpc_reply_free(&r);
+		three[7000] ^= 1; /* chunk 1 */
+		assert_int_equal(call(0, &req, three, sizeof(three), &r), PP_EINTEGRITY);
+		rpc_reply_free(&r);
+		three[7000] ^= 1;
+		assert_int_equal(call(0, &req, three, sizeof(three) - 1, &r), PP_EINVAL);
+		rpc_reply_free(&r);
+	}
+
 	/* Tracker queries pass through a worker unchanged. */
 	Pp__V1__ListRequest list = PP__V1__LIST_REQUEST__INIT;
 	req.body_case = PP__V1__REQUEST__BODY_LIST;
