@@ -124,6 +124,32 @@ out:
 	return rc;
 }
 
+/* A manifest page made of a caller's chunk map (chunks and replicas copied). */
+static int copy_page(const struct pp_chunk_map *m, struct dl_page *page, struct pp_error *err)
+{
+	page->first = 0;
+	page->count = 0;
+	page->chunks = calloc(m->chunk_count ? m->chunk_count : 1, sizeof(*page->chunks));
+	if (page->chunks == NULL)
+		return pp_fail(err, PP_EINTERNAL, "out of memory");
+	for (size_t i = 0; i < m->chunk_count; i++) {
+		struct pp_chunk *dst = &page->chunks[i];
+		*dst = m->chunks[i];
+		dst->replicas = NULL;
+		if (m->chunks[i].replica_count > 0) {
+			size_t bytes = m->chunks[i].replica_count * sizeof(*dst->replicas);
+			dst->replicas = malloc(bytes);
+			if (dst->replicas == NULL) {
+				page->count = i;
+				return pp_fail(err, PP_EINTERNAL, "out of memory");
+			}
+			memcpy(dst->replicas, m->chunks[i].replicas, bytes);
+		}
+	}
+	page->count = m->chunk_count;
+	return PP_OK;
+}
+
 /* Copies chunk k's location (replicas duplicated) out of the page cache,
  * loading its page when needed. */
 static int chunk_location(struct pp_download *d, uint64_t k, struct pp_chunk *out,
@@ -386,8 +412,30 @@ static void *fetcher_main(void *arg)
 	return NULL;
 }
 
+static int download_start(pp_client *c, const char *name, uint64_t offset, uint64_t length,
+			  const struct pp_chunk_map *map, pp_download **out, struct pp_file *info,
+			  struct pp_error *err);
+
 int pp_download_open(pp_client *c, const char *name, uint64_t offset, uint64_t length,
 		     pp_download **out, struct pp_file *info, struct pp_error *err)
+{
+	return download_start(c, name, offset, length, NULL, out, info, err);
+}
+
+int pp_download_open_map(pp_client *c, const struct pp_chunk_map *m, pp_download **out,
+			 struct pp_error *err)
+{
+	if (m == NULL)
+		return pp_fail(err, PP_EINVAL, "no chunk map");
+	bool whole = m->file.chunk_count <= PP_MANIFEST_PAGE && m->chunk_count == m->file.chunk_count;
+	return download_start(c, m->file.name, 0, 0, whole ? m : NULL, out, NULL, err);
+}
+
+/* Opens a download; with a complete map the manifest comes from it (its
+ * first page) instead of the tracker. */
+static int download_start(pp_client *c, const char *name, uint64_t offset, uint64_t length,
+			  const struct pp_chunk_map *map, pp_download **out, struct pp_file *info,
+			  struct pp_error *err)
 {
 	pp_error_clear(err);
 	if (c == NULL || out == NULL)
@@ -405,8 +453,13 @@ int pp_download_open(pp_client *c, const char *name, uint64_t offset, uint64_t l
 	d->c = c;
 	snprintf(d->name, sizeof(d->name), "%s", name);
 	/* The first page comes with the file's info: a small file needs one
-	 * manifest call in all. */
-	rc = load_manifest(c, name, 0, PP_MANIFEST_PAGE, &d->file, &d->pages[0], err);
+	 * manifest call in all (none when the caller has its map). */
+	if (map != NULL) {
+		d->file = map->file;
+		rc = copy_page(map, &d->pages[0], err);
+	} else {
+		rc = load_manifest(c, name, 0, PP_MANIFEST_PAGE, &d->file, &d->pages[0], err);
+	}
 	if (rc != PP_OK)
 		goto fail;
 	const struct pp_file *f = &d->file;

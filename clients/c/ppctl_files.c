@@ -39,7 +39,11 @@
 #define FILES_THREADS 48                /* files moving at once */
 #define FILES_BUDGET_BYTES (32u << 20)  /* chunk memory across those files */
 #define FILES_SMALL_BYTES (4u << 20)    /* larger files take the whole budget */
-#define FILES_LIST_PAGE 1000            /* names per list call (the tracker's maximum) */
+#define FILES_PREFIX_PAGE 256           /* files per prefix listing call */
+/* Batches of small files in flight: each fans out to every pipeline of the
+ * cluster at once, so a few keep the workers busy without crowding out
+ * their other requests. */
+#define FILES_BATCHES 4
 
 /* One file to move. `local` is the source (put) or the target path (get). */
 struct item {
@@ -51,6 +55,7 @@ struct item {
 	int rc;
 	struct pp_error err;
 	struct pp_file file;
+	const struct pp_chunk_map *map; /* get --prefix: its chunk map (not owned) */
 };
 
 struct pool {
@@ -58,13 +63,22 @@ struct pool {
 	struct item *items;   /* owned, n of them */
 	size_t n;
 	void (*run)(struct item *it);
+	/* put: small files go in batches (pp_put_batch); a task is a batch or
+	 * one file. Without tasks, every item is a task of its own. */
+	struct task {
+		size_t first, count; /* items[first..first+count) */
+		bool batch;
+	} *tasks; /* owned */
+	size_t ntasks;
 	uint32_t replication; /* put */
 	bool sync_each;       /* get: fsync each file before its rename */
 	pthread_mutex_t lock; /* guards everything below */
 	pthread_cond_t cond;
-	size_t next;          /* next item to start */
+	size_t next;          /* next task (or item) to start */
 	uint64_t budget;      /* chunk memory free */
 	uint64_t ticket, serving; /* reservations are granted in order */
+	int batches;          /* batches of small files in flight */
+	size_t files_done;    /* get --prefix: files listed, over all pages */
 	uint64_t total, done; /* bytes, for the progress bar */
 	struct progress pr;
 };
@@ -121,33 +135,59 @@ static void item_progress(void *arg, uint64_t done, uint64_t total)
 	pthread_mutex_unlock(&p->lock);
 }
 
+static void put_batch_task(struct pool *p, const struct task *t);
+
 static void *pool_main(void *arg)
 {
 	struct pool *p = arg;
+	size_t total = p->tasks ? p->ntasks : p->n;
 	for (;;) {
 		pthread_mutex_lock(&p->lock);
-		size_t i = p->next < p->n ? p->next++ : p->n;
+		size_t i = p->next < total ? p->next++ : total;
 		pthread_mutex_unlock(&p->lock);
-		if (i == p->n)
+		if (i == total)
 			return NULL;
-		p->run(&p->items[i]);
+		if (p->tasks == NULL)
+			p->run(&p->items[i]);
+		else if (p->tasks[i].batch)
+			put_batch_task(p, &p->tasks[i]);
+		else
+			p->run(&p->items[p->tasks[i].first]);
 	}
 }
 
 /* Runs every item (in parallel unless `serial`); returns the exit code of
  * the first failure in item order, 0 when all went well. */
-static int pool_run(struct pool *p, const char *label, bool serial)
+static void pool_init(struct pool *p, const char *label)
 {
 	pthread_mutex_init(&p->lock, NULL);
 	time_cond_init(&p->cond);
 	p->budget = FILES_BUDGET_BYTES;
+	progress_init(&p->pr, label);
+}
+
+static void pool_fini(struct pool *p)
+{
+	progress_end(&p->pr);
+	pthread_cond_destroy(&p->cond);
+	pthread_mutex_destroy(&p->lock);
+}
+
+/* Moves p->items (in parallel unless `serial`); returns the exit code of
+ * the first failure in item order (each one reported), 0 when all went
+ * well. Can run again on another set of items (a page of a listing). */
+static int pool_exec(struct pool *p, bool serial)
+{
+	pthread_mutex_lock(&p->lock);
+	p->next = 0;
 	for (size_t i = 0; i < p->n; i++) {
 		p->items[i].pool = p;
 		p->total += p->items[i].size;
 	}
-	progress_init(&p->pr, label);
+	pthread_mutex_unlock(&p->lock);
 	/* This thread is one of the FILES_THREADS. */
-	size_t nthreads = serial || p->n < 2 ? 0 : (p->n < FILES_THREADS ? p->n : FILES_THREADS) - 1;
+	size_t units = p->tasks ? p->ntasks : p->n;
+	size_t nthreads = serial || units < 2 ? 0 : (units < FILES_THREADS ? units : FILES_THREADS) - 1;
 	pthread_t threads[FILES_THREADS];
 	size_t started = 0;
 	while (started < nthreads &&
@@ -156,9 +196,6 @@ static int pool_run(struct pool *p, const char *label, bool serial)
 	pool_main(p); /* this thread works too (alone when serial) */
 	for (size_t i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
-	progress_end(&p->pr);
-	pthread_cond_destroy(&p->cond);
-	pthread_mutex_destroy(&p->lock);
 	int code = 0;
 	for (size_t i = 0; i < p->n; i++) {
 		struct item *it = &p->items[i];
@@ -168,6 +205,14 @@ static int pool_run(struct pool *p, const char *label, bool serial)
 		if (code == 0)
 			code = c;
 	}
+	return code;
+}
+
+static int pool_run(struct pool *p, const char *label, bool serial)
+{
+	pool_init(p, label);
+	int code = pool_exec(p, serial);
+	pool_fini(p);
 	return code;
 }
 
@@ -369,6 +414,111 @@ static int put_collect(const char **pos, int npos, const char *name, const char 
 	return check_unique(*items, *n);
 }
 
+/* Reads whole small files into memory and stores them in one batch. */
+static void put_batch_task(struct pool *p, const struct task *t)
+{
+	struct pp_put_item *pi = calloc(t->count, sizeof(*pi));
+	uint8_t **bufs = calloc(t->count, sizeof(*bufs));
+	uint64_t bytes = 0;
+	for (size_t k = 0; k < t->count; k++)
+		bytes += p->items[t->first + k].size;
+	uint64_t cost = cost_of(bytes);
+	pthread_mutex_lock(&p->lock);
+	while (p->batches >= FILES_BATCHES)
+		pthread_cond_wait(&p->cond, &p->lock);
+	p->batches++;
+	pthread_mutex_unlock(&p->lock);
+	pool_reserve(p, cost);
+	size_t ok = 0;
+	for (size_t k = 0; pi != NULL && bufs != NULL && k < t->count; k++) {
+		struct item *it = &p->items[t->first + k];
+		int fd = open(it->local, O_RDONLY | O_CLOEXEC);
+		bufs[k] = malloc(it->size ? it->size : 1);
+		ssize_t got = fd >= 0 && bufs[k] ? read(fd, bufs[k], it->size) : -1;
+		char extra;
+		/* A file that changed size since the walk goes the one-file way. */
+		if (got != (ssize_t)it->size || (fd >= 0 && read(fd, &extra, 1) != 0)) {
+			if (fd >= 0)
+				close(fd);
+			free(bufs[k]);
+			bufs[k] = NULL;
+			put_one(it);
+			continue;
+		}
+		close(fd);
+		pi[ok++] = (struct pp_put_item){.name = it->name, .data = bufs[k], .len = it->size};
+	}
+	if (pi != NULL && ok > 0) {
+		struct pp_error ignored;
+		pp_put_batch(p->x->c, pi, ok, p->replication, &ignored);
+	}
+	for (size_t k = 0, j = 0; pi != NULL && bufs != NULL && k < t->count; k++) {
+		struct item *it = &p->items[t->first + k];
+		if (bufs[k] == NULL)
+			continue; /* went alone */
+		it->rc = pi[j].rc;
+		it->err = pi[j].err;
+		it->file = pi[j].file;
+		j++;
+		free(bufs[k]);
+		item_progress(it, it->size, it->size);
+	}
+	for (size_t k = 0; (pi == NULL || bufs == NULL) && k < t->count; k++) {
+		struct item *it = &p->items[t->first + k];
+		it->rc = set_err(&it->err, PP_EINTERNAL, "out of memory");
+	}
+	pool_release(p, cost);
+	pthread_mutex_lock(&p->lock);
+	p->batches--;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	free(bufs);
+	free(pi);
+}
+
+/* Small regular files first, in batches of PP_PUT_BATCH_MAX (and at most
+ * FILES_BUDGET_BYTES / 4 of data), then every other file alone. Items are
+ * reordered so each batch is a run of them. */
+static int put_tasks(struct pool *p)
+{
+	struct item *sorted = malloc((p->n ? p->n : 1) * sizeof(*sorted));
+	p->tasks = calloc(p->n ? p->n : 1, sizeof(*p->tasks));
+	if (sorted == NULL || p->tasks == NULL) {
+		free(sorted);
+		return usage_error("out of memory");
+	}
+	size_t k = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < p->n; i++) {
+			const struct item *it = &p->items[i];
+			bool small = strcmp(it->local, "-") != 0 && it->size <= PP_PUT_BATCH_FILE_MAX;
+			if (small == (pass == 0))
+				sorted[k++] = *it;
+		}
+	}
+	memcpy(p->items, sorted, p->n * sizeof(*sorted));
+	free(sorted);
+	for (size_t i = 0; i < p->n;) {
+		const struct item *it = &p->items[i];
+		bool small = strcmp(it->local, "-") != 0 && it->size <= PP_PUT_BATCH_FILE_MAX;
+		struct task *t = &p->tasks[p->ntasks++];
+		t->first = i;
+		t->count = 1;
+		t->batch = small && p->n > 1;
+		uint64_t bytes = it->size;
+		while (t->batch && i + t->count < p->n && t->count < PP_PUT_BATCH_MAX) {
+			const struct item *nx = &p->items[i + t->count];
+			if (strcmp(nx->local, "-") == 0 || nx->size > PP_PUT_BATCH_FILE_MAX ||
+			    bytes + nx->size > FILES_BUDGET_BYTES / 4)
+				break;
+			bytes += nx->size;
+			t->count++;
+		}
+		i += t->count;
+	}
+	return 0;
+}
+
 static int put_report(struct ctl *x, struct pool *p, double secs)
 {
 	if (p->n == 1) {
@@ -438,12 +588,16 @@ int cmd_put(struct ctl *x, int argc, char **argv)
 	}
 	p.run = put_one;
 	p.replication = (uint32_t)replication;
+	rc = put_tasks(&p);
+	if (rc != 0)
+		goto out;
 	int64_t t0 = time_mono_ms();
 	rc = pool_run(&p, "put", false);
 	if (rc == 0)
 		rc = put_report(x, &p, (double)(time_mono_ms() - t0) / 1000.0);
 out:
 	items_free(p.items, p.n);
+	free(p.tasks);
 	free(pos);
 	return rc;
 }
@@ -565,7 +719,12 @@ static void get_one(struct item *it)
 {
 	struct pool *p = it->pool;
 	pp_download *d = NULL;
-	it->rc = pp_download_open(p->x->c, it->name, 0, 0, &d, &it->file, &it->err);
+	if (it->map != NULL) {
+		it->file = it->map->file;
+		it->rc = pp_download_open_map(p->x->c, it->map, &d, &it->err);
+	} else {
+		it->rc = pp_download_open(p->x->c, it->name, 0, 0, &d, &it->file, &it->err);
+	}
 	if (it->rc != PP_OK)
 		return;
 	/* The size is known now: the bar learns what the listing did not say. */
@@ -611,54 +770,85 @@ static char *path_below(const char *dir, const char *rel)
 	return join(&out, dir, "/", rel) == 0 ? out : NULL;
 }
 
-/* Every file whose name starts with prefix, as items under dir. */
-static int get_collect_prefix(struct ctl *x, const char *prefix, const char *dir,
-			      struct item **items, size_t *n)
+/* Every file whose name starts with prefix, written below dir: page by
+ * page of the listing (each page's files in parallel), so memory does not
+ * grow with the number of files. A name that would leave dir is refused
+ * (that file only). With --json, *files collects every file's info. */
+static int get_prefix(struct pool *p, const char *prefix, const char *dir,
+		      struct pp_file_list *files)
 {
-	size_t cap = 0, plen = strlen(prefix);
-	for (uint32_t offset = 0;; offset += FILES_LIST_PAGE) {
-		struct pp_file_list *l;
+	size_t plen = strlen(prefix), total = 0;
+	char *after = strdup("");
+	int code = 0;
+	for (bool more = true; more && after != NULL;) {
+		struct pp_chunk_map *maps = NULL;
+		size_t n = 0, cap = 0;
 		struct pp_error err;
-		/* Substring search finds every prefix match (and a few more). */
-		if (pp_list(x->c, prefix, FILES_LIST_PAGE, offset, &l, &err) != PP_OK)
-			return fail(&err);
-		for (size_t i = 0; i < l->count; i++) {
-			const struct pp_file *f = &l->files[i];
-			if (strncmp(f->name, prefix, plen) != 0)
-				continue;
-			char *path = path_below(dir, f->name + plen);
-			if (path == NULL) {
-				fprintf(stderr, "ppctl: error: '%s' is not a path that stays inside %s\n",
-					f->name, dir);
-				pp_file_list_free(l);
-				return EXIT_USAGE;
-			}
-			bool ok = items_add(items, n, &cap, path, f->name, f->size);
-			free(path);
-			if (!ok) {
-				pp_file_list_free(l);
-				return usage_error("out of memory");
-			}
-		}
-		bool last = l->count < FILES_LIST_PAGE;
-		pp_file_list_free(l);
-		if (last)
+		if (pp_list_prefix(p->x->c, prefix, after, FILES_PREFIX_PAGE, &maps, &n, &more, &err) !=
+		    PP_OK) {
+			code = code ? code : fail(&err);
 			break;
-	}
-	/* Newest first from the tracker; a listing taken while files change
-	 * can name one twice: keep the first. */
-	qsort(*items, *n, sizeof(**items), name_cmp);
-	size_t k = 0;
-	for (size_t i = 0; i < *n; i++) {
-		if (k > 0 && strcmp((*items)[k - 1].name, (*items)[i].name) == 0) {
-			free((*items)[i].local);
-			free((*items)[i].name);
-			continue;
 		}
-		(*items)[k++] = (*items)[i];
+		for (size_t i = 0; i < n; i++) {
+			const char *name = maps[i].file.name;
+			char *path = path_below(dir, name + plen);
+			if (!items_add(&p->items, &p->n, &cap, path ? path : "", name, maps[i].file.size)) {
+				free(path);
+				code = code ? code : usage_error("out of memory");
+				break;
+			}
+			struct item *it = &p->items[p->n - 1];
+			it->map = &maps[i];
+			if (path == NULL) {
+				it->rc = set_err(&it->err, PP_EINVAL,
+						 "'%s' is not a path that stays inside %s", name, dir);
+				it->map = NULL;
+			}
+			free(path);
+		}
+		/* Refused items are not moved; the rest are. */
+		struct item *todo = p->items;
+		size_t ntodo = p->n, k = 0;
+		struct item *keep = malloc((ntodo ? ntodo : 1) * sizeof(*keep));
+		for (size_t i = 0; keep != NULL && i < ntodo; i++)
+			if (todo[i].rc == PP_OK)
+				keep[k++] = todo[i];
+		if (keep != NULL) {
+			p->items = keep;
+			p->n = k;
+			int c = pool_exec(p, false);
+			code = code ? code : c;
+			memcpy(keep, p->items, k * sizeof(*keep));
+			for (size_t i = 0, j = 0; i < ntodo; i++) {
+				if (todo[i].rc == PP_OK)
+					todo[i] = keep[j++];
+				else
+					code = code ? code : fail(&todo[i].err);
+			}
+			free(keep);
+		}
+		p->items = todo;
+		p->n = ntodo;
+		for (size_t i = 0; files != NULL && i < p->n; i++) {
+			if (p->items[i].rc != PP_OK)
+				continue;
+			struct pp_file *grown = realloc(files->files, (files->count + 1) * sizeof(*grown));
+			if (grown == NULL)
+				break;
+			files->files = grown;
+			files->files[files->count++] = p->items[i].file;
+		}
+		total += p->n;
+		free(after);
+		after = n > 0 ? strdup(maps[n - 1].file.name) : NULL;
+		items_free(p->items, p->n);
+		p->items = NULL;
+		p->n = 0;
+		pp_chunk_maps_free(maps, n);
 	}
-	*n = k;
-	return 0;
+	free(after);
+	p->files_done = total;
+	return code;
 }
 
 static int is_dir(const char *path)
@@ -710,31 +900,37 @@ static int get_collect_names(const char **pos, int npos, const char *out, struct
 	return 0;
 }
 
-static int get_report(struct ctl *x, struct pool *p, bool to_stdout, double secs)
+/* What a get says: --json the file shape (one file) or the list shape
+ * (several: `files`), else one line on stderr. */
+static int get_report(struct ctl *x, struct pool *p, const struct pp_file_list *files,
+		      size_t nfiles, bool to_stdout, double secs)
 {
 	if (x->json && !to_stdout) {
-		if (p->n == 1)
+		if (nfiles == 1 && p->n == 1)
 			return print_json(shape_file(&p->items[0].file));
-		struct pp_file_list l = {.total = p->n, .count = p->n};
-		l.files = calloc(p->n ? p->n : 1, sizeof(*l.files));
-		if (l.files == NULL)
-			return usage_error("out of memory");
-		for (size_t i = 0; i < p->n; i++)
-			l.files[i] = p->items[i].file;
-		int rc = print_json(shape_list(&l));
-		free(l.files);
-		return rc;
+		return print_json(shape_list(files));
 	}
 	if (to_stdout)
 		return 0;
 	char sz[16];
 	out_size(p->total, sz, sizeof(sz));
-	if (p->n == 1)
+	if (nfiles == 1 && p->n == 1)
 		fprintf(stderr, "ppctl: wrote %s (%s, sha256 verified)\n", p->items[0].local, sz);
 	else
-		fprintf(stderr, "ppctl: wrote %zu files (%s, every chunk verified) in %.2f s\n", p->n,
+		fprintf(stderr, "ppctl: wrote %zu files (%s, every chunk verified) in %.2f s\n", nfiles,
 			sz, secs);
 	return 0;
+}
+
+/* Makes what a multi-file get wrote durable at once (one syncfs rather
+ * than an fsync per file, as cp leaves it to the end). */
+static void sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		syncfs(fd);
+		close(fd);
+	}
 }
 
 int cmd_get(struct ctl *x, int argc, char **argv)
@@ -760,6 +956,10 @@ int cmd_get(struct ctl *x, int argc, char **argv)
 		goto out;
 	}
 	new_file_mode(); /* reads the umask before any thread runs */
+	p.run = get_one;
+	struct pp_file_list files = {0};
+	int64_t t0 = time_mono_ms();
+	size_t nfiles;
 	if (prefix != NULL) {
 		if (npos != 0 || out == NULL || to_stdout) {
 			rc = usage_error("get --prefix P needs -o DIR and no NAME");
@@ -770,31 +970,39 @@ int cmd_get(struct ctl *x, int argc, char **argv)
 			rc = EXIT_USAGE;
 			goto out;
 		}
-		rc = get_collect_prefix(x, prefix, out, &p.items, &p.n);
+		pool_init(&p, "get");
+		rc = get_prefix(&p, prefix, out, x->json ? &files : NULL);
+		pool_fini(&p);
+		nfiles = p.files_done;
+		if (nfiles > 0)
+			sync_dir(out);
+		if (rc == 0 && nfiles == 0)
+			fprintf(stderr, "ppctl: no file name starts with '%s'\n", prefix);
 	} else if (npos == 0) {
 		rc = usage_error("get needs a NAME (or --prefix P -o DIR)");
+		goto out;
 	} else {
 		rc = get_collect_names(pos, npos, out, &p.items, &p.n);
-	}
-	if (rc != 0)
-		goto out;
-	p.run = get_one;
-	/* One file is fsynced before it appears; many are written as cp does
-	 * and made durable together at the end (one syncfs, not one per file). */
-	p.sync_each = p.n == 1;
-	int64_t t0 = time_mono_ms();
-	rc = pool_run(&p, "get", to_stdout);
-	if (p.n > 1 && !to_stdout && p.items != NULL) {
-		int fd = open(p.items[0].local, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			syncfs(fd);
-			close(fd);
+		if (rc != 0)
+			goto out;
+		/* One file is fsynced before it appears; several as with --prefix. */
+		p.sync_each = p.n == 1;
+		rc = pool_run(&p, "get", to_stdout);
+		nfiles = p.n;
+		if (p.n > 1 && !to_stdout)
+			sync_dir(out ? out : ".");
+		for (size_t i = 0; x->json && i < p.n; i++) {
+			struct pp_file *grown = realloc(files.files, (files.count + 1) * sizeof(*grown));
+			if (grown == NULL)
+				break;
+			files.files = grown;
+			files.files[files.count++] = p.items[i].file;
 		}
 	}
-	if (rc == 0 && p.n == 0)
-		fprintf(stderr, "ppctl: no file name starts with '%s'\n", prefix ? prefix : "");
-	else if (rc == 0)
-		rc = get_report(x, &p, to_stdout, (double)(time_mono_ms() - t0) / 1000.0);
+	files.total = files.count;
+	if (rc == 0 && nfiles > 0)
+		rc = get_report(x, &p, &files, nfiles, to_stdout, (double)(time_mono_ms() - t0) / 1000.0);
+	free(files.files);
 out:
 	items_free(p.items, p.n);
 	free(pos);
