@@ -65,9 +65,62 @@ int transfer_register_many(struct worker *w, const char *const *chunk_ids,
 	return rc;
 }
 
+/* Registrations from concurrent puts share one replicas_added: whoever
+ * finds none in flight sends every queued one (up to REGISTER_GROUP_MAX)
+ * and wakes their owners; the others wait for that answer (w->reg_*). */
+#define REGISTER_GROUP_MAX 64
+
+struct reg_waiter {
+	const char *id;
+	struct store_copy copy;
+	int rc;
+	bool done;
+	struct reg_waiter *next;
+};
+
 int transfer_register(struct worker *w, const char *chunk_id, const struct store_copy *copy)
 {
-	return transfer_register_many(w, &chunk_id, copy, 1);
+	struct reg_waiter me = {.id = chunk_id, .copy = *copy};
+	pthread_mutex_lock(&w->reg_lock);
+	struct reg_waiter **tail = &w->reg_queue;
+	while (*tail != NULL)
+		tail = &(*tail)->next;
+	*tail = &me;
+	while (!me.done) {
+		if (w->reg_busy) {
+			pthread_cond_wait(&w->reg_cond, &w->reg_lock);
+			continue;
+		}
+		w->reg_busy = true;
+		struct reg_waiter *group = w->reg_queue, *last = group;
+		size_t n = 1;
+		while (n < REGISTER_GROUP_MAX && last->next != NULL) {
+			last = last->next;
+			n++;
+		}
+		w->reg_queue = last->next;
+		last->next = NULL;
+		pthread_mutex_unlock(&w->reg_lock);
+		const char *ids[REGISTER_GROUP_MAX];
+		struct store_copy copies[REGISTER_GROUP_MAX];
+		size_t k = 0;
+		for (struct reg_waiter *r = group; r != NULL; r = r->next) {
+			ids[k] = r->id;
+			copies[k++] = r->copy;
+		}
+		int rc = transfer_register_many(w, ids, copies, k);
+		pthread_mutex_lock(&w->reg_lock);
+		for (struct reg_waiter *r = group; r != NULL;) {
+			struct reg_waiter *next = r->next;
+			r->rc = rc;
+			r->done = true; /* its owner may return (and `r` vanish) now */
+			r = next;
+		}
+		w->reg_busy = false;
+		pthread_cond_broadcast(&w->reg_cond);
+	}
+	pthread_mutex_unlock(&w->reg_lock);
+	return me.rc;
 }
 
 static int peer_probe(struct worker *w, const char *address, struct rpc_reply *reply)

@@ -41,6 +41,7 @@ struct worker_config {
 
 struct inventory;
 struct keeper;
+struct reg_waiter;
 
 struct worker {
 	struct worker_config cfg;
@@ -52,6 +53,10 @@ struct worker {
 	int64_t started_at_ms;        /* wall clock */
 	atomic_uint inflight;         /* chunk transfers in progress */
 	struct transfer_loads loads;  /* requests in flight per source peer */
+	pthread_mutex_t reg_lock;     /* guards reg_queue, reg_busy (transfer_register) */
+	pthread_cond_t reg_cond;
+	struct reg_waiter *reg_queue; /* registrations waiting for the next replicas_added */
+	bool reg_busy;
 	pthread_mutex_t slots_lock;   /* guards slots_free */
 	pthread_cond_t slots_cond;
 	int slots_free;
