@@ -112,6 +112,13 @@ int rpc_call_reply_relay(struct rpc_call *call, nng_msg *m, uint8_t **payload)
 	return PP_OK;
 }
 
+nng_msg *rpc_call_take_request(struct rpc_call *call)
+{
+	nng_msg *m = call->request_msg;
+	call->request_msg = NULL;
+	return m;
+}
+
 void rpc_call_after_reply(struct rpc_call *call, void (*fn)(void *arg), void *arg)
 {
 	call->after_fn = fn;
@@ -175,10 +182,12 @@ static nng_msg *reply_refused(int err, const char *why)
 	return m;
 }
 
-/* What runs after the reply was handed to nng (rpc_call_after_reply). */
+/* What runs after the reply was handed to nng (rpc_call_after_reply), and
+ * whether the handler kept the request (rpc_call_take_request). */
 struct after_job {
 	void (*fn)(void *arg);
 	void *arg;
+	bool request_taken;
 };
 
 static nng_msg *handle_request(struct rpc_server *srv, nng_msg *msg, struct after_job *after)
@@ -201,6 +210,7 @@ static nng_msg *handle_request(struct rpc_server *srv, nng_msg *msg, struct afte
 		.payload_len = v.payload_len,
 		.resp = PP__V1__RESPONSE__INIT,
 		.received_mono_ms = time_mono_ms(),
+		.request_msg = msg,
 	};
 	const struct rpc_route *route = route_find(srv, req->body_case);
 	if (route == NULL)
@@ -211,6 +221,7 @@ static nng_msg *handle_request(struct rpc_server *srv, nng_msg *msg, struct afte
 	nng_msg *reply = reply_pack(srv, &call);
 	after->fn = call.after_fn;
 	after->arg = call.after_arg;
+	after->request_taken = call.request_msg == NULL;
 	if (route != NULL && log_enabled(LOG_DEBUG))
 		log_debug("rpc", "op=%s status=%d ms=%lld", route->name, (int)call.resp.status,
 			  (long long)(time_mono_ms() - call.received_mono_ms));
@@ -277,7 +288,8 @@ static void *pool_main(void *arg)
 
 		struct after_job after = {0};
 		nng_msg *reply = handle_request(srv, c->request, &after);
-		nng_msg_free(c->request);
+		if (!after.request_taken)
+			nng_msg_free(c->request);
 		c->request = NULL;
 		if (reply == NULL) {
 			ctx_start_recv(c);

@@ -78,6 +78,11 @@ static void h_put_chunk(void *svc, struct rpc_call *call)
 		return;
 	}
 	inflight_begin(w);
+	/* The bytes are written here first, then the request's own frame goes
+	 * down the pipeline (no copy: a forwarding put holds one chunk, not
+	 * two), while this copy is fsynced and registered. */
+	struct store_staged *staged = NULL;
+	int rc = store_stage(w->store, id, call->payload, call->payload_len, false, &staged);
 	struct transfer_forward fwd = {
 		.w = w,
 		.chunk_id = id,
@@ -86,10 +91,14 @@ static void h_put_chunk(void *svc, struct rpc_call *call)
 		.payload = call->payload,
 		.payload_len = call->payload_len,
 	};
-	if (forwarding && transfer_forward_start(&fwd) != PP_OK)
-		fwd.rc = PP_EINTERNAL;
+	if (forwarding) {
+		fwd.msg = rpc_call_take_request(call); /* call->payload goes with it */
+		if (transfer_forward_start(&fwd) != PP_OK)
+			fwd.rc = PP_EINTERNAL;
+	}
 	struct store_copy copy;
-	int rc = store_put_verified(w->store, id, call->payload, call->payload_len, false, &copy);
+	if (rc == PP_OK)
+		rc = store_finish(w->store, staged, &copy);
 	bool registered = false;
 	if (rc == PP_OK)
 		registered = transfer_register(w, id, &copy) == PP_OK;

@@ -143,6 +143,9 @@ static void *forward_main(void *arg)
 	if (f->rc != PP_OK) {
 		log_warn("forward_failed", "chunk=%s target=%s err=\"unreachable: %s\"", f->chunk_id,
 			 f->forward[0], rpc_reply_error(&f->reply, f->rc));
+		if (f->msg != NULL)
+			nng_msg_free(f->msg);
+		f->msg = NULL;
 		return NULL;
 	}
 	Pp__V1__PutChunkRequest put = PP__V1__PUT_CHUNK_REQUEST__INIT;
@@ -162,8 +165,15 @@ static void *forward_main(void *arg)
 		req.body_case = PP__V1__REQUEST__BODY_PUT_CHUNK;
 		req.put_chunk = &put;
 	}
-	f->rc = rpc_call(f->w->peers, f->forward[0], &f->w->auth, &req, f->payload, f->payload_len,
-			 FORWARD_TIMEOUT_PER_HOP_MS * (int)f->n_forward, &f->reply);
+	int timeout = FORWARD_TIMEOUT_PER_HOP_MS * (int)f->n_forward;
+	if (f->msg != NULL) {
+		f->rc = rpc_call_relay(f->w->peers, f->forward[0], &f->w->auth, &req, f->msg, timeout,
+				       &f->reply);
+		f->msg = NULL; /* consumed */
+	} else {
+		f->rc = rpc_call(f->w->peers, f->forward[0], &f->w->auth, &req, f->payload,
+				 f->payload_len, timeout, &f->reply);
+	}
 	if (f->rc != PP_OK)
 		log_warn("forward_failed", "chunk=%s target=%s err=\"%s\"", f->chunk_id,
 			 f->forward[0], rpc_reply_error(&f->reply, f->rc));
@@ -175,6 +185,10 @@ int transfer_forward_start(struct transfer_forward *f)
 	memset(&f->reply, 0, sizeof(f->reply));
 	f->rc = PP_EUNAVAIL;
 	f->started = pthread_create(&f->thread, NULL, forward_main, f) == 0;
+	if (!f->started && f->msg != NULL) {
+		nng_msg_free(f->msg);
+		f->msg = NULL;
+	}
 	return f->started ? PP_OK : PP_EINTERNAL;
 }
 

@@ -38,6 +38,9 @@ struct transfer_forward {
 	 * of chunk_id). */
 	Pp__V1__ChunkRef **chunks;
 	size_t n_chunks;
+	/* The received frame holding the payload, sent on as it is (no copy);
+	 * owned by the forward once started. NULL: the payload is copied. */
+	nng_msg *msg;
 	pthread_t thread;
 	bool started;
 	int rc;
