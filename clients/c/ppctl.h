@@ -33,7 +33,7 @@ int print_json(json_t *j);
 int parse_verb(const struct flags_program *prog, const struct flag_spec *specs, int argc,
 	       char **argv, const char **pos, int max_pos, int *npos);
 
-/* ppctl_files.c: put and get of one or many files. */
+/* ppctl_put.c, ppctl_get.c: put and get of one or many files. */
 int cmd_put(struct ctl *x, int argc, char **argv);
 int cmd_get(struct ctl *x, int argc, char **argv);
 

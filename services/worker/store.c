@@ -10,8 +10,7 @@
  * the bytes happens outside the lock; space is reserved under it first so
  * concurrent puts never overshoot capacity. */
 #define _GNU_SOURCE
-#include "store.h"
-#include "chunk_index.h"
+#include "store_impl.h"
 #include "errors.h"
 #include "frame.h"
 #include "hash.h"
@@ -32,35 +31,10 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#define STORE_PATH_MAX 4096
-/* O_DIRECT writes: buffer, length and offset aligned to this (the largest
- * logical block size in use), through a bounce buffer of this size. */
-#define STORE_DIRECT_ALIGN 4096
-#define STORE_BOUNCE_BYTES (1u << 20)
-
-/* A write in progress: its gen is given out but not yet in the index. */
-struct pending_write {
-	uint64_t gen;
-	struct pending_write *next;
-};
-
-struct store {
-	struct store_config cfg;
-	char *dir;                /* owned copy of cfg.data_dir */
-	pthread_mutex_t lock;     /* guards everything below */
-	struct chunk_index index;
-	uint64_t reserved_bytes;  /* space promised to writes in progress */
-	bool disk_full;
-	uint64_t last_gen;        /* the highest gen given out */
-	struct pending_write *pending; /* on the writers' stacks */
-	atomic_ulong tmp_seq;     /* unique temp names */
-	bool direct_io;           /* chunk files are written with O_DIRECT (set at open) */
-};
-
 /* ---- paths ----------------------------------------------------------- */
 
-static int path_fmt(char *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int path_fmt(char *buf, const char *fmt, ...)
+int store_path_fmt(char *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int store_path_fmt(char *buf, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -70,12 +44,12 @@ static int path_fmt(char *buf, const char *fmt, ...)
 }
 
 /* Only ever called with a validated id. */
-static int chunk_path(const struct store *s, const char *id, char *buf)
+int store_chunk_path(const struct store *s, const char *id, char *buf)
 {
-	return path_fmt(buf, "%s/chunks/%.2s/%.2s/%s", s->dir, id, id + 2, id);
+	return store_path_fmt(buf, "%s/chunks/%.2s/%.2s/%s", s->dir, id, id + 2, id);
 }
 
-static int fsync_dir(const char *path)
+int store_fsync_dir(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
@@ -90,7 +64,7 @@ static int ensure_dir(const char *path, const char *parent)
 {
 	if (mkdir(path, 0755) == 0) {
 		if (parent)
-			fsync_dir(parent);
+			store_fsync_dir(parent);
 		return 0;
 	}
 	struct stat st;
@@ -105,7 +79,7 @@ static int ensure_dir(const char *path, const char *parent)
 
 static void extra_marker_path(const struct store *s, const char *id, char *buf)
 {
-	path_fmt(buf, "%s/extra/%s", s->dir, id);
+	store_path_fmt(buf, "%s/extra/%s", s->dir, id);
 }
 
 /* Picks the least recently read extra copy other than `keep`. */
@@ -127,7 +101,7 @@ static struct chunk_entry *lru_extra(struct store *s, const uint8_t *keep)
 static void remove_files(struct store *s, const char *id)
 {
 	char path[STORE_PATH_MAX];
-	if (chunk_path(s, id, path) == PP_OK)
+	if (store_chunk_path(s, id, path) == PP_OK)
 		unlink(path);
 	extra_marker_path(s, id, path);
 	unlink(path);
@@ -136,7 +110,7 @@ static void remove_files(struct store *s, const char *id)
 /* Evicts extra copies until `need` more bytes fit under `limit` (or, with
  * limit 0, until `need` bytes were freed). Evicted ids go to *victims
  * (malloc'd hex ids) for the caller to report outside the lock. */
-static bool evict_for(struct store *s, const uint8_t *keep, uint64_t need, uint64_t limit,
+bool store_evict_for(struct store *s, const uint8_t *keep, uint64_t need, uint64_t limit,
 		      char (**victims)[65], size_t *nvictims)
 {
 	uint64_t freed = 0;
@@ -162,7 +136,7 @@ static bool evict_for(struct store *s, const uint8_t *keep, uint64_t need, uint6
 }
 
 /* Outside the lock: the files are gone already; log and tell the owner. */
-static void finish_evictions(struct store *s, char (*victims)[65], size_t n)
+void store_finish_evictions(struct store *s, char (*victims)[65], size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		log_info("chunk_evicted", "chunk=%s reason=space", victims[i]);
@@ -174,7 +148,7 @@ static void finish_evictions(struct store *s, char (*victims)[65], size_t n)
 
 /* ---- open: layout, probe, scan ---------------------------------------- */
 
-static bool probe_direct_io(struct store *s);
+bool store_probe_direct_io(struct store *s);
 
 static int check_layout(struct store *s, char *err, size_t err_len)
 {
@@ -185,7 +159,7 @@ static int check_layout(struct store *s, char *err, size_t err_len)
 		return PP_EINVAL;
 	}
 	for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
-		if (path_fmt(path, "%s/%s", s->dir, subdirs[i]) != PP_OK ||
+		if (store_path_fmt(path, "%s/%s", s->dir, subdirs[i]) != PP_OK ||
 		    ensure_dir(path, s->dir) != 0) {
 			snprintf(err, err_len, "data dir %s is not usable: cannot create %s: %s",
 				 s->dir, subdirs[i], strerror(errno));
@@ -193,7 +167,7 @@ static int check_layout(struct store *s, char *err, size_t err_len)
 		}
 	}
 	/* Writable? Prove it with a real file rather than access(2). */
-	path_fmt(path, "%s/tmp/.probe", s->dir);
+	store_path_fmt(path, "%s/tmp/.probe", s->dir);
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0 || write(fd, "ok", 2) != 2) {
 		snprintf(err, err_len, "data dir %s is not writable: %s", s->dir, strerror(errno));
@@ -210,7 +184,7 @@ static int check_layout(struct store *s, char *err, size_t err_len)
 static void clean_tmp(struct store *s)
 {
 	char path[STORE_PATH_MAX];
-	path_fmt(path, "%s/tmp", s->dir);
+	store_path_fmt(path, "%s/tmp", s->dir);
 	DIR *d = opendir(path);
 	if (d == NULL)
 		return;
@@ -237,7 +211,7 @@ static bool is_hex2(const char *name)
 static void scan_leaf(struct store *s, const char *ab, const char *cd)
 {
 	char path[STORE_PATH_MAX];
-	path_fmt(path, "%s/chunks/%s/%s", s->dir, ab, cd);
+	store_path_fmt(path, "%s/chunks/%s/%s", s->dir, ab, cd);
 	DIR *d = opendir(path);
 	if (d == NULL)
 		return;
@@ -266,7 +240,7 @@ static void scan_leaf(struct store *s, const char *ab, const char *cd)
 static void scan_chunks(struct store *s)
 {
 	char path[STORE_PATH_MAX];
-	path_fmt(path, "%s/chunks", s->dir);
+	store_path_fmt(path, "%s/chunks", s->dir);
 	DIR *top = opendir(path);
 	if (top == NULL)
 		return;
@@ -275,7 +249,7 @@ static void scan_chunks(struct store *s)
 		if (!is_hex2(a->d_name))
 			continue;
 		char sub[STORE_PATH_MAX];
-		path_fmt(sub, "%s/%s", path, a->d_name);
+		store_path_fmt(sub, "%s/%s", path, a->d_name);
 		DIR *mid = opendir(sub);
 		if (mid == NULL)
 			continue;
@@ -292,7 +266,7 @@ static void scan_chunks(struct store *s)
 static void scan_extra(struct store *s)
 {
 	char path[STORE_PATH_MAX];
-	path_fmt(path, "%s/extra", s->dir);
+	store_path_fmt(path, "%s/extra", s->dir);
 	DIR *d = opendir(path);
 	if (d == NULL)
 		return;
@@ -320,8 +294,8 @@ static void scan_extra(struct store *s)
 static int epoch_bump(struct store *s, char *err, size_t err_len)
 {
 	char path[STORE_PATH_MAX], tmp[STORE_PATH_MAX];
-	path_fmt(path, "%s/epoch", s->dir);
-	path_fmt(tmp, "%s/tmp/epoch", s->dir);
+	store_path_fmt(path, "%s/epoch", s->dir);
+	store_path_fmt(tmp, "%s/tmp/epoch", s->dir);
 	unsigned long long stored = 0;
 	FILE *f = fopen(path, "r");
 	if (f != NULL) {
@@ -343,7 +317,7 @@ static int epoch_bump(struct store *s, char *err, size_t err_len)
 	bool ok = fd >= 0 && write(fd, text, (size_t)len) == len && fsync(fd) == 0;
 	if (fd >= 0)
 		ok = close(fd) == 0 && ok;
-	ok = ok && rename(tmp, path) == 0 && fsync_dir(s->dir) == 0;
+	ok = ok && rename(tmp, path) == 0 && store_fsync_dir(s->dir) == 0;
 	if (!ok) {
 		snprintf(err, err_len, "data dir %s: cannot write %s: %s", s->dir, path, strerror(errno));
 		return PP_EINVAL;
@@ -380,7 +354,7 @@ int store_open(const struct store_config *cfg, struct store **out, char *err, si
 	if (rc != PP_OK)
 		goto fail;
 	clean_tmp(s);
-	s->direct_io = probe_direct_io(s);
+	s->direct_io = store_probe_direct_io(s);
 	scan_chunks(s);
 	scan_extra(s);
 	log_info("store_opened", "dir=%s chunks=%zu used=%llu capacity=%llu epoch=%llu direct_io=%d",
@@ -404,130 +378,7 @@ void store_close(struct store *s)
 	free(s);
 }
 
-/* ---- write ------------------------------------------------------------ */
-
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Writes len bytes to fd (opened with O_DIRECT) through an aligned bounce
- * buffer: the bytes go from it to the device without a page-cache copy
- * (on the VMs this runs on, ~20x less CPU than a buffered write of the
- * same data, and faster). The last block is padded with zeros and the file
- * cut back to len. */
-static int write_direct(int fd, const uint8_t *p, size_t len)
-{
-	void *bounce = NULL;
-	size_t cap = len < STORE_BOUNCE_BYTES ? len : STORE_BOUNCE_BYTES;
-	cap = (cap + STORE_DIRECT_ALIGN - 1) / STORE_DIRECT_ALIGN * STORE_DIRECT_ALIGN;
-	if (cap == 0)
-		return 0;
-	if (posix_memalign(&bounce, STORE_DIRECT_ALIGN, cap) != 0) {
-		errno = ENOMEM;
-		return -1;
-	}
-	int rv = 0;
-	for (size_t off = 0; off < len && rv == 0;) {
-		size_t n = len - off < cap ? len - off : cap;
-		size_t padded = (n + STORE_DIRECT_ALIGN - 1) / STORE_DIRECT_ALIGN * STORE_DIRECT_ALIGN;
-		memcpy(bounce, p + off, n);
-		memset((uint8_t *)bounce + n, 0, padded - n);
-		for (size_t done = 0; done < padded && rv == 0;) {
-			ssize_t w = pwrite(fd, (uint8_t *)bounce + done, padded - done,
-					   (off_t)(off + done));
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w <= 0)
-				rv = -1;
-			else
-				done += (size_t)w;
-		}
-		off += n;
-	}
-	if (rv == 0 && len % STORE_DIRECT_ALIGN != 0 && ftruncate(fd, (off_t)len) != 0)
-		rv = -1;
-	int e = errno;
-	free(bounce);
-	errno = e;
-	return rv;
-}
-
-/* Whether the data dir takes O_DIRECT writes (tmpfs, for one, does not). */
-static bool probe_direct_io(struct store *s)
-{
-	char path[STORE_PATH_MAX];
-	path_fmt(path, "%s/tmp/.direct-probe", s->dir);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_DIRECT, 0644);
-	bool ok = fd >= 0;
-	if (ok) {
-		static const uint8_t one[1] = {1};
-		ok = write_direct(fd, one, sizeof(one)) == 0;
-		close(fd);
-	}
-	unlink(path);
-	return ok;
-}
-
-/* mkdir of a chunk directory that may exist: 0 (made: *made is set) or an
- * errno. Its entry is made durable later, with the chunk (store_finish),
- * so a write into a new directory does not wait for two more fsyncs. */
-static int make_chunk_dir(const char *path, bool *made)
-{
-	if (mkdir(path, 0755) == 0) {
-		*made = true;
-		return 0;
-	}
-	struct stat st;
-	if (errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		return 0;
-	return errno == EEXIST ? ENOTDIR : errno;
-}
-
-/* Outside the lock: temp file written (not yet fsynced; *fd stays open for
- * that) and its final directories made (*made_ab, *made_cd say which are
- * new). Returns 0 or an errno; on error the temp file is gone and *fd is -1. */
-static int write_temp(struct store *s, const char *id, const void *data, size_t len, char *tmp,
-		      int *fd_out, bool *made_ab, bool *made_cd)
-{
-	char dir_ab[STORE_PATH_MAX], dir_cd[STORE_PATH_MAX], chunks[STORE_PATH_MAX];
-	unsigned long seq = atomic_fetch_add(&s->tmp_seq, 1);
-	path_fmt(tmp, "%s/tmp/%s.%ld.%lu", s->dir, id, (long)getpid(), seq);
-	path_fmt(chunks, "%s/chunks", s->dir);
-	path_fmt(dir_ab, "%s/%.2s", chunks, id);
-	path_fmt(dir_cd, "%s/%.2s", dir_ab, id + 2);
-	*fd_out = -1;
-	int err = 0;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | (s->direct_io ? O_DIRECT : 0),
-		      0644);
-	if (fd < 0)
-		return errno;
-	if ((s->direct_io ? write_direct(fd, data, len) : write_all(fd, data, len)) != 0)
-		err = errno;
-	if (err == 0)
-		err = make_chunk_dir(dir_ab, made_ab);
-	if (err == 0)
-		err = make_chunk_dir(dir_cd, made_cd);
-	if (err != 0) {
-		close(fd);
-		unlink(tmp);
-		return err;
-	}
-	*fd_out = fd;
-	return 0;
-}
-
-static void set_extra_marker(struct store *s, const char *id, bool extra)
+void store_set_extra_marker(struct store *s, const char *id, bool extra)
 {
 	char path[STORE_PATH_MAX];
 	extra_marker_path(s, id, path);
@@ -538,276 +389,6 @@ static void set_extra_marker(struct store *s, const char *id, bool extra)
 	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 	if (fd >= 0)
 		close(fd);
-}
-
-/* Reserves len bytes (evicting extras when over capacity). Lock held. */
-static int reserve(struct store *s, const uint8_t *bin, size_t len, char (**victims)[65],
-		   size_t *nvictims)
-{
-	uint64_t cap = s->cfg.capacity_bytes;
-	if (cap && !evict_for(s, bin, len, cap, victims, nvictims)) {
-		s->disk_full = true;
-		return PP_ENOSPACE;
-	}
-	s->reserved_bytes += len;
-	return PP_OK;
-}
-
-static void pending_remove(struct store *s, const struct pending_write *pw)
-{
-	for (struct pending_write **p = &s->pending; *p; p = &(*p)->next) {
-		if (*p == pw) {
-			*p = pw->next;
-			return;
-		}
-	}
-}
-
-/* Lock held: the temp file becomes the chunk file and the index says so. */
-static int publish_locked(struct store *s, const char *id, const uint8_t *bin, const char *tmp,
-			  size_t len, uint64_t gen, bool extra, struct store_copy *out)
-{
-	char dst[STORE_PATH_MAX];
-	chunk_path(s, id, dst);
-	if (rename(tmp, dst) != 0)
-		return errno;
-	struct chunk_entry *e;
-	bool created;
-	if (chunk_index_insert(&s->index, bin, (uint32_t)len, &e, &created) != PP_OK) {
-		unlink(dst); /* out of memory: a file the index does not know would be a leak */
-		return ENOMEM;
-	}
-	if (created) {
-		e->extra = extra;
-		if (extra)
-			set_extra_marker(s, id, true);
-	} else if (!extra && e->extra) {
-		e->extra = false;
-		set_extra_marker(s, id, false);
-	}
-	e->gen = gen;
-	e->last_access_ms = time_mono_ms();
-	if (out)
-		*out = (struct store_copy){e->size, e->gen, e->extra};
-	return 0;
-}
-
-int store_put(struct store *s, const char *id, const void *data, size_t len, bool extra,
-	      struct store_copy *out)
-{
-	if (!chunk_id_valid(id))
-		return PP_EINVAL;
-	if (len > PP_CHUNK_SIZE_MAX)
-		return PP_ETOOLARGE;
-	char hex[PP_SHA256_HEX];
-	if (sha256_hex(data, len, hex) != PP_OK)
-		return PP_EINTERNAL;
-	if (strcmp(hex, id) != 0) {
-		log_warn("chunk_refused", "chunk=%s reason=hash_mismatch actual=%s", id, hex);
-		return PP_EINTEGRITY;
-	}
-	return store_put_verified(s, id, data, len, extra, out);
-}
-
-/* A write between store_stage and store_finish; see store.h. */
-struct store_staged {
-	char id[PP_SHA256_HEX];
-	uint8_t bin[CHUNK_ID_BYTES];
-	size_t len;
-	bool extra;
-	bool rewrite;           /* held already when staged: nothing reserved */
-	int fd;                 /* the temp file, written, not yet fsynced */
-	bool made_ab, made_cd;  /* chunks/ab, chunks/ab/cd are new: fsync their parents */
-	struct pending_write pw; /* linked into s->pending until finished */
-	char tmp[STORE_PATH_MAX];
-};
-
-/* Lock held: the staged write no longer holds its gen or reservation. */
-static void unstage_locked(struct store *s, struct store_staged *st)
-{
-	pending_remove(s, &st->pw);
-	if (!st->rewrite)
-		s->reserved_bytes -= st->len;
-}
-
-int store_stage(struct store *s, const char *id, const void *data, size_t len, bool extra,
-		struct store_staged **out)
-{
-	*out = NULL;
-	if (!chunk_id_valid(id))
-		return PP_EINVAL;
-	if (len > PP_CHUNK_SIZE_MAX)
-		return PP_ETOOLARGE;
-	struct store_staged *st = calloc(1, sizeof(*st));
-	if (st == NULL)
-		return PP_EINTERNAL;
-	snprintf(st->id, sizeof(st->id), "%s", id);
-	chunk_id_to_bin(id, st->bin);
-	st->len = len;
-	st->extra = extra;
-	st->fd = -1;
-	char(*victims)[65] = NULL;
-	size_t nvictims = 0;
-	int rc = PP_OK;
-
-	pthread_mutex_lock(&s->lock);
-	st->rewrite = chunk_index_find(&s->index, st->bin) != NULL;
-	if (!st->rewrite)
-		rc = reserve(s, st->bin, len, &victims, &nvictims);
-	if (rc == PP_OK) {
-		st->pw.gen = ++s->last_gen;
-		st->pw.next = s->pending;
-		s->pending = &st->pw;
-	}
-	pthread_mutex_unlock(&s->lock);
-	finish_evictions(s, victims, nvictims);
-	victims = NULL;
-	nvictims = 0;
-	if (rc != PP_OK) {
-		log_warn("chunk_refused", "chunk=%s reason=capacity size=%zu", id, len);
-		free(st);
-		return rc;
-	}
-
-	int err = write_temp(s, id, data, len, st->tmp, &st->fd, &st->made_ab, &st->made_cd);
-	if (err == ENOSPC || err == EDQUOT) {
-		/* The disk is fuller than our accounting: make room from extra
-		 * copies once and retry before refusing. */
-		pthread_mutex_lock(&s->lock);
-		bool freed = evict_for(s, st->bin, len, 0, &victims, &nvictims);
-		pthread_mutex_unlock(&s->lock);
-		finish_evictions(s, victims, nvictims);
-		if (freed && nvictims > 0)
-			err = write_temp(s, id, data, len, st->tmp, &st->fd, &st->made_ab, &st->made_cd);
-	}
-	if (err != 0) {
-		pthread_mutex_lock(&s->lock);
-		unstage_locked(s, st);
-		rc = (err == ENOSPC || err == EDQUOT) ? PP_ENOSPACE : PP_EINTERNAL;
-		if (rc == PP_ENOSPACE)
-			s->disk_full = true;
-		pthread_mutex_unlock(&s->lock);
-		log_error("chunk_write_failed", "op=store_put chunk=%s err=\"%s\"", id, strerror(err));
-		free(st);
-		return rc;
-	}
-	*out = st;
-	return PP_OK;
-}
-
-/* Closes the staged temp file (fsyncing it first unless `synced` says a
- * syncfs covered it) and publishes it. PP_OK, or the error with the temp
- * file gone. st is not freed. */
-static int publish_staged(struct store *s, struct store_staged *st, bool synced,
-			  struct store_copy *out)
-{
-	int err = !synced && fsync(st->fd) != 0 ? errno : 0;
-	if (close(st->fd) != 0 && err == 0)
-		err = errno;
-	st->fd = -1;
-	int rc = PP_OK;
-	pthread_mutex_lock(&s->lock);
-	unstage_locked(s, st);
-	if (err == 0)
-		err = publish_locked(s, st->id, st->bin, st->tmp, st->len, st->pw.gen, st->extra, out);
-	if (err == 0) {
-		s->disk_full = false;
-	} else {
-		rc = (err == ENOSPC || err == EDQUOT) ? PP_ENOSPACE : PP_EINTERNAL;
-		if (rc == PP_ENOSPACE)
-			s->disk_full = true;
-	}
-	pthread_mutex_unlock(&s->lock);
-	if (err != 0) {
-		unlink(st->tmp);
-		log_error("chunk_write_failed", "op=store_put chunk=%s err=\"%s\"", st->id,
-			  strerror(err));
-	}
-	return rc;
-}
-
-/* The rename is durable once its directory is (and the directories made
- * for it, in their parents): before anyone is told. */
-static int sync_dirs(struct store *s, const struct store_staged *st)
-{
-	char dir_cd[STORE_PATH_MAX], dir_ab[STORE_PATH_MAX], chunks[STORE_PATH_MAX];
-	path_fmt(chunks, "%s/chunks", s->dir);
-	path_fmt(dir_ab, "%s/%.2s", chunks, st->id);
-	path_fmt(dir_cd, "%s/%.2s", dir_ab, st->id + 2);
-	if ((st->made_ab && fsync_dir(chunks) != 0) || (st->made_cd && fsync_dir(dir_ab) != 0) ||
-	    fsync_dir(dir_cd) != 0) {
-		log_error("chunk_write_failed", "op=fsync_dir chunk=%s err=\"%s\"", st->id,
-			  strerror(errno));
-		return PP_EINTERNAL;
-	}
-	log_debug("chunk_stored", "chunk=%s size=%zu extra=%d gen=%llu", st->id, st->len,
-		  (int)st->extra, (unsigned long long)st->pw.gen);
-	return PP_OK;
-}
-
-int store_finish(struct store *s, struct store_staged *st, struct store_copy *out)
-{
-	int rc = publish_staged(s, st, false, out);
-	if (rc == PP_OK)
-		rc = sync_dirs(s, st);
-	free(st);
-	return rc;
-}
-
-int store_finish_batch(struct store *s, struct store_staged **st, size_t n,
-		       struct store_copy *out, int *rcs)
-{
-	if (n < STORE_BATCH_SYNCFS_MIN) {
-		int first = PP_OK;
-		for (size_t i = 0; i < n; i++) {
-			rcs[i] = st[i] ? store_finish(s, st[i], &out[i]) : PP_EINTERNAL;
-			if (rcs[i] != PP_OK && first == PP_OK)
-				first = rcs[i];
-		}
-		return first;
-	}
-	/* One syncfs makes every temp file's bytes and inode durable, one more
-	 * every rename: two flushes for the batch instead of two per chunk. */
-	int dfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	bool synced = dfd >= 0 && syncfs(dfd) == 0;
-	size_t published = 0;
-	for (size_t i = 0; i < n; i++) {
-		rcs[i] = st[i] ? publish_staged(s, st[i], synced, &out[i]) : PP_EINTERNAL;
-		published += rcs[i] == PP_OK;
-	}
-	bool dirs_synced = published > 0 && dfd >= 0 && syncfs(dfd) == 0;
-	int first = PP_OK;
-	for (size_t i = 0; i < n; i++) {
-		if (rcs[i] == PP_OK && !dirs_synced && published > 0)
-			rcs[i] = sync_dirs(s, st[i]);
-		if (rcs[i] != PP_OK && first == PP_OK)
-			first = rcs[i];
-		free(st[i]);
-	}
-	if (dfd >= 0)
-		close(dfd);
-	return first;
-}
-
-void store_stage_abort(struct store *s, struct store_staged *st)
-{
-	if (st == NULL)
-		return;
-	if (st->fd >= 0)
-		close(st->fd);
-	unlink(st->tmp);
-	pthread_mutex_lock(&s->lock);
-	unstage_locked(s, st);
-	pthread_mutex_unlock(&s->lock);
-	free(st);
-}
-
-int store_put_verified(struct store *s, const char *id, const void *data, size_t len,
-		       bool extra, struct store_copy *out)
-{
-	struct store_staged *st;
-	int rc = store_stage(s, id, data, len, extra, &st);
-	return rc == PP_OK ? store_finish(s, st, out) : rc;
 }
 
 int store_claim(struct store *s, const char *id, struct store_copy *out)
@@ -822,7 +403,7 @@ int store_claim(struct store *s, const char *id, struct store_copy *out)
 		e->gen = ++s->last_gen;
 		if (e->extra) {
 			e->extra = false;
-			set_extra_marker(s, id, false);
+			store_set_extra_marker(s, id, false);
 		}
 		*out = (struct store_copy){e->size, e->gen, false};
 	}
@@ -882,8 +463,8 @@ static bool forget_copy_locked(struct store *s, const char *id, uint64_t gen)
 static void quarantine(struct store *s, const char *id, uint64_t gen, const char *why)
 {
 	char src[STORE_PATH_MAX], dst[STORE_PATH_MAX], marker[STORE_PATH_MAX];
-	chunk_path(s, id, src);
-	path_fmt(dst, "%s/quarantine/%s", s->dir, id);
+	store_chunk_path(s, id, src);
+	store_path_fmt(dst, "%s/quarantine/%s", s->dir, id);
 	extra_marker_path(s, id, marker);
 	pthread_mutex_lock(&s->lock);
 	bool ours = forget_copy_locked(s, id, gen);
@@ -919,7 +500,7 @@ static int read_all(int fd, uint8_t *buf, size_t len)
 static int open_copy(struct store *s, const char *id, const struct store_copy *c, int *fd)
 {
 	char path[STORE_PATH_MAX];
-	chunk_path(s, id, path);
+	store_chunk_path(s, id, path);
 	*fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (*fd >= 0)
 		return PP_OK;
