@@ -80,7 +80,7 @@ int rpc_peer_open(const char *address, struct rpc_peer **out)
 	nng_pipe_notify(p->sock, NNG_PIPE_EV_REM_POST, rpc_peer_pipe_removed, p);
 	rv = nng_dial(p->sock, address, NULL, NNG_FLAG_NONBLOCK);
 	if (rv != 0) {
-		log_warn("peer_dial_failed", "address=%s err=\"%s\"", address, nng_strerror(rv));
+		log_warn("peer_dial_failed", "address=%s err=%s", log_q(address), log_q(nng_strerror(rv)));
 		rpc_peer_close(p);
 		return PP_EINVAL;
 	}
@@ -145,7 +145,7 @@ int rpc_peer_call(struct rpc_peer *p, nng_msg *req, nng_msg **reply, int timeout
 {
 	if (!wait_connected(p, timeout_ms)) {
 		nng_msg_free(req);
-		log_debug("peer_not_connected", "address=%s", p->address);
+		log_debug("peer_not_connected", "address=%s", log_q(p->address));
 		return PP_EUNAVAIL;
 	}
 	nng_ctx ctx;
@@ -182,7 +182,7 @@ int rpc_peer_call(struct rpc_peer *p, nng_msg *req, nng_msg **reply, int timeout
 out:
 	inflight_remove(p, slot);
 	if (rc != PP_OK)
-		log_debug("peer_call_failed", "address=%s err=\"%s\"", p->address, nng_strerror(rv));
+		log_debug("peer_call_failed", "address=%s err=%s", log_q(p->address), log_q(nng_strerror(rv)));
 	nng_aio_free(aio);
 	nng_ctx_close(ctx);
 	return rc;
@@ -248,4 +248,29 @@ int rpc_peers_call(struct rpc_peers *ps, const char *address, nng_msg *req, nng_
 		return rc == PP_EINVAL ? PP_EINVAL : PP_EUNAVAIL;
 	}
 	return rpc_peer_call(p, req, reply, timeout_ms);
+}
+
+int rpc_peers_pick(struct rpc_peers *ps, char *const *addresses, size_t n, int wait_ms)
+{
+	struct rpc_peer *p[RPC_PICK_MAX];
+	if (n > RPC_PICK_MAX)
+		n = RPC_PICK_MAX;
+	for (size_t i = 0; i < n; i++)
+		if (rpc_peers_get(ps, addresses[i], &p[i]) != PP_OK)
+			p[i] = NULL;
+	int64_t deadline = time_mono_ms() + wait_ms;
+	for (;;) {
+		for (size_t i = 0; i < n; i++) {
+			if (p[i] == NULL)
+				continue;
+			pthread_mutex_lock(&p[i]->lock);
+			bool up = p[i]->pipes > 0;
+			pthread_mutex_unlock(&p[i]->lock);
+			if (up)
+				return (int)i;
+		}
+		if (time_mono_ms() >= deadline)
+			return -1;
+		time_sleep_ms(2);
+	}
 }

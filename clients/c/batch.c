@@ -111,7 +111,7 @@ static int place_all(struct batch *bt, uint32_t replication, struct pp_error *er
 	req->upload_batch.items.arg = bt;
 	resp->upload_batch.items.funcs.decode = decode_placement;
 	resp->upload_batch.items.arg = &d;
-	rc = wire_call(bt->c, bt->c->meta_addr, req, NULL, 0, resp, NULL, bt->c->timeout_ms, err);
+	rc = client_meta_call(bt->c, req, resp, NULL, bt->c->timeout_ms, err);
 	if (rc == PP_OK && d.next != bt->n)
 		rc = pp_fail(err, PP_EINTERNAL, "upload_batch answered %zu of %zu files", d.next, bt->n);
 out:
@@ -285,7 +285,7 @@ static void commit_all(struct batch *bt)
 	resp->commit_batch.items.funcs.decode = decode_committed;
 	resp->commit_batch.items.arg = &d;
 	struct pp_error e;
-	wire_call(bt->c, bt->c->meta_addr, req, NULL, 0, resp, NULL, bt->c->timeout_ms, &e);
+	client_meta_call(bt->c, req, resp, NULL, bt->c->timeout_ms, &e);
 out:
 	free(which);
 	free(req);

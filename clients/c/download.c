@@ -102,7 +102,7 @@ static int load_manifest(pp_client *c, const char *name, uint64_t first, uint32_
 	req->manifest.max_chunks = max;
 	resp->manifest.chunks.funcs.decode = wire_decode_chunks;
 	resp->manifest.chunks.arg = &chunks;
-	rc = wire_call(c, c->meta_addr, req, NULL, 0, resp, NULL, c->timeout_ms, err);
+	rc = client_meta_call(c, req, resp, NULL, c->timeout_ms, err);
 	if (rc != PP_OK)
 		goto out;
 	if (!resp->has_manifest || !resp->manifest.has_file) {

@@ -118,7 +118,7 @@ static int place_chunk(struct pp_upload *u, uint64_t index, const char *id, size
 	pr->targets.limit = PP_REPLICAS_MAX;
 	resp->place.targets.funcs.decode = wire_decode_replicas;
 	resp->place.targets.arg = &pr->targets;
-	int rc = wire_call(u->c, u->c->meta_addr, &req, NULL, 0, resp, NULL, u->c->timeout_ms, e);
+	int rc = client_meta_call(u->c, &req, resp, NULL, u->c->timeout_ms, e);
 	if (rc == PP_OK) {
 		pr->already_stored = resp->place.already_stored;
 		pthread_mutex_lock(&u->lock);
@@ -258,7 +258,7 @@ static void send_touch(struct pp_upload *u)
 	struct pp_error e;
 	/* A lost touch is retried at the next tick; an expired session shows
 	 * up as the next place failing. */
-	wire_call(u->c, u->c->meta_addr, &req, NULL, 0, resp, NULL, u->c->timeout_ms, &e);
+	client_meta_call(u->c, &req, resp, NULL, u->c->timeout_ms, &e);
 	free(resp);
 }
 
@@ -372,7 +372,7 @@ int pp_upload_begin(pp_client *c, const struct pp_put_options *opt, uint64_t siz
 	snprintf(req->upload_begin.name, sizeof(req->upload_begin.name), "%s", opt->name);
 	req->upload_begin.replication = opt->replication;
 	req->upload_begin.size = size_hint;
-	rc = wire_call(c, c->meta_addr, req, NULL, 0, resp, NULL, c->timeout_ms, err);
+	rc = client_meta_call(c, req, resp, NULL, c->timeout_ms, err);
 	if (rc == PP_OK) {
 		u->upload_id = resp->upload_begin.upload_id;
 		u->chunk_size = resp->upload_begin.chunk_size;
@@ -506,7 +506,7 @@ static void send_abort(struct pp_upload *u)
 	req.upload_abort.upload_id = u->upload_id;
 	struct pp_error ignored;
 	/* Best effort: an abandoned session also expires on the tracker. */
-	wire_call(u->c, u->c->meta_addr, &req, NULL, 0, resp, NULL, u->c->timeout_ms, &ignored);
+	client_meta_call(u->c, &req, resp, NULL, u->c->timeout_ms, &ignored);
 	free(resp);
 }
 
@@ -573,7 +573,7 @@ int pp_upload_commit(pp_upload *u, struct pp_file *out, struct pp_error *err)
 	req->commit.size = u->size;
 	snprintf(req->commit.sha256, sizeof(req->commit.sha256), "%s", sha);
 	req->commit.chunk_count = u->next_index;
-	rc = wire_call(u->c, u->c->meta_addr, req, NULL, 0, resp, NULL, u->c->timeout_ms, err);
+	rc = client_meta_call(u->c, req, resp, NULL, u->c->timeout_ms, err);
 	if (rc == PP_OK && out != NULL) {
 		if (resp->has_file) {
 			wire_file_from_pb(&resp->file, out);

@@ -14,11 +14,11 @@
 #include "log.h"
 #include "metrics.h"
 #include "process.h"
+#include "prom_http.h"
 #include "routes.h"
 #include "sse.h"
 #include "webui.h"
 
-#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +33,7 @@
 #define GW_PROBE_TIMEOUT_MS 1500
 
 struct gw_flags {
-	const char *http, *tracker, *events, *web_root, *token_file, *key_file;
+	const char *http, *tracker, *events, *web_root, *token_file, *key_file, *metrics;
 	uint64_t max_upload;
 };
 
@@ -42,12 +42,13 @@ static int parse_flags(int argc, char **argv, struct gw_flags *f)
 	f->http = "127.0.0.1:8080";
 	const struct flag_spec specs[] = {
 		{"http", "PP_HTTP", FLAG_STRING, &f->http, "HOST:PORT to serve HTTP on (default 127.0.0.1:8080)", false, 0},
-		{"tracker", "PP_TRACKER", FLAG_STRING, &f->tracker, "tracker RPC address, tcp://HOST:PORT", true, 0},
-		{"events", "PP_EVENTS", FLAG_STRING, &f->events, "tracker events address, tcp://HOST:PORT", true, 0},
+		{"tracker", "PP_TRACKER", FLAG_STRING, &f->tracker, "tracker RPC address, tcp://HOST:PORT; a comma-separated list for a primary and standbys", true, 0},
+		{"events", "PP_EVENTS", FLAG_STRING, &f->events, "tracker events address, tcp://HOST:PORT (a list, paired with --tracker)", true, 0},
 		{"web-root", "PP_WEB_ROOT", FLAG_STRING, &f->web_root, "serve the web UI from this directory instead of the built-in copy", false, 0},
 		{"token-file", "PP_TOKEN_FILE", FLAG_STRING, &f->token_file, "file of `TOKEN read|write` lines; when set the API needs Authorization: Bearer", false, 0},
 		{"key-file", "PP_KEY_FILE", FLAG_STRING, &f->key_file, "cluster key file (HMAC of every message)", false, 0},
 		{"max-upload", "PP_MAX_UPLOAD", FLAG_BYTES, &f->max_upload, "largest accepted upload, e.g. 10GiB (default: no limit)", false, 0},
+		{"metrics", "PP_METRICS", FLAG_STRING, &f->metrics, "also serve Prometheus metrics, without tokens, at http://HOST:PORT/metrics (default: off; always on --http)", false, 0},
 		{0},
 	};
 	const struct flags_program prog = {
@@ -62,30 +63,6 @@ static int parse_flags(int argc, char **argv, struct gw_flags *f)
 	return rc;
 }
 
-/* "HOST:PORT" or "[V6]:PORT" to a socket address. */
-static int resolve_http(const char *hp, struct sockaddr_storage *ss)
-{
-	char host[256];
-	const char *colon = strrchr(hp, ':');
-	if (colon == NULL || colon == hp || colon[1] == '\0' || (size_t)(colon - hp) >= sizeof(host))
-		return PP_EINVAL;
-	const char *h = hp;
-	size_t hl = (size_t)(colon - hp);
-	if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']') {
-		h++;
-		hl -= 2;
-	}
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
-	struct addrinfo *ai = NULL;
-	if (getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &ai) != 0 || ai == NULL)
-		return PP_EINVAL;
-	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-	freeaddrinfo(ai);
-	return PP_OK;
-}
-
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	(void)cls;
@@ -97,7 +74,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	for (char *p = msg; *p; p++)
 		if (*p == '"')
 			*p = '\'';
-	log_warn("mhd", "msg=\"%s\"", msg);
+	log_warn("mhd", "detail=%s", log_q(msg));
 }
 
 static int open_client(const char *tracker, const char *key_file, int timeout_ms, pp_client **out)
@@ -106,7 +83,7 @@ static int open_client(const char *tracker, const char *key_file, int timeout_ms
 	struct pp_error err = {0};
 	int rc = pp_client_open(&o, out, &err);
 	if (rc != PP_OK)
-		log_error("client_open_failed", "tracker=%s err=\"%s\"", tracker, err.message);
+		log_error("client_open_failed", "tracker=%s err=%s", log_q(tracker), log_q(err.message));
 	return rc;
 }
 
@@ -131,9 +108,10 @@ int main(int argc, char **argv)
 	struct auth events_auth;
 	bool auth_ready = false;
 	struct MHD_Daemon *d = NULL;
+	struct prom_http *metrics_http = NULL;
 	struct sockaddr_storage ss;
 
-	if (resolve_http(f.http, &ss) != PP_OK) {
+	if (prom_http_resolve(f.http, &ss) != PP_OK) {
 		fprintf(stderr, "pp-gateway: --http '%s' is not a usable HOST:PORT\n", f.http);
 		goto out;
 	}
@@ -154,7 +132,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pp-gateway: --web-root %s is not a directory\n", f.web_root);
 		goto out;
 	}
-	if (metrics_new(&gw.metrics) != PP_OK)
+	if (metrics_new(&gw, &gw.metrics) != PP_OK)
 		goto out;
 	if (open_client(f.tracker, f.key_file, 0, &gw.client) != PP_OK ||
 	    open_client(f.tracker, f.key_file, GW_PROBE_TIMEOUT_MS, &gw.probe) != PP_OK) {
@@ -182,11 +160,16 @@ int main(int argc, char **argv)
 		MHD_OPTION_UNESCAPE_CALLBACK, routes_no_unescape, NULL, MHD_OPTION_END);
 	if (d == NULL) {
 		fprintf(stderr, "pp-gateway: cannot listen on %s\n", f.http);
-		log_error("listen_failed", "http=%s", f.http);
+		log_error("listen_failed", "http=%s", log_q(f.http));
+		goto out;
+	}
+	if (f.metrics != NULL &&
+	    prom_http_start(f.metrics, metrics_registry(gw.metrics), &metrics_http) != PP_OK) {
+		fprintf(stderr, "pp-gateway: cannot serve --metrics on %s\n", f.metrics);
 		goto out;
 	}
 	log_info("gateway_started", "http=%s tracker=%s events=%s web=%s tokens=%s max_upload=%llu",
-		 f.http, f.tracker, f.events, f.web_root ? f.web_root : "embedded",
+		 log_q(f.http), log_q(f.tracker), log_q(f.events), log_q(f.web_root ? f.web_root : "embedded"),
 		 gw.tokens ? "on" : "off", (unsigned long long)f.max_upload);
 
 	int sig = 0;
@@ -194,6 +177,7 @@ int main(int argc, char **argv)
 	log_info("gateway_stopping", "signal=%d", sig);
 	exit_code = 0;
 out:
+	prom_http_stop(metrics_http); /* its scrapes read the relay and the probe */
 	if (d != NULL) {
 		sse_hub_close_streams(gw.sse);
 		MHD_stop_daemon(d);

@@ -8,6 +8,7 @@
 #include "sse.h"
 
 #include "errors.h"
+#include "flags.h"
 #include "frame.h"
 #include "log.h"
 #include "pp/v1/bus.pb-c.h"
@@ -279,7 +280,7 @@ static void relay_one(struct sse_hub *h, nng_msg *m)
 	const char *why = NULL;
 	int rc = frame_open(m, h->auth, true, &v, &why);
 	if (rc != PP_OK) {
-		log_warn("event_refused", "err=%s why=\"%s\"", pp_err_name(rc), why ? why : "");
+		log_warn("event_refused", "err=%s why=%s", log_q(pp_err_name(rc)), log_q(why ? why : ""));
 		return;
 	}
 	char *text = sse_format_event(v.pb, v.pb_len);
@@ -320,7 +321,7 @@ static void *relay_main(void *arg)
 		} else if (rv != NNG_ETIMEDOUT) {
 			if (rv == NNG_ECLOSED)
 				break;
-			log_warn("event_recv_failed", "err=\"%s\"", nng_strerror(rv));
+			log_warn("event_recv_failed", "err=%s", log_q(nng_strerror(rv)));
 		}
 		if (gw_mono_us() - last_keepalive >= (int64_t)SSE_KEEPALIVE_MS * 1000) {
 			last_keepalive = gw_mono_us();
@@ -358,9 +359,18 @@ int sse_hub_start(const char *events_url, struct auth *auth, struct sse_hub **ou
 	nng_socket_set(h->sub, NNG_OPT_SUB_SUBSCRIBE, "", 0);
 	nng_pipe_notify(h->sub, NNG_PIPE_EV_ADD_POST, on_pipe, h);
 	nng_pipe_notify(h->sub, NNG_PIPE_EV_REM_POST, on_pipe, h);
-	rv = nng_dial(h->sub, events_url, NULL, NNG_FLAG_NONBLOCK);
+	/* A list (primary, standby): one SUB socket dialed to each; a promoted
+	 * standby's events arrive without reconfiguring the gateway. */
+	char **urls = NULL;
+	size_t n_urls = 0;
+	rv = flags_split_list(events_url, 4, &urls, &n_urls) == PP_OK ? 0 : NNG_EINVAL;
+	for (size_t i = 0; rv == 0 && i < n_urls; i++) {
+		rv = nng_dial(h->sub, urls[i], NULL, NNG_FLAG_NONBLOCK);
+		if (rv != 0)
+			log_error("events_dial_failed", "url=%s err=%s", log_q(urls[i]), log_q(nng_strerror(rv)));
+	}
+	flags_list_free(urls, n_urls);
 	if (rv != 0) {
-		log_error("events_dial_failed", "url=%s err=\"%s\"", events_url, nng_strerror(rv));
 		nng_close(h->sub);
 		goto fail;
 	}

@@ -56,7 +56,8 @@ static int64_t balance_step(void *arg, struct bgloop *loop)
 	struct tracker *t = b->t;
 	struct repair_stats s;
 	repair_stats_get(t->repair, &s);
-	if (s.queued > 0 || s.in_flight > 0 || !liveness_settled(t->live))
+	if (s.queued > 0 || s.in_flight > 0 || !liveness_settled(t->live) ||
+	    atomic_load(&t->standby))
 		return BALANCE_EVERY_MS;
 	struct node_rec *nodes = NULL;
 	size_t nn = 0;
@@ -98,7 +99,7 @@ static int64_t balance_step(void *arg, struct bgloop *loop)
 	}
 	if (moved)
 		log_info("balance_moves", "from=%s to=%s chunks=%zu bytes=%llu fill_from=%.3f"
-			 " fill_to=%.3f", full->id, empty->id, moved, (unsigned long long)bytes,
+			 " fill_to=%.3f", log_q(full->id), log_q(empty->id), moved, (unsigned long long)bytes,
 			 fill(full), fill(empty));
 	free(cands);
 out:

@@ -12,8 +12,11 @@
 #include "hash.h"
 #include "liveness.h"
 #include "log.h"
+#include "records.h"
 #include "timeutil.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +53,8 @@ static const char *item_problem(const Pp__V1__UploadBatchItem *it, uint32_t chun
 void h_upload_batch(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!handlers_primary_only(t, call))
+		return;
 	const Pp__V1__UploadBatchRequest *q = call->req->upload_batch;
 	size_t n = q->n_items;
 	uint32_t chunk_size = (uint32_t)t->cfg.chunk_size;
@@ -144,9 +149,57 @@ void h_upload_batch(void *svc, struct rpc_call *call)
 	log_debug("upload_batch", "files=%zu opened=%zu", n, nups);
 }
 
+#define RECORD_WRITERS 8
+
+struct record_writers {
+	struct tracker *t;
+	struct commit_one *c;
+	size_t n;
+	atomic_size_t next;
+};
+
+static void *record_writer_main(void *arg)
+{
+	struct record_writers *w = arg;
+	for (size_t i; (i = atomic_fetch_add(&w->next, 1)) < w->n;) {
+		struct commit_one *c = &w->c[i];
+		if (c->rc != PP_OK || records_write(w->t, c->out.name, c->out.seq) == PP_OK)
+			continue;
+		c->rc = PP_EUNAVAIL;
+		snprintf(c->err, sizeof(c->err),
+			 "committed, but its metadata record is not yet on enough workers (retried in"
+			 " the background)");
+	}
+	return NULL;
+}
+
+/* As h_commit, a commit is acknowledged once its metadata record is
+ * durable on workers; the records of a batch are written by a few threads at
+ * once, so the workers' group fdatasync covers many of them. */
+static void records_write_many(struct tracker *t, struct commit_one *c, size_t n)
+{
+	struct record_writers w = {.t = t, .c = c, .n = n};
+	atomic_init(&w.next, 0);
+	size_t ok = 0;
+	for (size_t i = 0; i < n; i++)
+		ok += c[i].rc == PP_OK;
+	pthread_t th[RECORD_WRITERS];
+	size_t started = 0;
+	for (size_t k = 0; k + 1 < RECORD_WRITERS && k + 1 < ok; k++) {
+		if (pthread_create(&th[started], NULL, record_writer_main, &w) != 0)
+			break;
+		started++;
+	}
+	record_writer_main(&w);
+	for (size_t k = 0; k < started; k++)
+		pthread_join(th[k], NULL);
+}
+
 void h_commit_batch(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!handlers_primary_only(t, call))
+		return;
 	const Pp__V1__CommitBatchRequest *q = call->req->commit_batch;
 	size_t n = q->n_commits;
 	if (n == 0 || n > BATCH_ITEMS_MAX) {
@@ -194,6 +247,7 @@ void h_commit_batch(void *svc, struct rpc_call *call)
 			break;
 		time_sleep_ms(50);
 	}
+	records_write_many(t, c, n);
 	Pp__V1__CommitBatchResponse *r = rpc_call_alloc(call, sizeof(*r));
 	pp__v1__commit_batch_response__init(r);
 	r->items = rpc_call_alloc(call, n * sizeof(*r->items));
@@ -224,6 +278,8 @@ void h_commit_batch(void *svc, struct rpc_call *call)
 void h_prefix_manifest(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!handlers_current_only(t, call))
+		return;
 	const Pp__V1__PrefixManifestRequest *q = call->req->prefix_manifest;
 	size_t plen = strnlen(q->prefix, PP_NAME_MAX + 1), alen = strnlen(q->after, PP_NAME_MAX + 1);
 	if (plen > PP_NAME_MAX || alen > PP_NAME_MAX ||

@@ -1,4 +1,5 @@
-/* The tracker's SQLite store: schema, uploads, commits, files and search.
+/* The tracker's SQLite store: open, uploads, commits, files and search
+ * (schema in db_schema.c, statement helpers in db_query.c).
  *
  * Invariant: a file becomes visible (and an older version of its name goes
  * away) only inside the commit transaction, and chunks.refcount always
@@ -16,87 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static const char *const SCHEMA =
-	"CREATE TABLE IF NOT EXISTS files("
-	" id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, version INTEGER NOT NULL,"
-	" size INTEGER NOT NULL, sha256 TEXT NOT NULL, replication INTEGER NOT NULL,"
-	" chunk_size INTEGER NOT NULL, chunk_count INTEGER NOT NULL, created_at_ms INTEGER NOT NULL);"
-	"CREATE INDEX IF NOT EXISTS files_newest ON files(created_at_ms DESC, id DESC);"
-	"CREATE TABLE IF NOT EXISTS chunks("
-	" id TEXT PRIMARY KEY, size INTEGER NOT NULL, refcount INTEGER NOT NULL DEFAULT 0,"
-	" replication INTEGER NOT NULL DEFAULT 0, gc_after_ms INTEGER NOT NULL DEFAULT 0)"
-	" WITHOUT ROWID;"
-	"CREATE INDEX IF NOT EXISTS chunks_garbage ON chunks(gc_after_ms) WHERE refcount = 0;"
-	"CREATE TABLE IF NOT EXISTS file_chunks("
-	" file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE, idx INTEGER NOT NULL,"
-	" chunk_id TEXT NOT NULL REFERENCES chunks(id), PRIMARY KEY(file_id, idx)) WITHOUT ROWID;"
-	"CREATE INDEX IF NOT EXISTS file_chunks_chunk ON file_chunks(chunk_id);"
-	"CREATE TABLE IF NOT EXISTS replicas("
-	" chunk_id TEXT NOT NULL REFERENCES chunks(id) ON DELETE CASCADE, node_id TEXT NOT NULL,"
-	" state INTEGER NOT NULL, extra INTEGER NOT NULL DEFAULT 0, updated_ms INTEGER NOT NULL,"
-	" gen INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(chunk_id, node_id)) WITHOUT ROWID;"
-	"CREATE INDEX IF NOT EXISTS replicas_node ON replicas(node_id);"
-	"CREATE INDEX IF NOT EXISTS replicas_deleting ON replicas(updated_ms) WHERE state = 5;"
-	"CREATE TABLE IF NOT EXISTS nodes("
-	" id TEXT PRIMARY KEY, address TEXT NOT NULL, zone TEXT NOT NULL,"
-	" capacity INTEGER NOT NULL, used INTEGER NOT NULL, chunks INTEGER NOT NULL,"
-	" state INTEGER NOT NULL, last_heartbeat INTEGER NOT NULL,"
-	" maintenance_until INTEGER NOT NULL DEFAULT 0, draining INTEGER NOT NULL DEFAULT 0,"
-	" disk_full INTEGER NOT NULL DEFAULT 0, roles INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
-	"CREATE TABLE IF NOT EXISTS inventory_seq("
-	" node_id TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;"
-	"CREATE TABLE IF NOT EXISTS uploads("
-	" id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, replication INTEGER NOT NULL,"
-	" chunk_size INTEGER NOT NULL, expected_size INTEGER NOT NULL,"
-	" created_ms INTEGER NOT NULL, last_activity_ms INTEGER NOT NULL);"
-	"CREATE TABLE IF NOT EXISTS upload_chunks("
-	" upload_id INTEGER NOT NULL REFERENCES uploads(id) ON DELETE CASCADE,"
-	" idx INTEGER NOT NULL, chunk_id TEXT NOT NULL, size INTEGER NOT NULL,"
-	" PRIMARY KEY(upload_id, idx)) WITHOUT ROWID;"
-	"CREATE INDEX IF NOT EXISTS upload_chunks_chunk ON upload_chunks(chunk_id);"
-	"CREATE VIRTUAL TABLE IF NOT EXISTS files_fts USING fts5("
-	" name, content='files', content_rowid='id', tokenize='trigram');"
-	"CREATE TRIGGER IF NOT EXISTS files_fts_ins AFTER INSERT ON files BEGIN"
-	" INSERT INTO files_fts(rowid, name) VALUES (new.id, new.name); END;"
-	"CREATE TRIGGER IF NOT EXISTS files_fts_del AFTER DELETE ON files BEGIN"
-	" INSERT INTO files_fts(files_fts, rowid, name) VALUES ('delete', old.id, old.name); END;"
-	"CREATE TABLE IF NOT EXISTS name_grams("
-	" gram TEXT NOT NULL, file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,"
-	" created_at_ms INTEGER NOT NULL, PRIMARY KEY(gram, created_at_ms, file_id)) WITHOUT ROWID;"
-	"CREATE INDEX IF NOT EXISTS name_grams_file ON name_grams(file_id);";
-
-/* ---- open ---- */
-
-/* Schema versions: 1 = the first landing; 2 adds replicas.gen, nodes.roles
- * and inventory_seq (copy generations, DESIGN.md "Durability rules"). The
- * CREATE statements above are version 2 (and reference no column added
- * since version 1); an older file then gains the new columns. */
-#define SCHEMA_VERSION 2
-
-static bool column_exists(struct db *db, const char *table, const char *column)
-{
-	int64_t n = 0;
-	return dbq_int(db, &n, "SELECT count(*) FROM pragma_table_info(?) WHERE name = ?", "tt",
-		       table, column) == PP_OK && n > 0;
-}
-
-static int migrate(struct db *db)
-{
-	int64_t version = 0;
-	int rc = dbq_int(db, &version, "PRAGMA user_version", NULL);
-	if (rc != PP_OK || version >= SCHEMA_VERSION)
-		return rc;
-	if (!column_exists(db, "replicas", "gen"))
-		rc = dbq_exec(db, "ALTER TABLE replicas ADD COLUMN gen INTEGER NOT NULL DEFAULT 0", NULL);
-	if (rc == PP_OK && !column_exists(db, "nodes", "roles"))
-		rc = dbq_exec(db, "ALTER TABLE nodes ADD COLUMN roles INTEGER NOT NULL DEFAULT 0", NULL);
-	if (rc == PP_OK)
-		rc = dbq_exec(db, "PRAGMA user_version = 2", NULL);
-	if (rc == PP_OK)
-		log_info("db_migrated", "from=%lld to=%d", (long long)version, SCHEMA_VERSION);
-	return rc;
-}
+#include <unistd.h>
 
 int db_open(const char *path, struct db **out)
 {
@@ -104,27 +25,27 @@ int db_open(const char *path, struct db **out)
 	if (db == NULL)
 		return PP_EINTERNAL;
 	pthread_mutex_init(&db->lock, NULL);
-	commit_group_init(db);
-	/* NOMUTEX: db->lock already serializes every use of the connection;
-	 * SQLite's own mutexes on top cost ~7% of the tracker's CPU. */
-	int rv = sqlite3_open_v2(path, &db->conn,
-				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-				 NULL);
+	pthread_mutex_init(&db->sync_lock, NULL);
+	pthread_cond_init(&db->synced_cv, NULL);
+	db->wal_fd = -1;
+	db->path = strdup(path);
+	int rv = db->path ? sqlite3_open_v2(path, &db->conn,
+				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+				 NULL) : SQLITE_NOMEM;
 	char *err = NULL;
 	if (rv == SQLITE_OK) {
 		sqlite3_busy_timeout(db->conn, 5000);
 		rv = sqlite3_exec(db->conn,
 				  "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-				  " PRAGMA foreign_keys=ON; PRAGMA secure_delete=OFF;",
+				  " PRAGMA foreign_keys=ON; PRAGMA secure_delete=OFF;"
+				  " PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY;",
 				  NULL, NULL, &err);
 	}
-	if (rv == SQLITE_OK)
-		rv = sqlite3_exec(db->conn, SCHEMA, NULL, NULL, &err);
-	if (rv == SQLITE_OK && migrate(db) != PP_OK)
+	if (rv == SQLITE_OK && dbq_schema_apply(db, &err) != PP_OK)
 		rv = SQLITE_ERROR;
 	if (rv != SQLITE_OK) {
-		log_error("db_open_failed", "path=%s err=\"%s\"", path,
-			  err ? err : (db->conn ? sqlite3_errmsg(db->conn) : "out of memory"));
+		log_error("db_open_failed", "path=%s err=%s", log_q(path),
+			  log_q(err ? err : (db->conn ? sqlite3_errmsg(db->conn) : "out of memory")));
 		sqlite3_free(err);
 		db_close(db);
 		return PP_EINVAL;
@@ -137,9 +58,18 @@ void db_close(struct db *db)
 {
 	if (db == NULL)
 		return;
-	dbq_cache_clear(db);
+	for (size_t i = 0; i < STMT_CACHE_SLOTS; i++) {
+		if (db->cache[i].sql != NULL) {
+			sqlite3_finalize(db->cache[i].st);
+			free(db->cache[i].sql);
+		}
+	}
 	sqlite3_close(db->conn);
-	commit_group_destroy(db);
+	if (db->wal_fd >= 0)
+		close(db->wal_fd);
+	free(db->path);
+	pthread_cond_destroy(&db->synced_cv);
+	pthread_mutex_destroy(&db->sync_lock);
 	pthread_mutex_destroy(&db->lock);
 	free(db);
 }
@@ -161,9 +91,10 @@ int db_upload_begin(struct db *db, const char *name, uint32_t replication, uint3
 	return rc;
 }
 
-static int upload_get_locked(struct db *db, int64_t upload_id, struct upload_rec *out)
+int db_upload_get(struct db *db, int64_t upload_id, struct upload_rec *out)
 {
 	sqlite3_stmt *st;
+	pthread_mutex_lock(&db->lock);
 	int rc = dbq_prep(db, &st, "SELECT name, replication, chunk_size FROM uploads WHERE id = ?",
 			  "i", upload_id);
 	if (rc == PP_OK) {
@@ -175,15 +106,8 @@ static int upload_get_locked(struct db *db, int64_t upload_id, struct upload_rec
 		} else {
 			rc = PP_ENOTFOUND;
 		}
-		dbq_finish(db, st);
+		dbq_release(db, st);
 	}
-	return rc;
-}
-
-int db_upload_get(struct db *db, int64_t upload_id, struct upload_rec *out)
-{
-	pthread_mutex_lock(&db->lock);
-	int rc = upload_get_locked(db, upload_id, out);
 	pthread_mutex_unlock(&db->lock);
 	return rc;
 }
@@ -252,7 +176,7 @@ int db_uploads_expire(struct db *db, int64_t cutoff_ms, int *n)
 
 /* Every distinct 1- and 2-character substring of name, ASCII-lowercased
  * (the trigram index is case-insensitive too), inserted for file_id. */
-static int grams_insert(struct db *db, int64_t file_id, const char *name, int64_t created_ms)
+int dbq_grams_insert(struct db *db, int64_t file_id, const char *name, int64_t created_ms)
 {
 	size_t len = strlen(name);
 	char *low = strdup(name);
@@ -293,7 +217,7 @@ static int grams_insert(struct db *db, int64_t file_id, const char *name, int64_
 		i += clen;
 	}
 	if (st)
-		dbq_finish(db, st);
+		dbq_release(db, st);
 	free(low);
 	return rc;
 }
@@ -334,7 +258,7 @@ static int commit_check(struct db *db, int64_t upload_id, const struct upload_re
 		total = sqlite3_column_int64(st, 1);
 		maxidx = sqlite3_column_int64(st, 2);
 	}
-	dbq_finish(db, st);
+	dbq_release(db, st);
 	if ((uint64_t)count != chunk_count || maxidx != count - 1) {
 		snprintf(err, err_len, "upload has %lld placed chunks, commit says %llu",
 			 (long long)count, (unsigned long long)chunk_count);
@@ -363,31 +287,44 @@ static int commit_check(struct db *db, int64_t upload_id, const struct upload_re
 	return rc;
 }
 
-/* One commit's work: lock held, inside the group's transaction (see
- * db_commit.c); the caller rolls back to a savepoint when it fails. */
-int db_commit_locked(struct db *db, const struct commit_args *a, struct file_rec *out, char *err,
-		     size_t err_len)
+int db_upload_commit(struct db *db, int64_t upload_id, uint64_t size, const char *sha256,
+		     uint64_t chunk_count, int64_t now_ms, int64_t gc_after_ms,
+		     struct file_rec *out, char *err, size_t err_len)
+{
+	uint64_t ticket = 0;
+	int rc = db_upload_commit_visible(db, upload_id, size, sha256, chunk_count, now_ms,
+					  gc_after_ms, out, err, err_len, &ticket);
+	return rc == PP_OK ? db_wait_durable(db, ticket) : rc;
+}
+
+int db_upload_commit_visible(struct db *db, int64_t upload_id, uint64_t size, const char *sha256,
+			     uint64_t chunk_count, int64_t now_ms, int64_t gc_after_ms,
+			     struct file_rec *out, char *err, size_t err_len, uint64_t *ticket)
 {
 	struct upload_rec u;
-	int rc = upload_get_locked(db, a->upload_id, &u);
+	int rc = db_upload_get(db, upload_id, &u);
 	if (rc != PP_OK) {
 		snprintf(err, err_len, "no upload %lld (expired, aborted or committed)",
-			 (long long)a->upload_id);
+			 (long long)upload_id);
 		return rc;
 	}
+	pthread_mutex_lock(&db->lock);
 	int64_t old_id = 0, old_version = 0, file_id;
-	rc = commit_check(db, a->upload_id, &u, a->size, a->chunk_count, err, err_len);
+	rc = dbq_begin(db);
 	if (rc != PP_OK)
-		return rc;
+		goto out;
+	rc = commit_check(db, upload_id, &u, size, chunk_count, err, err_len);
+	if (rc != PP_OK)
+		goto out;
 	sqlite3_stmt *st;
 	rc = dbq_prep(db, &st, "SELECT id, version FROM files WHERE name = ?", "t", u.name);
 	if (rc != PP_OK)
-		return rc;
+		goto out;
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		old_id = sqlite3_column_int64(st, 0);
 		old_version = sqlite3_column_int64(st, 1);
 	}
-	dbq_finish(db, st);
+	dbq_release(db, st);
 	/* Take the new references before dropping the old ones, so chunks the
 	 * two versions share never touch zero. */
 	rc = dbq_exec(db,
@@ -395,44 +332,59 @@ int db_commit_locked(struct db *db, const struct commit_args *a, struct file_rec
 		      " WHERE upload_id = ?1 AND chunk_id = chunks.id),"
 		      " replication = max(replication, ?2)"
 		      " WHERE id IN (SELECT chunk_id FROM upload_chunks WHERE upload_id = ?1)",
-		      "ii", a->upload_id, (int64_t)u.replication);
+		      "ii", upload_id, (int64_t)u.replication);
 	if (rc == PP_OK && old_id)
-		rc = file_remove(db, old_id, a->gc_after_ms);
+		rc = file_remove(db, old_id, gc_after_ms);
 	if (rc != PP_OK)
-		return rc;
-	rc = dbq_exec(db,
-		      "INSERT INTO files(name, version, size, sha256, replication, chunk_size,"
-		      " chunk_count, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-		      "tiItiiIi", u.name, old_version + 1, a->size, a->sha256, (int64_t)u.replication,
-		      (int64_t)u.chunk_size, a->chunk_count, a->now_ms);
+		goto out;
+	uint64_t seq = 0;
+	rc = dbq_next_seq(db, &seq);
+	if (rc == PP_OK)
+		rc = dbq_exec(db, "DELETE FROM tombstones WHERE name = ?", "t", u.name);
+	if (rc == PP_OK)
+		rc = dbq_exec(db,
+			      "INSERT INTO files(name, version, size, sha256, replication, chunk_size,"
+			      " chunk_count, created_at_ms, seq, record_state)"
+			      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+			      "tiItiiIiI", u.name, old_version + 1, size, sha256,
+			      (int64_t)u.replication, (int64_t)u.chunk_size, chunk_count, now_ms, seq);
 	if (rc != PP_OK)
-		return rc;
+		goto out;
 	file_id = sqlite3_last_insert_rowid(db->conn);
 	rc = dbq_exec(db,
 		      "INSERT INTO file_chunks(file_id, idx, chunk_id) SELECT ?, idx, chunk_id"
 		      " FROM upload_chunks WHERE upload_id = ?",
-		      "ii", file_id, a->upload_id);
+		      "ii", file_id, upload_id);
 	if (rc == PP_OK)
-		rc = grams_insert(db, file_id, u.name, a->now_ms);
+		rc = dbq_grams_insert(db, file_id, u.name, now_ms);
 	if (rc == PP_OK)
-		rc = dbq_exec(db, "DELETE FROM uploads WHERE id = ?", "i", a->upload_id);
+		rc = dbq_exec(db, "DELETE FROM uploads WHERE id = ?", "i", upload_id);
+	if (rc == PP_OK)
+		rc = dbq_commit(db);
+	if (rc == PP_OK) {
+		*ticket = dbq_durable_ticket(db);
+		memset(out, 0, sizeof(*out));
+		out->id = file_id;
+		snprintf(out->name, sizeof(out->name), "%s", u.name);
+		out->version = (uint64_t)old_version + 1;
+		out->size = size;
+		out->chunk_count = chunk_count;
+		snprintf(out->sha256, sizeof(out->sha256), "%s", sha256);
+		out->replication = u.replication;
+		out->chunk_size = u.chunk_size;
+		out->created_at_ms = now_ms;
+		out->seq = seq;
+	} else if (err[0] == '\0') {
+		snprintf(err, err_len, "database error during commit");
+	}
+out:
 	if (rc != PP_OK)
-		return rc;
-	memset(out, 0, sizeof(*out));
-	out->id = file_id;
-	snprintf(out->name, sizeof(out->name), "%s", u.name);
-	out->version = (uint64_t)old_version + 1;
-	out->size = a->size;
-	out->chunk_count = a->chunk_count;
-	snprintf(out->sha256, sizeof(out->sha256), "%s", a->sha256);
-	out->replication = u.replication;
-	out->chunk_size = u.chunk_size;
-	out->created_at_ms = a->now_ms;
-	return PP_OK;
+		dbq_rollback(db);
+	pthread_mutex_unlock(&db->lock);
+	return rc;
 }
 
 /* ---- files ---- */
-
 
 void db_file_row(sqlite3_stmt *st, struct file_rec *f)
 {
@@ -446,6 +398,7 @@ void db_file_row(sqlite3_stmt *st, struct file_rec *f)
 	f->chunk_size = (uint32_t)sqlite3_column_int(st, 6);
 	f->chunk_count = (uint64_t)sqlite3_column_int64(st, 7);
 	f->created_at_ms = sqlite3_column_int64(st, 8);
+	f->seq = (uint64_t)sqlite3_column_int64(st, 9);
 }
 
 static int file_get_locked(struct db *db, const char *name, struct file_rec *out)
@@ -458,7 +411,7 @@ static int file_get_locked(struct db *db, const char *name, struct file_rec *out
 		db_file_row(st, out);
 	else
 		rc = PP_ENOTFOUND;
-	dbq_finish(db, st);
+	dbq_release(db, st);
 	return rc;
 }
 
@@ -490,26 +443,41 @@ int db_file_health(struct db *db, struct file_rec *f)
 			else if ((uint32_t)sqlite3_column_int(st, 0) < f->replication)
 				f->health = FILE_UNDER;
 		}
-		dbq_finish(db, st);
+		dbq_release(db, st);
 	}
 	pthread_mutex_unlock(&db->lock);
 	return rc;
 }
 
-int db_file_delete(struct db *db, const char *name, int64_t gc_after_ms, struct file_rec *out)
+int db_file_delete(struct db *db, const char *name, int64_t now_ms, int64_t gc_after_ms,
+		   struct file_rec *out)
 {
 	pthread_mutex_lock(&db->lock);
-	int rc = dbq_begin_durable(db);
+	uint64_t seq = 0, ticket = 0;
+	int rc = dbq_begin(db);
 	if (rc == PP_OK)
 		rc = file_get_locked(db, name, out);
 	if (rc == PP_OK)
 		rc = file_remove(db, out->id, gc_after_ms);
 	if (rc == PP_OK)
+		rc = dbq_next_seq(db, &seq);
+	if (rc == PP_OK)
+		rc = dbq_exec(db,
+			      "INSERT INTO tombstones(name, seq, deleted_at_ms, record_state)"
+			      " VALUES (?, ?, ?, 0) ON CONFLICT(name) DO UPDATE SET seq = excluded.seq,"
+			      " deleted_at_ms = excluded.deleted_at_ms, record_state = 0",
+			      "tIi", name, seq, now_ms);
+	if (rc == PP_OK)
+		out->seq = seq;
+	if (rc == PP_OK)
 		rc = dbq_commit(db);
-	if (rc != PP_OK)
+	if (rc == PP_OK)
+		ticket = dbq_durable_ticket(db);
+	else
 		dbq_rollback(db);
-	dbq_end_durable(db);
 	pthread_mutex_unlock(&db->lock);
+	if (rc == PP_OK)
+		rc = db_wait_durable(db, ticket);
 	return rc;
 }
 
@@ -535,7 +503,7 @@ int db_file_chunks(struct db *db, int64_t file_id, uint64_t first, uint32_t max,
 			c->size = (uint32_t)sqlite3_column_int64(st, 2);
 			c->replication = (uint32_t)sqlite3_column_int(st, 3);
 		}
-		dbq_finish(db, st);
+		dbq_release(db, st);
 	}
 	pthread_mutex_unlock(&db->lock);
 	return rc;
@@ -613,7 +581,7 @@ int db_list(struct db *db, const char *query, uint32_t limit, uint32_t offset,
 		goto out;
 	while (*n < limit && sqlite3_step(st) == SQLITE_ROW)
 		db_file_row(st, &(*out)[(*n)++]);
-	dbq_finish(db, st);
+	dbq_release(db, st);
 out:
 	pthread_mutex_unlock(&db->lock);
 	free(param);
@@ -642,7 +610,7 @@ int db_list_plan(struct db *db, const char *query, char *buf, size_t len)
 			if (w > 0)
 				used += (size_t)w;
 		}
-		dbq_finish(db, st);
+		dbq_release(db, st);
 	}
 	pthread_mutex_unlock(&db->lock);
 	free(param);

@@ -62,6 +62,7 @@ struct file_rec {
 	char sha256[PP_SHA256_HEX];
 	uint32_t replication, chunk_size;
 	int64_t created_at_ms;
+	uint64_t seq; /* commit sequence number (for a delete: the tombstone's) */
 	int health; /* enum file_health, filled by db_file_health */
 };
 
@@ -99,6 +100,11 @@ struct health_counts {
 
 int db_open(const char *path, struct db **out);
 void db_close(struct db *db);
+/* fn is called as each transaction ends (COMMIT or ROLLBACK) with its
+ * length in seconds from BEGIN; it runs with the store's lock held, so it
+ * must be quick and take no lock that is ever held around a db_ call. */
+typedef void (*db_tx_observer_fn)(void *arg, double seconds, bool committed);
+void db_set_tx_observer(struct db *db, db_tx_observer_fn fn, void *arg);
 
 /* --- uploads and files (db.c) --- */
 int db_upload_begin(struct db *db, const char *name, uint32_t replication, uint32_t chunk_size,
@@ -113,6 +119,14 @@ int db_upload_place(struct db *db, int64_t upload_id, uint64_t idx, const char *
 int db_upload_commit(struct db *db, int64_t upload_id, uint64_t size, const char *sha256,
 		     uint64_t chunk_count, int64_t now_ms, int64_t gc_after_ms,
 		     struct file_rec *out, char *err, size_t err_len);
+/* The same, returning once the commit is visible, before it is durable: the
+ * caller acknowledges it only after db_wait_durable(db, *ticket). */
+int db_upload_commit_visible(struct db *db, int64_t upload_id, uint64_t size, const char *sha256,
+			     uint64_t chunk_count, int64_t now_ms, int64_t gc_after_ms,
+			     struct file_rec *out, char *err, size_t err_len, uint64_t *ticket);
+/* Returns once every commit up to ticket survives power loss (one shared
+ * fsync covers every waiter; see db_query.c). */
+int db_wait_durable(struct db *db, uint64_t ticket);
 /* The client is still there: restart the idle clock. PP_ENOTFOUND if gone. */
 int db_upload_touch(struct db *db, int64_t upload_id, int64_t now_ms);
 
@@ -157,7 +171,8 @@ int db_file_get(struct db *db, const char *name, struct file_rec *out);
 int db_file_health(struct db *db, struct file_rec *f);
 /* Removes the file; chunks it alone referenced are collected after
  * gc_after_ms (downloads already streaming them finish first). */
-int db_file_delete(struct db *db, const char *name, int64_t gc_after_ms, struct file_rec *out);
+int db_file_delete(struct db *db, const char *name, int64_t now_ms, int64_t gc_after_ms,
+		   struct file_rec *out);
 int db_file_chunks(struct db *db, int64_t file_id, uint64_t first, uint32_t max,
 		   struct chunk_rec **out, size_t *n);
 /* Newest first. query "" = all; >= 3 characters: FTS5 trigram; 1-2
@@ -195,6 +210,70 @@ int db_health(struct db *db, struct health_counts *out);
 int db_node_save(struct db *db, const struct node_rec *nodes, size_t n);
 int db_nodes_load(struct db *db, struct node_rec **out, size_t *n);
 int db_node_usage(struct db *db, const char *node_id, uint64_t *chunks, uint64_t *bytes);
+
+/* --- metadata records (db_records.c; DESIGN.md "Metadata recovery") --- */
+/* What the store knows of a name: its newest seq, whether that is a delete,
+ * and whether its record is durable on workers. PP_ENOTFOUND: nothing. */
+struct record_head {
+	uint64_t seq;
+	bool tombstone;
+	bool durable;
+};
+int db_record_state(struct db *db, const char *name, struct record_head *out);
+/* The record of (name, seq) is durable on `replication` workers. */
+int db_record_durable(struct db *db, const char *name, uint64_t seq);
+/* Names whose newest record is not yet durable, oldest first. */
+int db_records_pending(struct db *db, size_t max, char (**names)[PP_NAME_MAX + 1], size_t *n);
+int db_commit_seq(struct db *db, uint64_t *seq);
+/* No file, tombstone or commit was ever recorded here. */
+int db_is_empty(struct db *db, bool *empty);
+
+/* A whole record (every page's chunks together) read back from a worker. */
+struct merge_record {
+	char name[PP_NAME_MAX + 1];
+	uint64_t seq;
+	bool tombstone;
+	uint64_t version, size, chunk_count;
+	char sha256[PP_SHA256_HEX];
+	uint32_t replication, chunk_size;
+	int64_t created_at_ms; /* for a tombstone: when deleted */
+	struct copy_ref *chunks; /* id and size; chunk_count of them */
+	size_t n_chunks;
+};
+enum merge_outcome {
+	MERGE_OLDER,     /* the store knew as much or more: nothing changed */
+	MERGE_RESTORED,  /* a file the store did not have */
+	MERGE_REPLACED,  /* a newer version of a file the store had */
+	MERGE_DELETED,   /* a delete of a file the store had */
+	MERGE_TOMBSTONE, /* a delete of a name the store did not have */
+};
+/* Applies the record if its seq is newer than what the store knows of its
+ * name; chunks a replaced or deleted version alone held are collected after
+ * gc_after_ms. Raises the commit sequence to the record's seq. */
+int db_merge_record(struct db *db, const struct merge_record *r, int64_t gc_after_ms,
+		    enum merge_outcome *outcome);
+/* The same for n records in one transaction; outcomes[i] for recs[i]. */
+int db_merge_records(struct db *db, const struct merge_record *recs, size_t n,
+		     int64_t gc_after_ms, enum merge_outcome *outcomes);
+/* Names whose newest record (file or tombstone) has seq > after_seq, by
+ * seq: what a standby following this tracker has not seen yet. */
+struct name_seq {
+	char name[PP_NAME_MAX + 1];
+	uint64_t seq;
+};
+int db_names_after(struct db *db, uint64_t after_seq, size_t max, struct name_seq **out, size_t *n);
+/* Small durable settings (the tracker's term). Missing keys read as 0. */
+int db_kv_get(struct db *db, const char *key, uint64_t *value);
+int db_kv_set(struct db *db, const char *key, uint64_t value);
+/* Nodes whose records were read since this start: a chunk no file
+ * references is collected only when every node holding it was read. */
+int db_scans_reset(struct db *db);
+int db_scan_done(struct db *db, const char *node_id);
+
+/* --- snapshots (db_backup.c) --- */
+/* Writes a consistent copy of the store to dest (replaced), while the store
+ * keeps serving; *commit_seq = the newest commit it holds. */
+int db_snapshot(struct db *db, const char *dest, uint64_t *commit_seq);
 
 /* --- background work (db_work.c) --- */
 struct repair_need {

@@ -1,9 +1,12 @@
 /* Batches of one-chunk uploads (ppctl put DIR): sessions, placements and
  * pending copies for many small files in one transaction each, instead of
- * one per file and step. Items fail alone: each runs in a savepoint. */
+ * one per file and step (items fail alone: each runs in a savepoint), their
+ * commits sharing one durability wait, and the listing of a prefix. */
 #define _GNU_SOURCE
 #include "db_impl.h"
 #include "errors.h"
+
+#include <stdio.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -136,9 +139,36 @@ int db_files_by_prefix(struct db *db, const char *prefix, const char *after, uin
 		}
 		if (rv != SQLITE_ROW && rv != SQLITE_DONE)
 			rc = PP_EINTERNAL;
-		dbq_finish(db, st);
+		dbq_release(db, st);
 	}
 	pthread_mutex_unlock(&db->lock);
 	free(end);
 	return rc;
+}
+
+void db_upload_commit_many(struct db *db, struct commit_one *items, size_t n, int64_t now_ms,
+			   int64_t gc_after_ms)
+{
+	/* Each commit is its own transaction (visible at once); one wait on
+	 * the group fsync then covers them all. */
+	uint64_t last = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t ticket = 0;
+		items[i].err[0] = '\0';
+		items[i].rc = db_upload_commit_visible(db, items[i].upload_id, items[i].size,
+						       items[i].sha256, items[i].chunk_count, now_ms,
+						       gc_after_ms, &items[i].out, items[i].err,
+						       sizeof(items[i].err), &ticket);
+		if (items[i].rc == PP_OK && ticket > last)
+			last = ticket;
+	}
+	if (last == 0)
+		return;
+	int rc = db_wait_durable(db, last);
+	for (size_t i = 0; rc != PP_OK && i < n; i++) {
+		if (items[i].rc == PP_OK) {
+			items[i].rc = rc;
+			snprintf(items[i].err, sizeof(items[i].err), "committed, but the store failed to sync it");
+		}
+	}
 }

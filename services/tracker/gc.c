@@ -7,6 +7,7 @@
 #include "liveness.h"
 #include "log.h"
 #include "policy.h"
+#include "records.h"
 #include "repair.h"
 #include "rpc_client.h"
 #include "timeutil.h"
@@ -59,6 +60,7 @@ static void send_deletes(struct gc *g, const struct node_rec *nd, const struct c
 	dc.gens = gens;
 	req.body_case = PP__V1__REQUEST__BODY_DELETE_CHUNKS;
 	req.delete_chunks = &dc;
+	TRACKER_STAMP(g->t, &req);
 	struct rpc_reply rep;
 	int rc = rpc_call(g->t->peers, nd->address, &g->t->auth, &req, NULL, 0, RPC_TIMEOUT_SHORT_MS,
 			  &rep);
@@ -73,8 +75,8 @@ static void send_deletes(struct gc *g, const struct node_rec *nd, const struct c
 		}
 		log_info("chunks_deleted", "node=%s chunks=%zu acknowledged=%zu", nd->id, k, acked);
 	} else {
-		log_warn("delete_chunks_failed", "node=%s chunks=%zu err=\"%s\"", nd->id, k,
-			 rpc_reply_error(&rep, rc != PP_OK ? rc : PP_EINTERNAL));
+		log_warn("delete_chunks_failed", "node=%s chunks=%zu err=%s", nd->id, k,
+			 log_q(rpc_reply_error(&rep, rc != PP_OK ? rc : PP_EINTERNAL)));
 	}
 	rpc_reply_free(&rep);
 }
@@ -154,11 +156,16 @@ static int64_t gc_step(void *arg, struct bgloop *loop)
 	(void)loop;
 	struct gc *g = arg;
 	struct tracker *t = g->t;
+	if (atomic_load(&t->standby))
+		return GC_EVERY_MS; /* the primary collects */
 	int64_t now = time_wall_ms(), grace_ms = (int64_t)t->cfg.gc_grace_s * 1000;
 	int expired = 0, retired = 0, dropped = 0;
 	if (db_uploads_expire(t->db, now - grace_ms, &expired) == PP_OK && expired > 0)
 		log_info("uploads_expired", "count=%d", expired);
-	if (db_gc_collect(t->db, now, GC_BATCH, &retired, &dropped) == PP_OK &&
+	/* Unreferenced chunks wait while some live node's metadata records are
+	 * unread: one of them may be what references them. */
+	if (!records_reading(t->records) &&
+	    db_gc_collect(t->db, now, GC_BATCH, &retired, &dropped) == PP_OK &&
 	    (retired > 0 || dropped > 0))
 		log_info("garbage_collected", "copies=%d chunks=%d", retired, dropped);
 	struct node_rec *nodes = NULL;

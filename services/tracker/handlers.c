@@ -6,15 +6,20 @@
  * the network. */
 #define _GNU_SOURCE
 #include "handlers.h"
+#include "backup.h"
 #include "db.h"
 #include "errors.h"
 #include "flags.h"
 #include "events.h"
 #include "gc.h"
+#include "hash.h"
 #include "inventory.h"
 #include "liveness.h"
 #include "log.h"
+#include "meta_record.h"
+#include "rpc_client.h"
 #include "placement.h"
+#include "records.h"
 #include "policy.h"
 #include "repair.h"
 #include "timeutil.h"
@@ -44,6 +49,41 @@ static bool name_ok(struct rpc_call *call, const char *name)
 	return true;
 }
 
+/* Writes go to the primary; a standby says so (clients then try the next
+ * tracker address they know). */
+static bool primary_only(struct tracker *t, struct rpc_call *call)
+{
+	if (!atomic_load(&t->standby))
+		return true;
+	rpc_call_fail(call, PP_ENOTPRIMARY, "this tracker is a standby: writes go to the primary");
+	return false;
+}
+
+/* A primary that stepped down (a worker showed it a higher term) follows
+ * nobody: what it knows stops at its demotion, so it answers no reads
+ * either, and clients that know other addresses go on to the primary. */
+static bool current_only(struct tracker *t, struct rpc_call *call)
+{
+	if (!atomic_load(&t->standby) || t->cfg.follow_url != NULL)
+		return true;
+	rpc_call_fail(call, PP_ENOTPRIMARY,
+		      "this tracker was replaced by a promoted one (term %llu seen, %llu here): its"
+		      " view is stale; ask the primary, or restart this one with --follow PRIMARY",
+		      (unsigned long long)atomic_load(&t->term_seen),
+		      (unsigned long long)atomic_load(&t->term));
+	return false;
+}
+
+bool handlers_primary_only(struct tracker *t, struct rpc_call *call)
+{
+	return primary_only(t, call);
+}
+
+bool handlers_current_only(struct tracker *t, struct rpc_call *call)
+{
+	return current_only(t, call);
+}
+
 static bool chunk_ok(struct rpc_call *call, const char *id)
 {
 	if (!chunk_id_valid(id)) {
@@ -53,18 +93,14 @@ static bool chunk_ok(struct rpc_call *call, const char *id)
 	return true;
 }
 
-/* Worker ids as heartbeats carry them: 1..128 printable, no spaces. A
- * report may arrive before the node's first heartbeat; its replicas count
- * once the node is known and up. */
+/* A report may arrive before the node's first heartbeat; its replicas
+ * count once the node is known and up. */
 static bool node_id_ok(struct rpc_call *call, const char *id)
 {
-	size_t len = strlen(id);
-	bool ok = len > 0 && len < NODE_ID_MAX;
-	for (const char *s = id; ok && *s; s++)
-		ok = (unsigned char)*s > ' ' && *s != 0x7f;
-	if (!ok)
-		rpc_call_fail(call, PP_EINVAL, "invalid node id");
-	return ok;
+	const char *why = node_id_check(id);
+	if (why != NULL)
+		rpc_call_fail(call, PP_EINVAL, "invalid node id: %s", why);
+	return why == NULL;
 }
 
 static const struct node_rec *node_by_id(const struct node_rec *nodes, size_t n, const char *id)
@@ -153,6 +189,8 @@ static void h_ping(void *svc, struct rpc_call *call)
 	p->role = "tracker";
 	p->version = PP_VERSION;
 	p->uptime_ms = time_mono_ms() - t->started_mono_ms;
+	p->standby = atomic_load(&t->standby);
+	p->term = atomic_load(&t->term);
 	call->resp.body_case = PP__V1__RESPONSE__BODY_PING;
 	call->resp.ping = p;
 }
@@ -171,6 +209,8 @@ size_t handlers_placeable(struct tracker *t)
 static void h_upload_begin(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!primary_only(t, call))
+		return;
 	const Pp__V1__UploadBeginRequest *q = call->req->upload_begin;
 	if (!name_ok(call, q->name))
 		return;
@@ -202,7 +242,7 @@ static void h_upload_begin(void *svc, struct rpc_call *call)
 	r->idle_timeout_ms = (uint32_t)grace_ms(t);
 	call->resp.body_case = PP__V1__RESPONSE__BODY_UPLOAD_BEGIN;
 	call->resp.upload_begin = r;
-	log_debug("upload_begin", "upload=%lld name=\"%s\" replication=%u", (long long)id, q->name,
+	log_debug("upload_begin", "upload=%lld name=%s replication=%u", (long long)id, log_q(q->name),
 		  repl);
 }
 
@@ -270,6 +310,8 @@ int handlers_place(struct tracker *t, struct rpc_call *call, const struct node_r
 static void h_place(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!primary_only(t, call))
+		return;
 	const Pp__V1__PlaceRequest *q = call->req->place;
 	if (!chunk_ok(call, q->chunk_id))
 		return;
@@ -305,9 +347,24 @@ static void h_place(void *svc, struct rpc_call *call)
 	free(nodes);
 }
 
+struct durable_wait {
+	struct db *db;
+	uint64_t ticket;
+	int rc;
+};
+
+static void *durable_wait_main(void *arg)
+{
+	struct durable_wait *w = arg;
+	w->rc = db_wait_durable(w->db, w->ticket);
+	return NULL;
+}
+
 static void h_commit(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!primary_only(t, call))
+		return;
 	const Pp__V1__CommitRequest *q = call->req->commit;
 	if (!chunk_id_valid(q->sha256)) {
 		rpc_call_fail(call, PP_EINVAL, "invalid sha256: want 64 lowercase hex");
@@ -316,12 +373,14 @@ static void h_commit(void *svc, struct rpc_call *call)
 	struct file_rec f;
 	char err[DB_ERR_MAX];
 	int rc;
+	struct durable_wait sync = {.db = t->db};
 	int64_t deadline = time_mono_ms() + COMMIT_WAIT_MS;
 	for (;;) {
 		err[0] = '\0';
 		int64_t now = time_wall_ms();
-		rc = db_upload_commit(t->db, (int64_t)q->upload_id, q->size, q->sha256, q->chunk_count,
-				      now, now + grace_ms(t), &f, err, sizeof(err));
+		rc = db_upload_commit_visible(t->db, (int64_t)q->upload_id, q->size, q->sha256,
+					      q->chunk_count, now, now + grace_ms(t), &f, err,
+					      sizeof(err), &sync.ticket);
 		if (rc != PP_EUNAVAIL || time_mono_ms() >= deadline)
 			break;
 		time_sleep_ms(50);
@@ -330,9 +389,29 @@ static void h_commit(void *svc, struct rpc_call *call)
 		rpc_call_fail(call, rc, "commit refused: %s", err);
 		return;
 	}
+	/* Acknowledged only once the store's fsync covers it and its metadata
+	 * record is durable on workers (DESIGN.md, "Metadata recovery"); the two
+	 * run at once, so a commit waits for the slower one, not their sum. */
+	pthread_t syncer;
+	bool syncing = pthread_create(&syncer, NULL, durable_wait_main, &sync) == 0;
+	rc = records_write(t, f.name, f.seq);
+	if (syncing)
+		pthread_join(syncer, NULL);
+	else
+		durable_wait_main(&sync);
+	if (sync.rc != PP_OK) {
+		rpc_call_fail(call, PP_EINTERNAL, "committed, but the tracker's store failed to sync it");
+		return;
+	}
+	if (rc != PP_OK) {
+		rpc_call_fail(call, PP_EUNAVAIL,
+			      "committed, but its metadata record is not yet on enough workers (retried"
+			      " in the background)");
+		return;
+	}
 	call->resp.body_case = PP__V1__RESPONSE__BODY_FILE;
 	call->resp.file = handlers_file_info(call, &f);
-	log_info("file_committed", "name=\"%s\" version=%llu size=%llu chunks=%llu", f.name,
+	log_info("file_committed", "name=%s version=%llu size=%llu chunks=%llu", log_q(f.name),
 		 (unsigned long long)f.version, (unsigned long long)f.size,
 		 (unsigned long long)f.chunk_count);
 	events_file(t->events, "file_committed", f.name, f.size);
@@ -341,6 +420,8 @@ static void h_commit(void *svc, struct rpc_call *call)
 static void h_upload_touch(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!primary_only(t, call))
+		return;
 	uint64_t id = call->req->upload_touch->upload_id;
 	if (db_upload_touch(t->db, (int64_t)id, time_wall_ms()) != PP_OK)
 		rpc_call_fail(call, PP_ENOTFOUND, "no upload %llu (expired, aborted or committed)",
@@ -350,6 +431,8 @@ static void h_upload_touch(void *svc, struct rpc_call *call)
 static void h_upload_abort(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!primary_only(t, call))
+		return;
 	uint64_t id = call->req->upload_abort->upload_id;
 	if (db_upload_abort(t->db, (int64_t)id) != PP_OK) {
 		rpc_call_fail(call, PP_ENOTFOUND, "no upload %llu", (unsigned long long)id);
@@ -391,6 +474,8 @@ Pp__V1__ManifestResponse *handlers_manifest(struct tracker *t, struct rpc_call *
 static void h_manifest(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!current_only(t, call))
+		return;
 	const Pp__V1__ManifestRequest *q = call->req->manifest;
 	if (!name_ok(call, q->name))
 		return;
@@ -419,6 +504,8 @@ static void h_manifest(void *svc, struct rpc_call *call)
 static void h_list(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!current_only(t, call))
+		return;
 	const Pp__V1__ListRequest *q = call->req->list;
 	if (q->query[0] != '\0' && !name_ok(call, q->query))
 		return;
@@ -449,15 +536,24 @@ static void h_list(void *svc, struct rpc_call *call)
 static void h_delete_file(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!primary_only(t, call))
+		return;
 	const char *name = call->req->delete_file->name;
 	if (!name_ok(call, name))
 		return;
 	struct file_rec f;
-	if (db_file_delete(t->db, name, time_wall_ms() + grace_ms(t), &f) != PP_OK) {
+	int64_t now = time_wall_ms();
+	if (db_file_delete(t->db, name, now, now + grace_ms(t), &f) != PP_OK) {
 		rpc_call_fail(call, PP_ENOTFOUND, "no file named \"%s\"", name);
 		return;
 	}
-	log_info("file_deleted", "name=\"%s\" version=%llu", f.name, (unsigned long long)f.version);
+	if (records_write(t, name, f.seq) != PP_OK) {
+		rpc_call_fail(call, PP_EUNAVAIL,
+			      "deleted, but its tombstone record is not yet on enough workers (retried"
+			      " in the background)");
+		return;
+	}
+	log_info("file_deleted", "name=%s version=%llu", log_q(f.name), (unsigned long long)f.version);
 	events_file(t->events, "file_deleted", f.name, f.size);
 	call->resp.body_case = PP__V1__RESPONSE__BODY_FILE;
 	call->resp.file = handlers_file_info(call, &f);
@@ -466,6 +562,8 @@ static void h_delete_file(void *svc, struct rpc_call *call)
 static void h_locate(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!current_only(t, call))
+		return;
 	const Pp__V1__LocateRequest *q = call->req->locate;
 	if (q->n_chunk_ids > LOCATE_MAX) {
 		rpc_call_fail(call, PP_ETOOLARGE, "at most %d chunk ids per locate", LOCATE_MAX);
@@ -523,6 +621,8 @@ static Pp__V1__NodeInfo *node_info(struct rpc_call *call, const struct node_rec 
 static void h_nodes(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!current_only(t, call))
+		return;
 	struct node_rec *nodes = NULL;
 	size_t nn = 0;
 	if (liveness_snapshot(t->live, &nodes, &nn) != PP_OK) {
@@ -583,6 +683,8 @@ int tracker_health(struct tracker *t, Pp__V1__Health *h)
 static void h_health(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!current_only(t, call))
+		return;
 	Pp__V1__Health *h = rpc_call_alloc(call, sizeof(*h));
 	pp__v1__health__init(h);
 	if (tracker_health(t, h) != PP_OK) {
@@ -596,6 +698,8 @@ static void h_health(void *svc, struct rpc_call *call)
 static void h_drain(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!primary_only(t, call))
+		return;
 	const char *id = call->req->drain->node_id;
 	struct node_rec n;
 	if (liveness_set_draining(t->live, id, true) != PP_OK ||
@@ -620,6 +724,8 @@ static void h_drain(void *svc, struct rpc_call *call)
 static void h_maintenance(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!primary_only(t, call))
+		return;
 	const Pp__V1__MaintenanceRequest *q = call->req->maintenance;
 	uint64_t timeout_s = q->timeout_s ? q->timeout_s : t->cfg.maintenance_timeout_s;
 	int64_t until = q->on ? time_wall_ms() + (int64_t)timeout_s * 1000 : 0;
@@ -696,6 +802,182 @@ static void h_inventory(void *svc, struct rpc_call *call)
 		rpc_call_fail(call, rc, "%s", err);
 }
 
+/* ---- records for a standby, promotion ---- */
+
+#define READ_META_SOFT_BYTES (1u << 20)
+#define READ_META_NAMES 512
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* A standby following this tracker reads the records of every name
+ * committed or deleted after its newest, in seq order (the same answer a
+ * worker gives from its record log). */
+static void h_read_meta(void *svc, struct rpc_call *call)
+{
+	struct tracker *t = svc;
+	if (!current_only(t, call))
+		return;
+	const Pp__V1__ReadMetaRequest *q = call->req->read_meta;
+	uint64_t after = q->after_seq > q->cursor_seq ? q->after_seq : q->cursor_seq;
+	size_t soft = q->max_bytes ? q->max_bytes : READ_META_SOFT_BYTES;
+	if (soft > 4 * READ_META_SOFT_BYTES)
+		soft = 4 * READ_META_SOFT_BYTES;
+	struct name_seq *names = NULL;
+	size_t n = 0;
+	if (db_names_after(t->db, after, READ_META_NAMES, &names, &n) != PP_OK) {
+		free(names);
+		rpc_call_fail(call, PP_EINTERNAL, "store error listing records");
+		return;
+	}
+	size_t cap = soft + 4 + META_RECORD_MAX, used = 0;
+	uint8_t *buf = rpc_call_reply_payload(call, cap);
+	Pp__V1__ReadMetaResponse *r = rpc_call_alloc(call, sizeof(*r));
+	pp__v1__read_meta_response__init(r);
+	r->cursor_name_hash = "";
+	r->cursor_seq = after;
+	size_t i = 0;
+	for (; buf != NULL && i < n; i++) {
+		struct record_head head;
+		struct records_pages pages;
+		uint32_t repl;
+		if (records_build(t, names[i].name, &head, &repl, &pages) != PP_OK) {
+			records_pages_free(&pages);
+			continue; /* changed meanwhile: a later seq lists it again */
+		}
+		size_t need = 0;
+		for (size_t p = 0; p < pages.n; p++)
+			need += 4 + pages.lens[p];
+		if (used + need > cap || (r->count > 0 && used + need > soft)) {
+			records_pages_free(&pages);
+			break;
+		}
+		for (size_t p = 0; p < pages.n; p++) {
+			put_be32(buf + used, (uint32_t)pages.lens[p]);
+			memcpy(buf + used + 4, pages.pages[p], pages.lens[p]);
+			used += 4 + pages.lens[p];
+			r->count++;
+		}
+		r->cursor_seq = names[i].seq;
+		records_pages_free(&pages);
+	}
+	r->done = i == n && n < READ_META_NAMES;
+	free(names);
+	if (buf == NULL) {
+		rpc_call_fail(call, PP_EINTERNAL, "cannot allocate the reply");
+		return;
+	}
+	rpc_call_reply_payload_truncate(call, used);
+	call->resp.body_case = PP__V1__RESPONSE__BODY_READ_META;
+	call->resp.read_meta = r;
+}
+
+/* Tells every known worker the new term, so a tracker of a lower one can
+ * change nothing from now on. */
+static void fence_workers(struct tracker *t)
+{
+	struct node_rec *nodes = NULL;
+	size_t nn = 0;
+	if (liveness_snapshot(t->live, &nodes, &nn) != PP_OK)
+		return;
+	for (size_t i = 0; i < nn; i++) {
+		if (!(nodes[i].roles & ROLE_ALIVE))
+			continue;
+		Pp__V1__Request req = PP__V1__REQUEST__INIT;
+		Pp__V1__PingRequest ping = PP__V1__PING_REQUEST__INIT;
+		req.body_case = PP__V1__REQUEST__BODY_PING;
+		req.ping = &ping;
+		TRACKER_STAMP(t, &req);
+		struct rpc_reply rep;
+		int rc = rpc_call(t->peers, nodes[i].address, &t->auth, &req, NULL, 0,
+				  RPC_TIMEOUT_SHORT_MS, &rep);
+		if (rc != PP_OK)
+			log_warn("fence_failed", "node=%s err=%s", nodes[i].id,
+				 log_q(rpc_reply_error(&rep, rc)));
+		rpc_reply_free(&rep);
+	}
+	free(nodes);
+}
+
+static void h_promote(void *svc, struct rpc_call *call)
+{
+	struct tracker *t = svc;
+	if (!atomic_load(&t->standby)) {
+		rpc_call_fail(call, PP_ECONFLICT, "this tracker is already the primary");
+		return;
+	}
+	int64_t t0 = time_mono_ms();
+	/* Every commit the old primary acknowledged is on workers as a record;
+	 * whatever this standby had not followed yet comes from there. */
+	uint64_t merged = records_catch_up(t);
+	uint64_t term = atomic_load(&t->term), seen = atomic_load(&t->term_seen);
+	term = (term > seen ? term : seen) + 1;
+	if (db_kv_set(t->db, "term", term) != PP_OK) {
+		rpc_call_fail(call, PP_EINTERNAL, "cannot record the new term");
+		return;
+	}
+	atomic_store(&t->term, term);
+	atomic_store(&t->standby, false);
+	fence_workers(t);
+	repair_wake(t->repair);
+	gc_wake(t->gc);
+	Pp__V1__PromoteResponse *r = rpc_call_alloc(call, sizeof(*r));
+	pp__v1__promote_response__init(r);
+	r->term = term;
+	r->merged = merged;
+	db_commit_seq(t->db, &r->commit_seq);
+	log_info("tracker_promoted", "term=%llu merged=%llu commit_seq=%llu ms=%lld",
+		 (unsigned long long)term, (unsigned long long)merged,
+		 (unsigned long long)r->commit_seq, (long long)(time_mono_ms() - t0));
+	events_detail(t->events, "tracker_promoted", "tracker", "primary");
+	call->resp.body_case = PP__V1__RESPONSE__BODY_PROMOTE;
+	call->resp.promote = r;
+}
+
+/* ---- backups ---- */
+
+static void h_backup(void *svc, struct rpc_call *call)
+{
+	struct tracker *t = svc;
+	if (!current_only(t, call))
+		return;
+	Pp__V1__BackupResponse *r = rpc_call_alloc(call, sizeof(*r));
+	pp__v1__backup_response__init(r);
+	int rc = backup_take(t, &r->backup_id, &r->size, &r->commit_seq);
+	if (rc != PP_OK) {
+		rpc_call_fail(call, rc, "cannot take a snapshot of the database: %s",
+			      rc == PP_EUNAVAIL ? "too many backups in progress" : pp_strerror(rc));
+		return;
+	}
+	call->resp.body_case = PP__V1__RESPONSE__BODY_BACKUP;
+	call->resp.backup = r;
+}
+
+static void h_backup_read(void *svc, struct rpc_call *call)
+{
+	(void)svc;
+	const Pp__V1__BackupReadRequest *q = call->req->backup_read;
+	size_t len = q->length ? q->length : BACKUP_PAGE_MAX;
+	if (len > BACKUP_PAGE_MAX)
+		len = BACKUP_PAGE_MAX;
+	uint8_t *buf = rpc_call_reply_payload(call, len);
+	if (buf == NULL) {
+		rpc_call_fail(call, PP_EINTERNAL, "cannot allocate the reply");
+		return;
+	}
+	size_t got = 0;
+	int rc = backup_read(q->backup_id, q->offset, buf, len, &got);
+	rpc_call_reply_payload_truncate(call, got);
+	if (rc != PP_OK)
+		rpc_call_fail(call, rc, "backup %llu: %s", (unsigned long long)q->backup_id,
+			      rc == PP_ENOTFOUND ? "unknown or expired" : pp_strerror(rc));
+}
+
 #define ROUTE(body, fn, name) {PP__V1__REQUEST__BODY_##body, fn, name}
 const struct rpc_route tracker_routes[] = {
 	ROUTE(PING, h_ping, "ping"),
@@ -704,6 +986,10 @@ const struct rpc_route tracker_routes[] = {
 	ROUTE(COMMIT, h_commit, "commit"),
 	ROUTE(UPLOAD_ABORT, h_upload_abort, "upload_abort"),
 	ROUTE(UPLOAD_TOUCH, h_upload_touch, "upload_touch"),
+	ROUTE(BACKUP, h_backup, "backup"),
+	ROUTE(BACKUP_READ, h_backup_read, "backup_read"),
+	ROUTE(READ_META, h_read_meta, "read_meta"),
+	ROUTE(PROMOTE, h_promote, "promote"),
 	ROUTE(MANIFEST, h_manifest, "manifest"),
 	ROUTE(LIST, h_list, "list"),
 	ROUTE(DELETE_FILE, h_delete_file, "delete_file"),

@@ -8,6 +8,7 @@
 #include "db.h"
 #include "tracker.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 extern const struct rpc_route tracker_routes[];
@@ -18,6 +19,9 @@ int tracker_health(struct tracker *t, Pp__V1__Health *h);
 
 /* Shared by the one-file routes here and the batch routes (batch.c). */
 int64_t handlers_grace_ms(const struct tracker *t);
+/* Fail the call (PP_ENOTPRIMARY) on a standby / on a demoted primary. */
+bool handlers_primary_only(struct tracker *t, struct rpc_call *call);
+bool handlers_current_only(struct tracker *t, struct rpc_call *call);
 size_t handlers_placeable(struct tracker *t);
 Pp__V1__FileInfo *handlers_file_info(struct rpc_call *call, const struct file_rec *f);
 /* Where chunk_id still has to go for `replication` copies, on the live

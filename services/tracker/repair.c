@@ -159,6 +159,7 @@ static void run_task(struct repair *r, struct task *tk)
 	pc.size = tk->size;
 	req.body_case = PP__V1__REQUEST__BODY_PULL_CHUNK;
 	req.pull_chunk = &pc;
+	TRACKER_STAMP(t, &req);
 	int64_t t0 = time_mono_ms();
 	struct rpc_reply rep;
 	int rc = rpc_call(t->peers, tk->target_addr, &t->auth, &req, NULL, 0, RPC_TIMEOUT_DATA_MS,
@@ -171,11 +172,11 @@ static void run_task(struct repair *r, struct task *tk)
 			log_info("move_source_kept", "chunk=%s node=%s reason=\"chunk would fall below"
 				 " its factor\"", tk->chunk_id, tk->move_from);
 		log_debug("repair_copied", "chunk=%s target=%s bytes=%u ms=%lld move=%d",
-			  tk->chunk_id, tk->target, tk->size, (long long)(time_mono_ms() - t0),
+			  tk->chunk_id, log_q(tk->target), tk->size, (long long)(time_mono_ms() - t0),
 			  tk->move_from[0] != '\0');
 	} else {
-		log_warn("repair_failed", "chunk=%s target=%s err=\"%s\"", tk->chunk_id, tk->target,
-			 rpc_reply_error(&rep, rc));
+		log_warn("repair_failed", "chunk=%s target=%s err=%s", tk->chunk_id, log_q(tk->target),
+			 log_q(rpc_reply_error(&rep, rc)));
 	}
 	rpc_reply_free(&rep);
 	pthread_mutex_lock(&r->lock);
@@ -382,8 +383,9 @@ static int64_t planner_step(void *arg, struct bgloop *loop)
 	struct node_rec *nodes = NULL;
 	size_t nn = 0;
 	/* Until nodes known from before a restart had their chance to come
-	 * back, what they hold is neither trusted nor copied again. */
-	bool settled = liveness_settled(r->t->live);
+	 * back, what they hold is neither trusted nor copied again; a standby
+	 * repairs nothing. */
+	bool settled = liveness_settled(r->t->live) && !atomic_load(&r->t->standby);
 	if (db_repair_needs(r->t->db, PLAN_BATCH, &needs, &n, &copies, &bytes) == PP_OK &&
 	    liveness_snapshot(r->t->live, &nodes, &nn) == PP_OK) {
 		pthread_mutex_lock(&r->lock);

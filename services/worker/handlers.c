@@ -17,8 +17,11 @@
 #include "keeper.h"
 #include "put_batch.h"
 #include "log.h"
+#include "meta_log.h"
+#include "meta_record.h"
 #include "rpc_client.h"
 #include "timeutil.h"
+#include "trackers.h"
 #include "transfer.h"
 #include "worker.h"
 
@@ -31,6 +34,9 @@
 static void h_ping(void *svc, struct rpc_call *call)
 {
 	struct worker *w = svc;
+	/* A promoted tracker pings every worker with its new term (fencing). */
+	if (call->req->term > atomic_load(&w->term) && !trackers_term_ok(w, call))
+		return;
 	Pp__V1__PingResponse *p = rpc_call_alloc(call, sizeof(*p));
 	pp__v1__ping_response__init(p);
 	p->node_id = (char *)w->cfg.id;
@@ -328,6 +334,8 @@ static void h_delete_chunks(void *svc, struct rpc_call *call)
 {
 	struct worker *w = svc;
 	const Pp__V1__DeleteChunksRequest *r = call->req->delete_chunks;
+	if (!trackers_term_ok(w, call))
+		return;
 	if (r->n_gens != r->n_chunk_ids) {
 		rpc_call_fail(call, PP_EINVAL, "%zu chunk ids but %zu gens: a delete names each copy",
 			      r->n_chunk_ids, r->n_gens);
@@ -379,6 +387,8 @@ static void h_pull_chunk(void *svc, struct rpc_call *call)
 	struct worker *w = svc;
 	const Pp__V1__PullChunkRequest *r = call->req->pull_chunk;
 	const char *id = r->chunk_id;
+	if (!trackers_term_ok(w, call))
+		return;
 	if (!chunk_id_valid(id)) {
 		rpc_call_fail(call, PP_EINVAL, "invalid chunk id");
 		return;
@@ -406,6 +416,90 @@ static void h_pull_chunk(void *svc, struct rpc_call *call)
 		rpc_call_fail(call, rc, "pull of %s failed: %s", id, pp_strerror(rc));
 }
 
+/* ---- metadata records (DESIGN.md, "Metadata recovery") ---- */
+
+#define READ_META_DEFAULT_BYTES (1u << 20)
+
+static bool name_hash_parse(const char *hex, uint8_t out[META_NAME_HASH_BYTES])
+{
+	if (!chunk_id_valid(hex)) /* same shape: 64 lowercase hex */
+		return false;
+	for (int i = 0; i < META_NAME_HASH_BYTES; i++) {
+		unsigned v;
+		sscanf(hex + 2 * i, "%2x", &v);
+		out[i] = (uint8_t)v;
+	}
+	return true;
+}
+
+static void h_put_meta(void *svc, struct rpc_call *call)
+{
+	struct worker *w = svc;
+	if (!trackers_term_ok(w, call))
+		return;
+	if (call->payload_len == 0 || call->payload_len > META_RECORD_MAX) {
+		rpc_call_fail(call, PP_EINVAL, "a metadata record of 1..%u bytes is the payload",
+			      META_RECORD_MAX);
+		return;
+	}
+	int rc = meta_log_put(w->meta, call->payload, call->payload_len);
+	if (rc != PP_OK)
+		rpc_call_fail(call, rc, "metadata record not kept: %s", pp_strerror(rc));
+}
+
+static void h_read_meta(void *svc, struct rpc_call *call)
+{
+	struct worker *w = svc;
+	const Pp__V1__ReadMetaRequest *r = call->req->read_meta;
+	struct meta_cursor cur = {.seq = r->cursor_seq, .page = r->cursor_page};
+	if (r->cursor_seq != 0 && !name_hash_parse(r->cursor_name_hash, cur.name_hash)) {
+		rpc_call_fail(call, PP_EINVAL, "cursor_name_hash: want 64 lowercase hex");
+		return;
+	}
+	size_t soft = r->max_bytes ? r->max_bytes : READ_META_DEFAULT_BYTES;
+	if (soft > READ_META_DEFAULT_BYTES * 4)
+		soft = READ_META_DEFAULT_BYTES * 4;
+	size_t cap = soft + 4 + META_RECORD_MAX;
+	uint8_t *buf = rpc_call_reply_payload(call, cap);
+	if (buf == NULL) {
+		rpc_call_fail(call, PP_EINTERNAL, "cannot allocate the reply");
+		return;
+	}
+	size_t used = 0;
+	uint32_t count = 0;
+	bool done = false;
+	int rc = meta_log_read(w->meta, r->after_seq, &cur, buf, soft, cap, &used, &count, &done);
+	rpc_call_reply_payload_truncate(call, rc == PP_OK ? used : 0);
+	if (rc != PP_OK) {
+		rpc_call_fail(call, rc, "cannot read the metadata log");
+		return;
+	}
+	Pp__V1__ReadMetaResponse *rr = rpc_call_alloc(call, sizeof(*rr));
+	pp__v1__read_meta_response__init(rr);
+	rr->count = count;
+	rr->done = done;
+	rr->cursor_seq = cur.seq;
+	rr->cursor_page = cur.page;
+	rr->cursor_name_hash = rpc_call_alloc(call, 2 * META_NAME_HASH_BYTES + 1);
+	hex_encode(cur.name_hash, META_NAME_HASH_BYTES, rr->cursor_name_hash);
+	call->resp.body_case = PP__V1__RESPONSE__BODY_READ_META;
+	call->resp.read_meta = rr;
+}
+
+static void h_delete_meta(void *svc, struct rpc_call *call)
+{
+	struct worker *w = svc;
+	const Pp__V1__DeleteMetaRequest *r = call->req->delete_meta;
+	uint8_t hash[META_NAME_HASH_BYTES];
+	if (!trackers_term_ok(w, call))
+		return;
+	if (!name_hash_parse(r->name_hash, hash)) {
+		rpc_call_fail(call, PP_EINVAL, "name_hash: want 64 lowercase hex");
+		return;
+	}
+	meta_log_forget_below(w->meta, hash, r->below_seq);
+}
+
 /* protobuf-c allocator over the call's arena, so a proxied answer lives
  * exactly as long as the reply that carries it. */
 static void *arena_alloc(void *data, size_t size) { return rpc_call_alloc(data, size); }
@@ -420,8 +514,7 @@ static void h_proxy(void *svc, struct rpc_call *call)
 {
 	struct worker *w = svc;
 	struct rpc_reply reply;
-	int rc = rpc_call(w->peers, w->cfg.tracker, &w->auth, call->req, NULL, 0, PROXY_TIMEOUT_MS,
-			  &reply);
+	int rc = trackers_call(w, call->req, PROXY_TIMEOUT_MS, &reply);
 	if (reply.resp == NULL) {
 		rpc_call_fail(call, rc, "tracker unreachable from this worker: %s",
 			      rpc_reply_error(&reply, rc));
@@ -450,6 +543,9 @@ const struct rpc_route worker_routes[] = {
 	{PP__V1__REQUEST__BODY_DELETE_CHUNKS, h_delete_chunks, "delete_chunks"},
 	{PP__V1__REQUEST__BODY_PULL_CHUNK, h_pull_chunk, "pull_chunk"},
 	{PP__V1__REQUEST__BODY_VERIFY_CHUNK, h_verify_chunk, "verify_chunk"},
+	{PP__V1__REQUEST__BODY_PUT_META, h_put_meta, "put_meta"},
+	{PP__V1__REQUEST__BODY_READ_META, h_read_meta, "read_meta"},
+	{PP__V1__REQUEST__BODY_DELETE_META, h_delete_meta, "delete_meta"},
 	{PP__V1__REQUEST__BODY_MANIFEST, h_proxy, "manifest"},
 	{PP__V1__REQUEST__BODY_LIST, h_proxy, "list"},
 	{PP__V1__REQUEST__BODY_NODES, h_proxy, "nodes"},

@@ -5,6 +5,7 @@
  * publishing loop, which owns every send. `connected` is atomic. */
 #define _GNU_SOURCE
 #include "heartbeat.h"
+#include "trackers.h"
 #include "errors.h"
 #include "frame.h"
 #include "log.h"
@@ -52,6 +53,7 @@ static void publish(struct heartbeat *hb)
 	m.inflight = atomic_load(&w->inflight);
 	m.started_at_ms = w->started_at_ms;
 	m.disk_full = st.disk_full;
+	m.term = atomic_load(&w->term);
 	nng_msg *msg;
 	if (pbc_frame(&w->auth, &m.base, NULL, 0, &msg) != PP_OK)
 		return;
@@ -64,8 +66,12 @@ static int64_t heartbeat_step(void *arg, struct bgloop *loop)
 {
 	(void)loop;
 	struct heartbeat *hb = arg;
-	if (atomic_exchange(&hb->connected, false))
-		log_info("bus_connected", "address=%s", hb->w->cfg.bus);
+	if (atomic_exchange(&hb->connected, false)) {
+		/* A new bus connection is most often a tracker that (re)started:
+		 * it gets a full inventory now, not at the next interval. */
+		log_info("bus_connected", "buses=%s", log_q(hb->w->cfg.bus));
+		trackers_inventory_request(hb->w);
+	}
 	publish(hb);
 	return (int64_t)hb->w->cfg.heartbeat_ms;
 }
@@ -88,12 +94,16 @@ int heartbeat_start(struct worker *w, struct heartbeat **out)
 		goto fail;
 	}
 	nng_pipe_notify(hb->sock, NNG_PIPE_EV_ADD_POST, on_pipe_added, hb);
-	rv = nng_dial(hb->sock, w->cfg.bus, NULL, NNG_FLAG_NONBLOCK);
-	if (rv != 0) {
-		log_error("bus_dial_failed", "address=%s err=\"%s\"", w->cfg.bus, nng_strerror(rv));
-		nng_close(hb->sock);
-		bgloop_free(hb->loop);
-		goto fail;
+	/* One PUB socket dialed to every tracker's bus: each gets every beat. */
+	for (size_t i = 0; i < w->n_buses; i++) {
+		rv = nng_dial(hb->sock, w->buses[i], NULL, NNG_FLAG_NONBLOCK);
+		if (rv != 0) {
+			log_error("bus_dial_failed", "address=%s err=%s", log_q(w->buses[i]),
+				  log_q(nng_strerror(rv)));
+			nng_close(hb->sock);
+			bgloop_free(hb->loop);
+			goto fail;
+		}
 	}
 	*out = hb;
 	return PP_OK;

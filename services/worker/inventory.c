@@ -1,4 +1,4 @@
-/* The worker's link to the tracker; see inventory.h (DESIGN.md, "Flows":
+/* The worker's link to one tracker; see inventory.h (DESIGN.md, "Flows":
  * Inventory; "Services start in any order").
  *
  * One background loop owns every unsolicited call to the tracker, so the
@@ -24,12 +24,18 @@
 #define BACKOFF_MAX_MS 5000
 #define TRACKER_PING_TIMEOUT_MS 2000
 #define INVENTORY_CALL_TIMEOUT_MS 15000
+/* Copies stored here that this tracker learns of asynchronously (it did
+ * not take the registration itself); past this a full report replaces them. */
+#define ADDED_QUEUE_MAX 4096
 
 struct inventory {
 	struct worker *w;
+	const char *addr; /* the tracker's (borrowed from w->trackers) */
 	struct bgloop *loop;
 	pthread_mutex_t lock;
 	bool wanted;
+	struct store_ref *added; /* queued replicas_added, ADDED_QUEUE_MAX */
+	size_t n_added;
 	struct corrupt_report {
 		char id[65];
 		uint64_t gen;
@@ -41,18 +47,19 @@ struct inventory {
 	unsigned attempts;
 };
 
-static int tracker_ping(struct worker *w, struct rpc_reply *reply)
+static int tracker_ping(struct inventory *inv, struct rpc_reply *reply)
 {
 	Pp__V1__Request req = PP__V1__REQUEST__INIT;
 	Pp__V1__PingRequest ping = PP__V1__PING_REQUEST__INIT;
 	req.body_case = PP__V1__REQUEST__BODY_PING;
 	req.ping = &ping;
-	return rpc_call(w->peers, w->cfg.tracker, &w->auth, &req, NULL, 0,
+	return rpc_call(inv->w->peers, inv->addr, &inv->w->auth, &req, NULL, 0,
 			TRACKER_PING_TIMEOUT_MS, reply);
 }
 
-int inventory_send(struct worker *w)
+int inventory_send(struct inventory *inv)
 {
+	struct worker *w = inv->w;
 	struct store_ref *refs = NULL;
 	size_t n = 0;
 	uint64_t snapshot_seq = 0;
@@ -79,28 +86,28 @@ int inventory_send(struct worker *w)
 			msgs[i].extra = refs[first + i].extra;
 			ptrs[i] = &msgs[i];
 		}
-		Pp__V1__InventoryRequest inv = PP__V1__INVENTORY_REQUEST__INIT;
-		inv.node_id = (char *)w->cfg.id;
-		inv.report_id = report_id;
-		inv.page = (uint32_t)p;
-		inv.last = p + 1 == pages;
-		inv.snapshot_seq = snapshot_seq;
-		inv.n_chunks = count;
-		inv.chunks = ptrs;
+		Pp__V1__InventoryRequest page = PP__V1__INVENTORY_REQUEST__INIT;
+		page.node_id = (char *)w->cfg.id;
+		page.report_id = report_id;
+		page.page = (uint32_t)p;
+		page.last = p + 1 == pages;
+		page.snapshot_seq = snapshot_seq;
+		page.n_chunks = count;
+		page.chunks = ptrs;
 		Pp__V1__Request req = PP__V1__REQUEST__INIT;
 		req.body_case = PP__V1__REQUEST__BODY_INVENTORY;
-		req.inventory = &inv;
+		req.inventory = &page;
 		struct rpc_reply reply;
-		rc = rpc_call(w->peers, w->cfg.tracker, &w->auth, &req, NULL, 0,
-			      INVENTORY_CALL_TIMEOUT_MS, &reply);
+		rc = rpc_call(w->peers, inv->addr, &w->auth, &req, NULL, 0, INVENTORY_CALL_TIMEOUT_MS,
+			      &reply);
 		if (rc != PP_OK)
-			log_warn("inventory_failed", "page=%zu err=\"%s\"", p,
-				 rpc_reply_error(&reply, rc));
+			log_warn("inventory_failed", "tracker=%s page=%zu err=%s", log_q(inv->addr), p,
+				 log_q(rpc_reply_error(&reply, rc)));
 		rpc_reply_free(&reply);
 		if (rc != PP_OK)
 			goto out;
 	}
-	log_info("inventory_sent", "chunks=%zu pages=%zu", n, pages);
+	log_info("inventory_sent", "tracker=%s chunks=%zu pages=%zu", log_q(inv->addr), n, pages);
 out:
 	free(msgs);
 	free(ptrs);
@@ -108,8 +115,9 @@ out:
 	return rc;
 }
 
-static int send_corrupt(struct worker *w, const char *chunk_id, uint64_t gen)
+static int send_corrupt(struct inventory *inv, const char *chunk_id, uint64_t gen)
 {
+	struct worker *w = inv->w;
 	Pp__V1__ChunkCorruptRequest cc = PP__V1__CHUNK_CORRUPT_REQUEST__INIT;
 	cc.node_id = (char *)w->cfg.id;
 	cc.chunk_id = (char *)chunk_id;
@@ -118,13 +126,12 @@ static int send_corrupt(struct worker *w, const char *chunk_id, uint64_t gen)
 	req.body_case = PP__V1__REQUEST__BODY_CHUNK_CORRUPT;
 	req.chunk_corrupt = &cc;
 	struct rpc_reply reply;
-	int rc = rpc_call(w->peers, w->cfg.tracker, &w->auth, &req, NULL, 0, RPC_TIMEOUT_SHORT_MS,
-			  &reply);
+	int rc = rpc_call(w->peers, inv->addr, &w->auth, &req, NULL, 0, RPC_TIMEOUT_SHORT_MS, &reply);
 	if (rc == PP_OK)
 		log_info("corrupt_reported", "chunk=%s", chunk_id);
 	else
-		log_warn("corrupt_report_failed", "chunk=%s err=\"%s\"", chunk_id,
-			 rpc_reply_error(&reply, rc));
+		log_warn("corrupt_report_failed", "chunk=%s err=%s", chunk_id,
+			 log_q(rpc_reply_error(&reply, rc)));
 	rpc_reply_free(&reply);
 	return rc;
 }
@@ -141,7 +148,7 @@ static bool flush_corrupt(struct inventory *inv)
 		}
 		first = inv->corrupt[0];
 		pthread_mutex_unlock(&inv->lock);
-		int rc = send_corrupt(inv->w, first.id, first.gen);
+		int rc = send_corrupt(inv, first.id, first.gen);
 		if (rc == PP_EUNAVAIL)
 			return false;
 		/* Sent, or refused for good: either way it leaves the queue. */
@@ -155,8 +162,57 @@ static bool flush_corrupt(struct inventory *inv)
 	}
 }
 
-/* Connects (with backoff), sends queued corrupt reports and, when asked or
- * due, a full inventory; returns the delay until it has something to do. */
+/* Sends the queued registrations in one replicas_added; false when the
+ * tracker stopped answering (they are then covered by the next full report). */
+static bool flush_added(struct inventory *inv)
+{
+	pthread_mutex_lock(&inv->lock);
+	size_t n = inv->n_added;
+	struct store_ref *batch = n ? malloc(n * sizeof(*batch)) : NULL;
+	if (batch != NULL)
+		memcpy(batch, inv->added, n * sizeof(*batch));
+	inv->n_added = 0;
+	pthread_mutex_unlock(&inv->lock);
+	if (batch == NULL)
+		return true;
+	Pp__V1__ChunkRef *msgs = calloc(n, sizeof(*msgs));
+	Pp__V1__ChunkRef **ptrs = calloc(n, sizeof(*ptrs));
+	int rc = msgs && ptrs ? PP_OK : PP_EINTERNAL;
+	for (size_t i = 0; rc == PP_OK && i < n; i++) {
+		pp__v1__chunk_ref__init(&msgs[i]);
+		msgs[i].id = batch[i].id;
+		msgs[i].size = batch[i].size;
+		msgs[i].gen = batch[i].gen;
+		msgs[i].extra = batch[i].extra;
+		ptrs[i] = &msgs[i];
+	}
+	if (rc == PP_OK) {
+		Pp__V1__ReplicasAddedRequest ra = PP__V1__REPLICAS_ADDED_REQUEST__INIT;
+		ra.node_id = (char *)inv->w->cfg.id;
+		ra.n_chunks = n;
+		ra.chunks = ptrs;
+		Pp__V1__Request req = PP__V1__REQUEST__INIT;
+		req.body_case = PP__V1__REQUEST__BODY_REPLICAS_ADDED;
+		req.replicas_added = &ra;
+		struct rpc_reply reply;
+		rc = rpc_call(inv->w->peers, inv->addr, &inv->w->auth, &req, NULL, 0,
+			      RPC_TIMEOUT_SHORT_MS, &reply);
+		rpc_reply_free(&reply);
+	}
+	free(msgs);
+	free(ptrs);
+	free(batch);
+	if (rc != PP_OK) {
+		pthread_mutex_lock(&inv->lock);
+		inv->wanted = true;
+		pthread_mutex_unlock(&inv->lock);
+	}
+	return rc != PP_EUNAVAIL;
+}
+
+/* Connects (with backoff), sends queued corrupt reports and registrations
+ * and, when asked or due, a full inventory; returns the delay until it has
+ * something to do. */
 static int64_t inventory_step(void *arg, struct bgloop *loop)
 {
 	(void)loop;
@@ -164,25 +220,25 @@ static int64_t inventory_step(void *arg, struct bgloop *loop)
 	struct worker *w = inv->w;
 	if (!inv->connected) {
 		struct rpc_reply reply;
-		int rc = tracker_ping(w, &reply);
+		int rc = tracker_ping(inv, &reply);
 		if (rc != PP_OK) {
 			inv->attempts++;
-			log_warn("tracker_unreachable", "address=%s attempt=%u retry_ms=%lld err=\"%s\"",
-				 w->cfg.tracker, inv->attempts, (long long)inv->backoff_ms,
-				 rpc_reply_error(&reply, rc));
+			log_warn("tracker_unreachable", "address=%s attempt=%u retry_ms=%lld err=%s",
+				 log_q(inv->addr), inv->attempts, (long long)inv->backoff_ms,
+				 log_q(rpc_reply_error(&reply, rc)));
 			rpc_reply_free(&reply);
 			int64_t delay = inv->backoff_ms;
 			inv->backoff_ms = delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay * 2;
 			return delay;
 		}
 		rpc_reply_free(&reply);
-		log_info("tracker_connected", "address=%s attempts=%u", w->cfg.tracker, inv->attempts);
+		log_info("tracker_connected", "address=%s attempts=%u", log_q(inv->addr), inv->attempts);
 		inv->connected = true;
 		inv->attempts = 0;
 		inv->backoff_ms = BACKOFF_MIN_MS;
 		inv->next_report_ms = 0; /* a (re)connected tracker gets a full report */
 	}
-	if (!flush_corrupt(inv)) {
+	if (!flush_corrupt(inv) || !flush_added(inv)) {
 		inv->connected = false;
 		return BACKOFF_MIN_MS;
 	}
@@ -191,7 +247,7 @@ static int64_t inventory_step(void *arg, struct bgloop *loop)
 	inv->wanted = false;
 	pthread_mutex_unlock(&inv->lock);
 	if (wanted || time_mono_ms() >= inv->next_report_ms) {
-		if (inventory_send(w) != PP_OK) {
+		if (inventory_send(inv) != PP_OK) {
 			inv->connected = false;
 			return BACKOFF_MIN_MS;
 		}
@@ -200,16 +256,23 @@ static int64_t inventory_step(void *arg, struct bgloop *loop)
 	return inv->next_report_ms - time_mono_ms();
 }
 
-int inventory_start(struct worker *w, struct inventory **out)
+int inventory_start(struct worker *w, const char *tracker, struct inventory **out)
 {
 	struct inventory *inv = calloc(1, sizeof(*inv));
 	if (inv == NULL)
 		return PP_EINTERNAL;
 	inv->w = w;
+	inv->addr = tracker;
+	inv->added = calloc(ADDED_QUEUE_MAX, sizeof(*inv->added));
+	if (inv->added == NULL) {
+		free(inv);
+		return PP_EINTERNAL;
+	}
 	inv->backoff_ms = BACKOFF_MIN_MS;
 	pthread_mutex_init(&inv->lock, NULL);
 	if (bgloop_start("inventory", inventory_step, inv, &inv->loop) != PP_OK) {
 		pthread_mutex_destroy(&inv->lock);
+		free(inv->added);
 		free(inv);
 		return PP_EINTERNAL;
 	}
@@ -223,6 +286,7 @@ void inventory_stop(struct inventory *inv)
 		return;
 	bgloop_free(inv->loop);
 	pthread_mutex_destroy(&inv->lock);
+	free(inv->added);
 	free(inv);
 }
 
@@ -246,6 +310,24 @@ void inventory_report_corrupt(struct inventory *inv, const char *chunk_id, uint6
 		snprintf(c->id, sizeof(c->id), "%s", chunk_id);
 		c->gen = gen;
 	} else { /* the next inventory tells the tracker the chunk is gone anyway */
+		inv->wanted = true;
+	}
+	pthread_mutex_unlock(&inv->lock);
+	bgloop_wake(inv->loop);
+}
+
+void inventory_queue_added(struct inventory *inv, const Pp__V1__ChunkRef *ref)
+{
+	if (inv == NULL)
+		return;
+	pthread_mutex_lock(&inv->lock);
+	if (inv->n_added < ADDED_QUEUE_MAX) {
+		struct store_ref *r = &inv->added[inv->n_added++];
+		snprintf(r->id, sizeof(r->id), "%s", ref->id);
+		r->size = ref->size;
+		r->gen = ref->gen;
+		r->extra = ref->extra;
+	} else {
 		inv->wanted = true;
 	}
 	pthread_mutex_unlock(&inv->lock);

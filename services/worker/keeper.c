@@ -58,7 +58,7 @@ static int64_t keeper_step(void *arg, struct bgloop *loop)
 		if (store_finish(k->w->store, batch[i].staged, &c) != PP_OK)
 			continue; /* logged by the store; the temp file is gone */
 		log_info("chunk_pulled", "chunk=%s size=%u extra=%d gen=%llu source=%s ms=%lld why=direct",
-			 batch[i].id, c.size, (int)c.extra, (unsigned long long)c.gen, batch[i].source,
+			 batch[i].id, c.size, (int)c.extra, (unsigned long long)c.gen, log_q(batch[i].source),
 			 (long long)(time_mono_ms() - batch[i].queued_ms));
 		ids[kept] = batch[i].id;
 		copies[kept++] = c;

@@ -13,6 +13,7 @@
 #include "store_impl.h"
 #include "errors.h"
 #include "frame.h"
+#include "fsutil.h"
 #include "hash.h"
 #include "log.h"
 #include "timeutil.h"
@@ -49,22 +50,12 @@ int store_chunk_path(const struct store *s, const char *id, char *buf)
 	return store_path_fmt(buf, "%s/chunks/%.2s/%.2s/%s", s->dir, id, id + 2, id);
 }
 
-int store_fsync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int rv = fsync(fd);
-	close(fd);
-	return rv;
-}
-
 /* mkdir that is fine with an existing directory; makes a new one durable. */
 static int ensure_dir(const char *path, const char *parent)
 {
 	if (mkdir(path, 0755) == 0) {
 		if (parent)
-			store_fsync_dir(parent);
+			fs_fsync_dir(parent);
 		return 0;
 	}
 	struct stat st;
@@ -224,7 +215,7 @@ static void scan_leaf(struct store *s, const char *ab, const char *cd)
 		if (!chunk_id_valid(id) || strncmp(id, ab, 2) != 0 || strncmp(id + 2, cd, 2) != 0 ||
 		    fstatat(dirfd(d), id, &st, 0) != 0 || !S_ISREG(st.st_mode) ||
 		    st.st_size > (off_t)PP_CHUNK_SIZE_MAX) {
-			log_warn("store_stray_file", "dir=%s file=\"%s\"", path, id);
+			log_warn("store_stray_file", "dir=%s file=%s", log_q(path), log_q(id));
 			continue;
 		}
 		uint8_t bin[CHUNK_ID_BYTES];
@@ -296,29 +287,23 @@ static int epoch_bump(struct store *s, char *err, size_t err_len)
 	char path[STORE_PATH_MAX], tmp[STORE_PATH_MAX];
 	store_path_fmt(path, "%s/epoch", s->dir);
 	store_path_fmt(tmp, "%s/tmp/epoch", s->dir);
-	unsigned long long stored = 0;
-	FILE *f = fopen(path, "r");
-	if (f != NULL) {
-		if (fscanf(f, "%llu", &stored) != 1)
-			stored = 0;
-		fclose(f);
+	uint64_t stored = 0;
+	if (fs_read_u64(path, &stored) < 0) {
+		snprintf(err, err_len, "data dir %s: cannot read %s: %s", s->dir, path, strerror(errno));
+		return PP_EINVAL;
 	}
 	uint64_t epoch = stored + 1;
 	uint64_t now_s = (uint64_t)(time_wall_ms() / 1000);
 	if (now_s > epoch)
 		epoch = now_s;
 	if (epoch > UINT32_MAX) {
-		snprintf(err, err_len, "data dir %s: epoch file says %llu, beyond 2^32", s->dir, stored);
+		snprintf(err, err_len, "data dir %s: epoch file says %llu, beyond 2^32", s->dir,
+			 (unsigned long long)stored);
 		return PP_EINVAL;
 	}
 	char text[32];
-	int len = snprintf(text, sizeof(text), "%llu\n", (unsigned long long)epoch);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	bool ok = fd >= 0 && write(fd, text, (size_t)len) == len && fsync(fd) == 0;
-	if (fd >= 0)
-		ok = close(fd) == 0 && ok;
-	ok = ok && rename(tmp, path) == 0 && store_fsync_dir(s->dir) == 0;
-	if (!ok) {
+	snprintf(text, sizeof(text), "%llu\n", (unsigned long long)epoch);
+	if (fs_replace_small(path, tmp, text) != 0) {
 		snprintf(err, err_len, "data dir %s: cannot write %s: %s", s->dir, path, strerror(errno));
 		return PP_EINVAL;
 	}
@@ -358,7 +343,7 @@ int store_open(const struct store_config *cfg, struct store **out, char *err, si
 	scan_chunks(s);
 	scan_extra(s);
 	log_info("store_opened", "dir=%s chunks=%zu used=%llu capacity=%llu epoch=%llu direct_io=%d",
-		 s->dir, s->index.count, (unsigned long long)s->index.bytes,
+		 log_q(s->dir), s->index.count, (unsigned long long)s->index.bytes,
 		 (unsigned long long)cfg->capacity_bytes, (unsigned long long)(s->last_gen >> 32),
 		 (int)s->direct_io);
 	*out = s;
@@ -476,7 +461,7 @@ static void quarantine(struct store *s, const char *id, uint64_t gen, const char
 	pthread_mutex_unlock(&s->lock);
 	if (!ours)
 		return;
-	log_warn("chunk_quarantined", "chunk=%s reason=%s", id, why);
+	log_warn("chunk_quarantined", "chunk=%s reason=%s", id, log_q(why));
 	if (s->cfg.on_corrupt)
 		s->cfg.on_corrupt(s->cfg.cb_arg, id, gen);
 }

@@ -40,7 +40,6 @@ struct store {
 int store_path_fmt(char *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Only ever called with a validated id. */
 int store_chunk_path(const struct store *s, const char *id, char *buf);
-int store_fsync_dir(const char *path);
 /* Lock held: the extra-copy marker file of the chunk, made or removed. */
 void store_set_extra_marker(struct store *s, const char *id, bool extra);
 /* Lock held: evicts extra copies until `need` more bytes fit under

@@ -9,6 +9,7 @@
 #include "store_impl.h"
 #include "errors.h"
 #include "frame.h"
+#include "fsutil.h"
 #include "hash.h"
 #include "log.h"
 #include "timeutil.h"
@@ -289,7 +290,7 @@ int store_stage(struct store *s, const char *id, const void *data, size_t len, b
 		if (rc == PP_ENOSPACE)
 			s->disk_full = true;
 		pthread_mutex_unlock(&s->lock);
-		log_error("chunk_write_failed", "op=store_put chunk=%s err=\"%s\"", id, strerror(err));
+		log_error("chunk_write_failed", "op=store_put chunk=%s err=%s", id, log_q(strerror(err)));
 		free(st);
 		return rc;
 	}
@@ -322,8 +323,8 @@ static int publish_staged(struct store *s, struct store_staged *st, bool synced,
 	pthread_mutex_unlock(&s->lock);
 	if (err != 0) {
 		unlink(st->tmp);
-		log_error("chunk_write_failed", "op=store_put chunk=%s err=\"%s\"", st->id,
-			  strerror(err));
+		log_error("chunk_write_failed", "op=store_put chunk=%s err=%s", st->id,
+			  log_q(strerror(err)));
 	}
 	return rc;
 }
@@ -336,10 +337,10 @@ static int sync_dirs(struct store *s, const struct store_staged *st)
 	store_path_fmt(chunks, "%s/chunks", s->dir);
 	store_path_fmt(dir_ab, "%s/%.2s", chunks, st->id);
 	store_path_fmt(dir_cd, "%s/%.2s", dir_ab, st->id + 2);
-	if ((st->made_ab && store_fsync_dir(chunks) != 0) || (st->made_cd && store_fsync_dir(dir_ab) != 0) ||
-	    store_fsync_dir(dir_cd) != 0) {
-		log_error("chunk_write_failed", "op=fsync_dir chunk=%s err=\"%s\"", st->id,
-			  strerror(errno));
+	if ((st->made_ab && fs_fsync_dir(chunks) != 0) || (st->made_cd && fs_fsync_dir(dir_ab) != 0) ||
+	    fs_fsync_dir(dir_cd) != 0) {
+		log_error("chunk_write_failed", "op=fsync_dir chunk=%s err=%s", st->id,
+			  log_q(strerror(errno)));
 		return PP_EINTERNAL;
 	}
 	log_debug("chunk_stored", "chunk=%s size=%zu extra=%d gen=%llu", st->id, st->len,

@@ -12,6 +12,7 @@
 #include "hash.h"
 #include "log.h"
 #include "timeutil.h"
+#include "trackers.h"
 #include "worker.h"
 
 #include <pthread.h>
@@ -54,11 +55,15 @@ int transfer_register_many(struct worker *w, const char *const *chunk_ids,
 	req.body_case = PP__V1__REQUEST__BODY_REPLICAS_ADDED;
 	req.replicas_added = &ra;
 	struct rpc_reply reply;
-	int rc = rpc_call(w->peers, w->cfg.tracker, &w->auth, &req, NULL, 0, RPC_TIMEOUT_SHORT_MS,
-			  &reply);
+	/* The primary takes it before the put is acknowledged; the other
+	 * trackers hear of it soon after. */
+	int rc = trackers_call(w, &req, RPC_TIMEOUT_SHORT_MS, &reply);
 	if (rc != PP_OK)
-		log_warn("replica_register_failed", "chunk=%s chunks=%zu err=\"%s\"",
-			 n ? chunk_ids[0] : "", n, rpc_reply_error(&reply, rc));
+		log_warn("replica_register_failed", "chunk=%s chunks=%zu err=%s",
+			 n ? chunk_ids[0] : "", n, log_q(rpc_reply_error(&reply, rc)));
+	else
+		for (size_t i = 0; i < n; i++)
+			trackers_queue_added(w, atomic_load(&w->preferred), &refs[i]);
 	rpc_reply_free(&reply);
 	free(ptrs);
 	free(refs);
@@ -142,7 +147,7 @@ static void *forward_main(void *arg)
 	f->rc = peer_probe(f->w, f->forward[0], &f->reply);
 	if (f->rc != PP_OK) {
 		log_warn("forward_failed", "chunk=%s target=%s err=\"unreachable: %s\"", f->chunk_id,
-			 f->forward[0], rpc_reply_error(&f->reply, f->rc));
+			 log_q(f->forward[0]), rpc_reply_error(&f->reply, f->rc));
 		if (f->msg != NULL)
 			nng_msg_free(f->msg);
 		f->msg = NULL;
@@ -175,8 +180,8 @@ static void *forward_main(void *arg)
 				 f->payload_len, timeout, &f->reply);
 	}
 	if (f->rc != PP_OK)
-		log_warn("forward_failed", "chunk=%s target=%s err=\"%s\"", f->chunk_id,
-			 f->forward[0], rpc_reply_error(&f->reply, f->rc));
+		log_warn("forward_failed", "chunk=%s target=%s err=%s", f->chunk_id,
+			 log_q(f->forward[0]), log_q(rpc_reply_error(&f->reply, f->rc)));
 	return NULL;
 }
 
@@ -214,11 +219,10 @@ static int locate(struct worker *w, const char *chunk_id, char ***addrs, size_t 
 	struct rpc_reply reply;
 	*addrs = NULL;
 	*n = 0;
-	int rc = rpc_call(w->peers, w->cfg.tracker, &w->auth, &req, NULL, 0, RPC_TIMEOUT_SHORT_MS,
-			  &reply);
+	int rc = trackers_call(w, &req, RPC_TIMEOUT_SHORT_MS, &reply);
 	if (rc != PP_OK || reply.resp->body_case != PP__V1__RESPONSE__BODY_LOCATE) {
-		log_warn("locate_failed", "chunk=%s err=\"%s\"", chunk_id,
-			 rc != PP_OK ? rpc_reply_error(&reply, rc) : "no locate body");
+		log_warn("locate_failed", "chunk=%s err=%s", chunk_id,
+			 log_q(rc != PP_OK ? rpc_reply_error(&reply, rc) : "no locate body"));
 		rc = rc != PP_OK ? rc : PP_EINTERNAL;
 		goto out;
 	}
@@ -269,8 +273,9 @@ void transfer_report_bad_source(struct worker *w, const char *address, const cha
 	int rc = rpc_call(w->peers, address, &w->auth, &req, NULL, 0, RPC_TIMEOUT_SHORT_MS, &reply);
 	bool corrupt = rc == PP_OK && reply.resp->body_case == PP__V1__RESPONSE__BODY_VERIFY_CHUNK &&
 		       reply.resp->verify_chunk->corrupt;
-	log_warn("bad_source_reported", "chunk=%s source=%s err=\"%s\" quarantined=%d", chunk_id,
-		 address, rc == PP_OK ? "none" : rpc_reply_error(&reply, rc), (int)corrupt);
+	log_warn("bad_source_reported", "chunk=%s source=%s err=%s quarantined=%d", chunk_id,
+		 log_q(address), log_q(rc == PP_OK ? "none" : rpc_reply_error(&reply, rc)),
+		 (int)corrupt);
 	rpc_reply_free(&reply);
 }
 
@@ -327,14 +332,14 @@ static int fetch_from(struct worker *w, const char *chunk_id, const char *source
 		/* The source read without hashing (the receiver verifies): it
 		 * re-checks its copy and quarantines it if it really is bad. */
 		log_warn("pull_source_failed", "chunk=%s source=%s err=\"bytes do not hash to the id\"",
-			 chunk_id, source);
+			 chunk_id, log_q(source));
 		rpc_reply_free(reply);
 		transfer_report_bad_source(w, source, chunk_id);
 		return PP_EINTEGRITY;
 	}
 	if (rc != PP_OK) {
-		log_warn("pull_source_failed", "chunk=%s source=%s err=\"%s\"", chunk_id, source,
-			 rpc_reply_error(reply, rc));
+		log_warn("pull_source_failed", "chunk=%s source=%s err=%s", chunk_id, log_q(source),
+			 log_q(rpc_reply_error(reply, rc)));
 		rpc_reply_free(reply);
 	}
 	return rc;
@@ -417,7 +422,7 @@ int transfer_pull(struct worker *w, const char *chunk_id, char *const *sources, 
 	}
 	if (rc != PP_OK) {
 		log_warn("pull_failed", "chunk=%s sources=%zu err=%s", chunk_id, n_sources,
-			 pp_err_name(rc));
+			 log_q(pp_err_name(rc)));
 		return rc;
 	}
 	log_info("chunk_pulled", "chunk=%s size=%u extra=%d gen=%llu ms=%lld", chunk_id, copy.size,

@@ -23,6 +23,13 @@ grep -q "http://127.0.0.1:$http/" "$PP_TMP/logs/ppcluster.log" || fail "no web U
 pp_wait_for "3 workers up" 15 pp_nodes_up_is 3
 page=$(curl -fsS "http://127.0.0.1:$http/") || fail "GET / failed"
 [[ ${page,,} == *"<html"* ]] || fail "the web UI is not served at /"
+# Metrics are on by default: tracker BASE+90, gateway BASE+91, worker K BASE+190+K.
+m=$(curl -fsS "http://127.0.0.1:$((base + 90))/metrics") || fail "no tracker metrics at BASE+90"
+grep -q '^pp_cluster_nodes{state="up"} 3$' <<<"$m" || fail "tracker metrics at BASE+90"
+m=$(curl -fsS "http://127.0.0.1:$((base + 91))/metrics") || fail "no gateway metrics at BASE+91"
+grep -q '^pp_tracker_reachable 1$' <<<"$m" || fail "gateway metrics at BASE+91"
+m=$(curl -fsS "http://127.0.0.1:$((base + 193))/metrics") || fail "no worker 3 metrics at BASE+193"
+grep -q '^pp_worker_info{node="w3"' <<<"$m" || fail "worker 3 metrics at BASE+193"
 
 pp_make_file "$PP_TMP/f.bin" 100000
 ppctl put "$PP_TMP/f.bin" --name f.bin >/dev/null

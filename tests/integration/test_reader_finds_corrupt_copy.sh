@@ -18,11 +18,13 @@ pp_start_tracker --chunk-size 256KiB
 for i in 1 2; do pp_start_worker "w$i"; done
 pp_wait_for "2 workers up" 15 pp_nodes_up_is 2
 
-# flip WORKER: one byte changed in every chunk file the worker holds.
+# flip WORKER: one byte changed in every chunk file the worker holds (its
+# bits inverted: writing a fixed value would leave 1 in 256 copies intact).
 flip() {
-	local f n=0
+	local f n=0 b
 	for f in $(find "${WORKER_DIR[$1]}/chunks" -type f); do
-		printf '\x5a' | dd of="$f" bs=1 seek=1000 conv=notrunc status=none
+		b=$(dd if="$f" bs=1 skip=1000 count=1 status=none | od -An -tu1 | tr -d ' ')
+		printf "\\$(printf '%03o' $((b ^ 255)))" | dd of="$f" bs=1 seek=1000 conv=notrunc status=none
 		n=$((n + 1))
 	done
 	echo "$n"
@@ -66,7 +68,7 @@ pp_wait_for "3 workers up" 15 pp_nodes_up_is 3
 env -u PP_TRACKER "$PPCTL" --node "${WORKER_ADDR[w3]}" get f -o "$PP_TMP/direct3" >/dev/null ||
 	fail "direct get through w3 failed"
 assert_eq "$(pp_sha "$PP_TMP/direct3")" "$sum" "direct get through w3"
-grep -q "bad_source_reported .*source=${WORKER_ADDR[w2]} .*quarantined=1" "$PP_TMP/logs/w3.log" ||
+grep -q "bad_source_reported .*source=\"${WORKER_ADDR[w2]}\" .*quarantined=1" "$PP_TMP/logs/w3.log" ||
 	fail "w3 did not catch and report the bad source w2"
 [ "$(quarantined w2)" -ge 1 ] || fail "w2 quarantined nothing"
 # Nothing bad was kept on w3.
