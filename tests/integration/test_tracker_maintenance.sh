@@ -39,10 +39,8 @@ assert_eq "$(snapshot)" "$before" "chunks on the other workers after the restart
 # A maintenance window that runs out by itself with the node away: the
 # tracker (restarted gracefully with a 3 s window) declares it dead and
 # repairs, with nobody switching maintenance off.
-kill -TERM "$TRACKER_PID"
-rc=0
-wait "$TRACKER_PID" || rc=$?
-assert_eq "$rc" 0 "tracker exit status on SIGTERM"
+pp_stop "$TRACKER_PID" tracker
+assert_eq "$PP_STOP_RC" 0 "tracker exit status on SIGTERM"
 pp_launch_tracker --chunk-size 256KiB --maintenance-timeout-s 3
 pp_wait_for "3 workers up after the tracker restart" 15 pp_nodes_up_is 3
 ppctl maintenance w1 on >/dev/null

@@ -17,10 +17,8 @@ for round in 1 2 3 4 5; do
 	victim=w$(((round % 4) + 1))
 	pp_kill_worker "$victim" KILL
 	pp_wait_for "round $round: repair under way" 20 repairing
-	kill -TERM "$TRACKER_PID"
-	rc=0
-	wait "$TRACKER_PID" || rc=$?
-	assert_eq "$rc" 0 "round $round: tracker exit status on SIGTERM during repair"
+	pp_stop "$TRACKER_PID" tracker
+	assert_eq "$PP_STOP_RC" 0 "round $round: tracker exit status on SIGTERM during repair"
 	pp_launch_tracker --chunk-size 64KiB --repair-per-node 2
 	pp_start_worker "$victim"
 	pp_wait_for "round $round: 4 workers up" 15 pp_nodes_up_is 4
@@ -30,12 +28,8 @@ done
 pp_kill_worker w1 KILL
 pp_wait_for "repair under way before the freeze" 20 repairing
 for w in w2 w3 w4; do kill -STOP "${WORKER_PID[$w]}"; done
-kill -TERM "$TRACKER_PID"
-exited() { [ ! -d "/proc/$TRACKER_PID" ] || [ "$(awk '{print $3}' "/proc/$TRACKER_PID/stat")" = Z ]; }
-pp_wait_for "the tracker exits with transfers in flight to frozen workers" 12 exited
-rc=0
-wait "$TRACKER_PID" || rc=$?
-assert_eq "$rc" 0 "tracker exit status on SIGTERM with frozen targets"
+pp_stop "$TRACKER_PID" tracker 12 # well under the transfers' 30 s timeout
+assert_eq "$PP_STOP_RC" 0 "tracker exit status on SIGTERM with frozen targets"
 for w in w2 w3 w4; do kill -CONT "${WORKER_PID[$w]}"; done
 pp_launch_tracker --chunk-size 64KiB --repair-per-node 2
 pp_start_worker w1

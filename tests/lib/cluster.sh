@@ -85,6 +85,30 @@ pp_wait_for() {
 	done
 }
 
+# pp_stop PID NAME [SECONDS]: SIGTERM and wait at most SECONDS (default
+# 20) for the process to exit; its exit status lands in PP_STOP_RC. A
+# process still running then is a hang: every thread's backtrace goes to
+# $PP_TMP/logs/NAME.hang-PID.txt (gdb) and the test fails.
+pp_stop() {
+	local pid=$1 name=$2 secs=${3:-20}
+	kill -TERM "$pid"
+	local deadline=$((SECONDS + secs))
+	while [ -d "/proc/$pid" ] && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]; do
+		if [ "$SECONDS" -ge "$deadline" ]; then
+			if command -v gdb >/dev/null; then
+				timeout 60 gdb -p "$pid" -batch -nx -ex "thread apply all bt" \
+					>"$PP_TMP/logs/$name.hang-$pid.txt" 2>&1 || true
+				echo "----- $name.hang-$pid.txt -----" >&2
+				grep -E '^(Thread|#)' "$PP_TMP/logs/$name.hang-$pid.txt" >&2 || true
+			fi
+			fail "$name (pid $pid) still running ${secs}s after SIGTERM"
+		fi
+		sleep 0.1
+	done
+	PP_STOP_RC=0
+	wait "$pid" || PP_STOP_RC=$?
+}
+
 pp_start_tracker() {
 	TRACKER_PORT=$(pp_free_port)
 	BUS_PORT=$(pp_free_port)
