@@ -12,7 +12,7 @@
 
 #define PP_SHA256_BYTES 32
 #define PP_SHA256_HEX 65 /* 64 hex digits + NUL */
-#define PP_NAME_MAX 1024
+#define PP_NAME_MAX 1088 /* an S3 key of 1024 bytes behind a 63-byte bucket and "/" */
 
 struct sha256_stream; /* incremental hash; opaque (wraps EVP_MD_CTX) */
 

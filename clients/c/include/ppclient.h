@@ -68,7 +68,7 @@ void pp_client_close(pp_client *c);
 
 /* The file shape of DESIGN.md ("JSON shapes"). */
 struct pp_file {
-	char name[1025];
+	char name[1089]; /* up to 1088 bytes (DESIGN.md "Data model") */
 	uint64_t size;
 	char sha256[65];
 	uint32_t replication;
