@@ -32,6 +32,7 @@ enum dl_state { DL_EMPTY, DL_FETCHING, DL_READY };
 struct dl_slot {
 	enum dl_state state;
 	uint64_t chunk;
+	uint64_t offset; /* the chunk's offset in the file, from the manifest */
 	struct wire_reply reply; /* owned while READY */
 	int err_code;
 	struct pp_error err;
@@ -56,6 +57,8 @@ struct pp_download {
 	uint64_t end;       /* absolute end of the range (exclusive) */
 	uint64_t pos;       /* absolute position of the next byte to return */
 	uint64_t last_chunk; /* exclusive */
+	uint64_t cur_chunk; /* reader: the chunk holding pos ... */
+	uint64_t cur_start; /* ... and its offset (chunks may differ in size) */
 	bool whole;         /* whole file requested: check the file's SHA-256 */
 	struct sha256_stream *sha;
 
@@ -77,8 +80,16 @@ struct pp_download {
 	struct pp_error err;
 };
 
-/* One manifest request; *pages_out may be NULL to only read the file info. */
-static int load_manifest(pp_client *c, const char *name, uint64_t first, uint32_t max,
+/* Where a manifest page starts: at chunk `first`, or (by_offset) at the
+ * chunk holding byte at_offset. */
+struct page_start {
+	uint64_t first;
+	bool by_offset;
+	uint64_t at_offset;
+};
+
+/* One manifest request; page may be NULL to only read the file info. */
+static int load_manifest(pp_client *c, const char *name, struct page_start at, uint32_t max,
 			 struct pp_file *file, struct dl_page *page, struct pp_error *err)
 {
 	struct wire_vec chunks = {.limit = PP_MANIFEST_PAGE * 4};
@@ -91,8 +102,10 @@ static int load_manifest(pp_client *c, const char *name, uint64_t first, uint32_
 	}
 	req->has_manifest = true;
 	snprintf(req->manifest.name, sizeof(req->manifest.name), "%s", name);
-	req->manifest.first_chunk = first;
+	req->manifest.first_chunk = at.first;
 	req->manifest.max_chunks = max;
+	req->manifest.by_offset = at.by_offset;
+	req->manifest.at_offset = at.at_offset;
 	resp->manifest.chunks.funcs.decode = wire_decode_chunks;
 	resp->manifest.chunks.arg = &chunks;
 	rc = wire_call(c, c->meta_addr, req, NULL, 0, resp, NULL, c->timeout_ms, err);
@@ -104,7 +117,8 @@ static int load_manifest(pp_client *c, const char *name, uint64_t first, uint32_
 	}
 	wire_file_from_pb(&resp->manifest.file, file);
 	if (page != NULL) {
-		page->first = first;
+		const struct pp_chunk *ch = chunks.items;
+		page->first = chunks.n > 0 ? ch[0].index : at.first;
 		page->count = chunks.n;
 		page->chunks = chunks.items;
 		chunks.items = NULL;
@@ -114,6 +128,51 @@ out:
 		wire_chunks_free(chunks.items, chunks.n);
 	free(req);
 	free(resp);
+	return rc;
+}
+
+/* An emptied page of the cache: a free one, else the one furthest behind
+ * (reads only move forward). pages_lock held. */
+static struct dl_page *page_victim(struct pp_download *d)
+{
+	struct dl_page *victim = &d->pages[0];
+	for (int i = 0; i < DL_PAGES; i++) {
+		if (d->pages[i].chunks == NULL) {
+			victim = &d->pages[i];
+			break;
+		}
+		if (d->pages[i].first < victim->first)
+			victim = &d->pages[i];
+	}
+	wire_chunks_free(victim->chunks, victim->count);
+	memset(victim, 0, sizeof(*victim));
+	return victim;
+}
+
+/* The chunk holding byte `offset` (< the file's size): its index and start,
+ * from a manifest page that stays in the cache. */
+static int locate_offset(struct pp_download *d, uint64_t offset, uint64_t *k, uint64_t *start,
+			 struct pp_error *err)
+{
+	pthread_mutex_lock(&d->pages_lock);
+	struct dl_page *page = page_victim(d);
+	struct pp_file f;
+	struct page_start at = {.by_offset = true, .at_offset = offset};
+	int rc = load_manifest(d->c, d->name, at, PP_MANIFEST_PAGE, &f, page, err);
+	if (rc == PP_OK && (f.version != d->file.version || strcmp(f.sha256, d->file.sha256) != 0))
+		rc = pp_fail(err, PP_ECONFLICT, "%s was replaced while it was being read", d->name);
+	if (rc == PP_OK && page->count == 0)
+		rc = pp_fail(err, PP_EINTERNAL, "manifest of %s has no chunk at byte %llu", d->name,
+			     (unsigned long long)offset);
+	if (rc == PP_OK) {
+		const struct pp_chunk *ch = &page->chunks[0];
+		if (ch->offset > offset || offset - ch->offset >= ch->size)
+			rc = pp_fail(err, PP_EINTEGRITY, "manifest of %s is inconsistent at byte %llu",
+				     d->name, (unsigned long long)offset);
+		*k = ch->index;
+		*start = ch->offset;
+	}
+	pthread_mutex_unlock(&d->pages_lock);
 	return rc;
 }
 
@@ -131,28 +190,18 @@ static int chunk_location(struct pp_download *d, uint64_t k, struct pp_chunk *ou
 			hit = p;
 	}
 	if (hit == NULL) {
-		/* Evict the page furthest behind: reads only move forward. */
-		struct dl_page *victim = &d->pages[0];
-		for (int i = 0; i < DL_PAGES; i++) {
-			if (d->pages[i].chunks == NULL) {
-				victim = &d->pages[i];
-				break;
-			}
-			if (d->pages[i].first < victim->first)
-				victim = &d->pages[i];
-		}
-		wire_chunks_free(victim->chunks, victim->count);
-		memset(victim, 0, sizeof(*victim));
+		struct dl_page *victim = page_victim(d);
 		struct pp_file f;
 		uint64_t first = k - k % PP_MANIFEST_PAGE;
-		rc = load_manifest(d->c, d->name, first, PP_MANIFEST_PAGE, &f, victim, err);
+		struct page_start at = {.first = first};
+		rc = load_manifest(d->c, d->name, at, PP_MANIFEST_PAGE, &f, victim, err);
 		if (rc != PP_OK)
 			goto out;
 		if (f.version != d->file.version || strcmp(f.sha256, d->file.sha256) != 0) {
 			rc = pp_fail(err, PP_ECONFLICT, "%s was replaced while it was being read", d->name);
 			goto out;
 		}
-		if (k >= first + victim->count) {
+		if (victim->first != first || k >= first + victim->count) {
 			rc = pp_fail(err, PP_EINTERNAL, "manifest of %s has no chunk %llu", d->name,
 				     (unsigned long long)k);
 			goto out;
@@ -258,15 +307,17 @@ static void report_corrupt(struct pp_download *d, const struct pp_replica *r, co
 }
 
 static int fetch_chunk(struct pp_download *d, uint64_t k, struct wire_reply *out,
-		       struct pp_error *err)
+		       uint64_t *offset, struct pp_error *err)
 {
 	struct pp_chunk ch;
 	int rc = chunk_location(d, k, &ch, err);
 	if (rc != PP_OK)
 		return rc;
-	uint64_t cs = d->file.chunk_size;
-	uint64_t want = k + 1 < d->file.chunk_count ? cs : d->file.size - k * cs;
-	if (ch.size != want || ch.index != k) {
+	*offset = ch.offset;
+	const struct pp_file *f = &d->file;
+	if (ch.index != k || ch.size == 0 || ch.offset > f->size ||
+	    ch.size > f->size - ch.offset ||
+	    (k + 1 == f->chunk_count && ch.offset + ch.size != f->size)) {
 		rc = pp_fail(err, PP_EINTEGRITY, "manifest of %s is inconsistent at chunk %llu", d->name,
 			     (unsigned long long)k);
 		goto out;
@@ -340,9 +391,11 @@ static void *fetcher_main(void *arg)
 		pthread_mutex_unlock(&d->lock);
 		struct wire_reply r = {0};
 		struct pp_error e = {0};
-		int rc = fetch_chunk(d, k, &r, &e);
+		uint64_t offset = 0;
+		int rc = fetch_chunk(d, k, &r, &offset, &e);
 		pthread_mutex_lock(&d->lock);
 		s->reply = r;
+		s->offset = offset;
 		s->err_code = rc;
 		s->err = e;
 		s->state = DL_READY;
@@ -370,12 +423,16 @@ int pp_download_open(pp_client *c, const char *name, uint64_t offset, uint64_t l
 	pthread_mutex_init(&d->pages_lock, NULL);
 	d->c = c;
 	snprintf(d->name, sizeof(d->name), "%s", name);
-	rc = load_manifest(c, name, 0, 1, &d->file, NULL, err);
+	struct page_start first = {0};
+	rc = load_manifest(c, name, first, 1, &d->file, NULL, err);
 	if (rc != PP_OK)
 		goto fail;
 	const struct pp_file *f = &d->file;
 	uint64_t cs = f->chunk_size;
-	if ((f->size > 0 && (cs == 0 || f->chunk_count != (f->size + cs - 1) / cs)) ||
+	/* Chunks may differ in size, so a file has at least size / chunk_size
+	 * chunks (rounded up) and at most one per byte. */
+	if ((f->size > 0 && (cs == 0 || f->chunk_count < (f->size + cs - 1) / cs ||
+			     f->chunk_count > f->size)) ||
 	    (f->size == 0 && f->chunk_count != 0)) {
 		rc = pp_fail(err, PP_EINTERNAL, "file info of %s is inconsistent", name);
 		goto fail;
@@ -393,8 +450,18 @@ int pp_download_open(pp_client *c, const char *name, uint64_t offset, uint64_t l
 		goto fail;
 	}
 	if (d->end > d->pos) {
-		d->next_read = d->next_fetch = d->pos / cs;
-		d->last_chunk = (d->end + cs - 1) / cs;
+		uint64_t k = 0, start = 0, last = 0, last_start;
+		if (d->pos > 0)
+			rc = locate_offset(d, d->pos, &k, &start, err);
+		if (rc == PP_OK && d->end < f->size)
+			rc = locate_offset(d, d->end - 1, &last, &last_start, err);
+		else
+			last = f->chunk_count - 1;
+		if (rc != PP_OK)
+			goto fail;
+		d->next_read = d->next_fetch = d->cur_chunk = k;
+		d->cur_start = start;
+		d->last_chunk = last + 1;
 	}
 	d->nslots = c->parallel;
 	d->slots = calloc((size_t)d->nslots, sizeof(*d->slots));
@@ -432,11 +499,10 @@ int pp_download_read(pp_download *d, void *buf, size_t len, size_t *got, struct 
 		return d->err_code;
 	}
 	uint8_t *dst = buf;
-	uint64_t cs = d->file.chunk_size;
 	int rc = PP_OK;
 	pthread_mutex_lock(&d->lock);
 	while (*got < len && d->pos < d->end) {
-		uint64_t k = d->pos / cs;
+		uint64_t k = d->cur_chunk;
 		struct dl_slot *s = &d->slots[k % (uint64_t)d->nslots];
 		if (s->state != DL_READY || s->chunk != k) {
 			pthread_cond_wait(&d->cond, &d->lock);
@@ -447,7 +513,13 @@ int pp_download_read(pp_download *d, void *buf, size_t len, size_t *got, struct 
 			d->err = s->err;
 			break;
 		}
-		uint64_t in_chunk = d->pos - k * cs;
+		uint64_t in_chunk = d->pos - d->cur_start;
+		if (s->offset != d->cur_start || in_chunk >= s->reply.payload_len) {
+			d->err_code = pp_fail(&d->err, PP_EINTEGRITY,
+					      "manifest of %s is inconsistent at chunk %llu", d->name,
+					      (unsigned long long)k);
+			break;
+		}
 		uint64_t avail = s->reply.payload_len - in_chunk;
 		if (avail > d->end - d->pos)
 			avail = d->end - d->pos;
@@ -455,7 +527,12 @@ int pp_download_read(pp_download *d, void *buf, size_t len, size_t *got, struct 
 		memcpy(dst + *got, s->reply.payload + in_chunk, n);
 		*got += n;
 		d->pos += n;
-		if (d->pos == d->end || d->pos == (k + 1) * cs) {
+		bool chunk_done = d->pos == d->cur_start + s->reply.payload_len;
+		if (d->pos == d->end || chunk_done) {
+			if (chunk_done) {
+				d->cur_chunk = k + 1;
+				d->cur_start = d->pos;
+			}
 			wire_reply_free(&s->reply);
 			s->state = DL_EMPTY;
 			d->next_read = k + 1;

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include "handlers.h"
 #include "db.h"
+#include "db_layout.h"
 #include "errors.h"
 #include "flags.h"
 #include "events.h"
@@ -344,7 +345,20 @@ static void h_manifest(void *svc, struct rpc_call *call)
 	struct chunk_rec *chunks = NULL;
 	struct node_rec *nodes = NULL;
 	size_t n = 0, nn = 0;
-	if (db_file_chunks(t->db, f.id, q->first_chunk, max, &chunks, &n) != PP_OK ||
+	/* Chunks may differ in size: offsets come from the store (db_layout.h). */
+	uint64_t first = q->first_chunk, offset = q->first_offset;
+	int lrc = PP_OK;
+	if (q->by_offset) {
+		lrc = db_chunk_at_offset(t->db, f.id, q->at_offset, &first, &offset);
+		if (lrc == PP_ENOTFOUND) {
+			first = f.chunk_count; /* past the end: an empty page */
+			offset = f.size;
+			lrc = PP_OK;
+		}
+	} else if (first > 0 && offset == 0) {
+		lrc = db_chunk_offset(t->db, f.id, first, &offset);
+	}
+	if (lrc != PP_OK || db_file_chunks(t->db, f.id, first, max, &chunks, &n) != PP_OK ||
 	    liveness_snapshot(t->live, &nodes, &nn) != PP_OK) {
 		rpc_call_fail(call, PP_EINTERNAL, "store error reading the manifest");
 		goto out;
@@ -359,6 +373,8 @@ static void h_manifest(void *svc, struct rpc_call *call)
 		loc->index = chunks[i].index;
 		loc->id = rpc_call_strdup(call, chunks[i].id);
 		loc->size = chunks[i].size;
+		loc->offset = offset;
+		offset += chunks[i].size;
 		fill_location(t, call, loc, nodes, nn);
 		m->chunks[m->n_chunks++] = loc;
 	}

@@ -90,6 +90,7 @@ struct pp_chunk {
 	uint64_t index;
 	char id[65];
 	uint32_t size;
+	uint64_t offset; /* in the file: the sum of the sizes before it (chunks may differ in size) */
 	size_t replica_count;
 	struct pp_replica *replicas;
 };
