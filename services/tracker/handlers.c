@@ -6,6 +6,7 @@
  * the network. */
 #define _GNU_SOURCE
 #include "handlers.h"
+#include "handlers_s3.h"
 #include "db.h"
 #include "db_layout.h"
 #include "errors.h"
@@ -88,6 +89,11 @@ static Pp__V1__FileInfo *file_info(struct rpc_call *call, const struct file_rec 
 	fi->version = f->version;
 	fi->health = (Pp__V1__FileHealth)f->health;
 	return fi;
+}
+
+Pp__V1__FileInfo *handlers_file_info(struct rpc_call *call, const struct file_rec *f)
+{
+	return file_info(call, f);
 }
 
 static int replica_rank(const Pp__V1__Replica *r)
@@ -280,6 +286,22 @@ out:
 	free(nodes);
 }
 
+int handlers_commit(struct tracker *t, int64_t upload_id, uint64_t size, const char *sha256,
+		    uint64_t chunk_count, struct file_rec *f, char *err, size_t err_len)
+{
+	int rc;
+	int64_t deadline = time_mono_ms() + COMMIT_WAIT_MS;
+	for (;;) {
+		err[0] = '\0';
+		rc = db_upload_commit(t->db, upload_id, size, sha256, chunk_count, time_wall_ms(), f, err,
+				      err_len);
+		if (rc != PP_EUNAVAIL || time_mono_ms() >= deadline)
+			break;
+		time_sleep_ms(50);
+	}
+	return rc;
+}
+
 static void h_commit(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
@@ -288,18 +310,13 @@ static void h_commit(void *svc, struct rpc_call *call)
 		rpc_call_fail(call, PP_EINVAL, "invalid sha256: want 64 lowercase hex");
 		return;
 	}
+	/* S3 metadata rides on the commit (handlers_s3.c). */
+	if ((q->meta != NULL || q->bucket[0] != '\0') && !s3_commit_meta(t, call, q))
+		return;
 	struct file_rec f;
 	char err[DB_ERR_MAX];
-	int rc;
-	int64_t deadline = time_mono_ms() + COMMIT_WAIT_MS;
-	for (;;) {
-		err[0] = '\0';
-		rc = db_upload_commit(t->db, (int64_t)q->upload_id, q->size, q->sha256, q->chunk_count,
-				      time_wall_ms(), &f, err, sizeof(err));
-		if (rc != PP_EUNAVAIL || time_mono_ms() >= deadline)
-			break;
-		time_sleep_ms(50);
-	}
+	int rc = handlers_commit(t, (int64_t)q->upload_id, q->size, q->sha256, q->chunk_count, &f,
+				 err, sizeof(err));
 	if (rc != PP_OK) {
 		rpc_call_fail(call, rc, "commit refused: %s", err);
 		return;
@@ -309,7 +326,8 @@ static void h_commit(void *svc, struct rpc_call *call)
 	log_info("file_committed", "name=\"%s\" version=%llu size=%llu chunks=%llu", f.name,
 		 (unsigned long long)f.version, (unsigned long long)f.size,
 		 (unsigned long long)f.chunk_count);
-	events_file(t->events, "file_committed", f.name, f.size);
+	if (!s3_name_hidden(f.name)) /* multipart parts are not files users see */
+		events_file(t->events, "file_committed", f.name, f.size);
 	if (f.version > 1)
 		gc_wake(t->gc); /* the old version's chunks may be unreferenced now */
 }
@@ -676,5 +694,6 @@ const struct rpc_route tracker_routes[] = {
 	ROUTE(INVENTORY, h_inventory, "inventory"),
 	ROUTE(CHUNK_CORRUPT, h_chunk_corrupt, "chunk_corrupt"),
 	ROUTE(LOCATE, h_locate, "locate"),
+	S3_ROUTES /* handlers_s3.h */
 };
 const size_t tracker_route_count = sizeof(tracker_routes) / sizeof(tracker_routes[0]);

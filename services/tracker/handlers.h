@@ -15,5 +15,13 @@ extern const size_t tracker_route_count;
 /* Fills h (nodes, chunk counts, repair progress). */
 int tracker_health(struct tracker *t, Pp__V1__Health *h);
 
+struct file_rec;
+/* For handlers in other files (handlers_s3.c): a FileInfo of f allocated
+ * on the call, and a commit that waits a moment for replicas_added to
+ * catch up with the client's put (the REST and S3 commits both need it). */
+Pp__V1__FileInfo *handlers_file_info(struct rpc_call *call, const struct file_rec *f);
+int handlers_commit(struct tracker *t, int64_t upload_id, uint64_t size, const char *sha256,
+		    uint64_t chunk_count, struct file_rec *f, char *err, size_t err_len);
+
 
 #endif

@@ -10,6 +10,7 @@
 #include "flags.h"
 #include "frame.h"
 #include "gc.h"
+#include "multipart_expiry.h"
 #include "handlers.h"
 #include "inventory.h"
 #include "liveness.h"
@@ -56,6 +57,10 @@ static int check_config(struct tracker_config *c, const char *spread)
 		fprintf(stderr, "pp-tracker: --repair-per-node must be in 1..64\n");
 		return PP_EINVAL;
 	}
+	if (c->s3_upload_expiry_s == 0) {
+		fprintf(stderr, "pp-tracker: --s3-upload-expiry-s must be at least 1\n");
+		return PP_EINVAL;
+	}
 	return PP_OK;
 }
 
@@ -73,6 +78,7 @@ int main(int argc, char **argv)
 	c->repair_per_node = 8;
 	c->gc_grace_s = 60;
 	c->maintenance_timeout_s = 600;
+	c->s3_upload_expiry_s = 7 * 24 * 3600;
 	const struct flag_spec specs[] = {
 		{"listen", "PP_LISTEN", FLAG_STRING, &c->listen_url, "RPC address, tcp://HOST:PORT", true, 0},
 		{"bus", "PP_BUS", FLAG_STRING, &c->bus_url, "heartbeat bus address (SUB, listens)", true, 0},
@@ -89,6 +95,7 @@ int main(int argc, char **argv)
 		{"maintenance-timeout-s", "PP_MAINTENANCE_TIMEOUT_S", FLAG_UINT, &c->maintenance_timeout_s, "default maintenance window (default 600)", false, 0},
 		{"balance-spread", "PP_BALANCE_SPREAD", FLAG_STRING, &spread, "allowed usage spread between workers, a fraction (default 0.10)", false, 0},
 		{"key-file", "PP_KEY_FILE", FLAG_STRING, &c->key_file, "cluster key file", false, 0},
+		{"s3-upload-expiry-s", "PP_S3_UPLOAD_EXPIRY_S", FLAG_UINT, &c->s3_upload_expiry_s, "S3 multipart uploads idle this long are aborted (default 604800, 7 days)", false, 0},
 		{0},
 	};
 	const struct flags_program prog = {
@@ -136,7 +143,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (repair_start(&t, &t.repair) != PP_OK || gc_start(&t, &t.gc) != PP_OK ||
-	    balance_start(&t, &t.balance) != PP_OK)
+	    balance_start(&t, &t.balance) != PP_OK ||
+	    multipart_expiry_start(&t, &t.mpu_expiry) != PP_OK)
 		goto out;
 	struct rpc_server_config sc = {
 		.listen_url = c->listen_url,
@@ -162,6 +170,7 @@ int main(int argc, char **argv)
 	rc = 0;
 out:
 	rpc_server_stop(srv);
+	multipart_expiry_stop(t.mpu_expiry);
 	balance_stop(t.balance);
 	gc_stop(t.gc);
 	/* liveness wakes repair, so repair goes after it */

@@ -27,6 +27,7 @@ struct tracker_config {
 	uint64_t gc_grace_s;       /* unknown chunks, abandoned uploads */
 	uint64_t maintenance_timeout_s;
 	double balance_spread;     /* fraction of capacity */
+	uint64_t s3_upload_expiry_s; /* idle S3 multipart uploads are aborted after this */
 };
 
 struct db;
@@ -35,6 +36,7 @@ struct liveness;
 struct repair;
 struct gc;
 struct balance;
+struct multipart_expiry;
 
 struct tracker {
 	struct tracker_config cfg;
@@ -45,6 +47,7 @@ struct tracker {
 	struct repair *repair;
 	struct gc *gc;
 	struct balance *balance;
+	struct multipart_expiry *mpu_expiry; /* S3 multipart collector */
 	struct rpc_peers *peers; /* workers, by address */
 	int64_t started_mono_ms;
 };
