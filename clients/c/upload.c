@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include "client_internal.h"
 #include "frame.h"
+#include "ppclient_ext.h"
 #include "hash.h"
 #include "timeutil.h"
 #include "wire.h"
@@ -412,6 +413,12 @@ static void send_abort(struct pp_upload *u)
 
 int pp_upload_commit(pp_upload *u, struct pp_file *out, struct pp_error *err)
 {
+	return pp_upload_commit_meta(u, NULL, NULL, out, err);
+}
+
+int pp_upload_commit_meta(pp_upload *u, const pp_v1_FileMeta *meta, const char *bucket,
+			  struct pp_file *out, struct pp_error *err)
+{
 	pp_error_clear(err);
 	if (u == NULL)
 		return pp_fail(err, PP_EINVAL, "NULL upload");
@@ -457,6 +464,12 @@ int pp_upload_commit(pp_upload *u, struct pp_file *out, struct pp_error *err)
 	req->commit.size = u->size;
 	snprintf(req->commit.sha256, sizeof(req->commit.sha256), "%s", sha);
 	req->commit.chunk_count = u->next_index;
+	if (meta != NULL) {
+		req->commit.has_meta = true;
+		req->commit.meta = *meta;
+	}
+	if (bucket != NULL)
+		snprintf(req->commit.bucket, sizeof(req->commit.bucket), "%s", bucket);
 	rc = wire_call(u->c, u->c->meta_addr, req, NULL, 0, resp, NULL, u->c->timeout_ms, err);
 	if (rc == PP_OK && out != NULL) {
 		if (resp->has_file) {

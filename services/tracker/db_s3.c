@@ -78,7 +78,7 @@ static int part_commit_check(struct db *db, const char *name, int64_t now_ms, ch
 	int rc = dbq_exec(db, "UPDATE s3_multipart SET active_ms = ?2 WHERE id = ?1 AND state = 0",
 			  "ti", id, now_ms);
 	if (rc == PP_OK && sqlite3_changes(db->conn) == 0) {
-		snprintf(err, err_len, "no multipart upload %s (aborted or completed)", id);
+		snprintf(err, err_len, "NoSuchUpload: no multipart upload %s (aborted or completed)", id);
 		rc = PP_ENOTFOUND;
 	}
 	return rc;
@@ -109,14 +109,15 @@ int db_s3_on_commit(struct db *db, int64_t upload_id, int64_t file_id, const cha
 	int64_t one;
 	if (bucket[0] != '\0' &&
 	    dbq_int(db, &one, "SELECT 1 FROM s3_buckets WHERE name = ?", "t", bucket) != PP_OK) {
-		snprintf(err, err_len, "no bucket named \"%s\"", bucket);
+		snprintf(err, err_len, "NoSuchBucket: no bucket named \"%s\"", bucket);
 		return PP_ENOTFOUND;
 	}
 	if (completes[0] != '\0') {
 		rc = dbq_exec(db, "UPDATE s3_multipart SET state = 1 WHERE id = ? AND state = 0", "t",
 			      completes);
 		if (rc == PP_OK && sqlite3_changes(db->conn) == 0) {
-			snprintf(err, err_len, "no multipart upload %s (aborted or completed)", completes);
+			snprintf(err, err_len, "NoSuchUpload: no multipart upload %s (aborted or completed)",
+				 completes);
 			return PP_ENOTFOUND;
 		}
 	}

@@ -105,7 +105,8 @@ void h_s3_multipart_create(void *svc, struct rpc_call *call)
 		pp__v1__file_meta__pack(q->meta, r.meta);
 	int rc = db_mpu_create(t->db, r.id, r.bucket, r.key, r.meta, len, repl, r.created_ms);
 	if (rc != PP_OK) {
-		rpc_call_fail(call, rc, rc == PP_ENOTFOUND ? "no bucket named \"%s\"" : "could not create the upload in \"%s\"",
+		rpc_call_fail(call, rc, rc == PP_ENOTFOUND ? "NoSuchBucket: no bucket named \"%s\""
+						       : "could not create the upload in \"%s\"",
 			      q->bucket);
 		return;
 	}
@@ -122,7 +123,7 @@ static bool open_upload(struct tracker *t, struct rpc_call *call, const char *id
 	if (db_mpu_get(t->db, id, r) != PP_OK || r->state != MPU_OPEN) {
 		if (r->meta)
 			mpu_rec_clear(r);
-		rpc_call_fail(call, PP_ENOTFOUND, "no multipart upload %s (aborted or completed)", id);
+		rpc_call_fail(call, PP_ENOTFOUND, "NoSuchUpload: no multipart upload %s (aborted or completed)", id);
 		return false;
 	}
 	return true;
@@ -340,12 +341,12 @@ void h_s3_multipart_abort(void *svc, struct rpc_call *call)
 	struct mpu_rec r = {0};
 	if (db_mpu_get(t->db, id, &r) != PP_OK || r.state != MPU_OPEN) {
 		mpu_rec_clear(&r);
-		rpc_call_fail(call, PP_ENOTFOUND, "no multipart upload %s", id);
+		rpc_call_fail(call, PP_ENOTFOUND, "NoSuchUpload: no multipart upload %s", id);
 		return;
 	}
 	mpu_rec_clear(&r);
 	if (s3_multipart_drop(t, id, "aborted") != PP_OK)
-		rpc_call_fail(call, PP_ENOTFOUND, "no multipart upload %s", id);
+		rpc_call_fail(call, PP_ENOTFOUND, "NoSuchUpload: no multipart upload %s", id);
 }
 
 void h_s3_multipart_list(void *svc, struct rpc_call *call)
@@ -358,7 +359,7 @@ void h_s3_multipart_list(void *svc, struct rpc_call *call)
 		return;
 	}
 	if (db_s3_bucket_exists(t->db, q->bucket) != PP_OK) {
-		rpc_call_fail(call, PP_ENOTFOUND, "no bucket named \"%s\"", q->bucket);
+		rpc_call_fail(call, PP_ENOTFOUND, "NoSuchBucket: no bucket named \"%s\"", q->bucket);
 		return;
 	}
 	uint32_t max = q->max_uploads == 0 || q->max_uploads > S3_LIST_MAX ? S3_LIST_MAX : q->max_uploads;

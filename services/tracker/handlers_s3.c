@@ -132,15 +132,21 @@ static Pp__V1__ObjectInfo *object_info(struct tracker *t, struct rpc_call *call,
 void h_s3_object_head(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
-	const char *name = call->req->object_head->name;
+	const char *name = call->req->object_head->name, *bucket = call->req->object_head->bucket;
 	const char *why = name_check(name, strlen(name));
 	if (why != NULL) {
 		rpc_call_fail(call, PP_EINVAL, "invalid name: %s", why);
 		return;
 	}
+	if (bucket[0] != '\0' && !bucket_of_name_ok(call, bucket, name))
+		return;
+	if (bucket[0] != '\0' && db_s3_bucket_exists(t->db, bucket) != PP_OK) {
+		rpc_call_fail(call, PP_ENOTFOUND, "NoSuchBucket: no bucket named \"%s\"", bucket);
+		return;
+	}
 	struct file_rec f;
 	if (db_file_get(t->db, name, &f) != PP_OK) {
-		rpc_call_fail(call, PP_ENOTFOUND, "no file named \"%s\"", name);
+		rpc_call_fail(call, PP_ENOTFOUND, "NoSuchKey: no file named \"%s\"", name);
 		return;
 	}
 	call->resp.body_case = PP__V1__RESPONSE__BODY_OBJECT;
@@ -162,7 +168,8 @@ static int copy_commit(struct tracker *t, struct rpc_call *call, const Pp__V1__O
 	if (rc == PP_OK)
 		rc = db_s3_stage_copy(t->db, session, q->source, q->source_sha256, &src);
 	if (rc != PP_OK) {
-		snprintf(err, err_len, rc == PP_ECONFLICT ? "the source changed" : "no source \"%s\"",
+		snprintf(err, err_len, rc == PP_ECONFLICT ? "PreconditionFailed: the source changed"
+							  : "NoSuchKey: no source \"%s\"",
 			 q->source);
 		goto out;
 	}
@@ -308,7 +315,7 @@ void h_s3_bucket(void *svc, struct rpc_call *call)
 						: "bucket \"%s\" is not empty",
 			      q->name);
 	else if (rc == PP_ENOTFOUND)
-		rpc_call_fail(call, rc, "no bucket named \"%s\"", q->name);
+		rpc_call_fail(call, rc, "NoSuchBucket: no bucket named \"%s\"", q->name);
 	else if (rc != PP_OK)
 		rpc_call_fail(call, rc, "bucket operation failed");
 	else
@@ -328,8 +335,14 @@ void h_s3_object_list(void *svc, struct rpc_call *call)
 		why = name_check(q->after, strlen(q->after));
 	if (why == NULL && strlen(q->delimiter) > DELIMITER_MAX)
 		why = "delimiter longer than 128 bytes";
+	if (why == NULL && q->bucket[0] != '\0')
+		why = s3_bucket_check(q->bucket);
 	if (why != NULL) {
 		rpc_call_fail(call, PP_EINVAL, "invalid listing: %s", why);
+		return;
+	}
+	if (q->bucket[0] != '\0' && db_s3_bucket_exists(t->db, q->bucket) != PP_OK) {
+		rpc_call_fail(call, PP_ENOTFOUND, "NoSuchBucket: no bucket named \"%s\"", q->bucket);
 		return;
 	}
 	uint32_t max = q->max_keys == 0 || q->max_keys > S3_LIST_MAX ? S3_LIST_MAX : q->max_keys;
