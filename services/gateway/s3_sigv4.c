@@ -391,6 +391,10 @@ static int gather(const struct sigv4_input *in, struct sig_parts *p, struct sigv
 		*expires = e;
 		return PP_OK;
 	}
+	if (query_get(in, "AWSAccessKeyId") != NULL && query_get(in, "Signature") != NULL)
+		return refuse(fail, "InvalidRequest",
+			      "Signature Version 2 presigned URLs are not supported; presign with "
+			      "AWS4-HMAC-SHA256 (boto3: Config(signature_version=\"s3v4\"))");
 	out->anonymous = true;
 	const char *pl = in->header(in->ctx, "x-amz-content-sha256");
 	snprintf(out->payload, sizeof(out->payload), "%s", pl ? pl : SIGV4_UNSIGNED);

@@ -80,8 +80,13 @@ pp_stop_gateway() {
 	wait "$GATEWAY_PID" 2>/dev/null || true
 }
 
+# The user's AWS settings stay out (a CA bundle or profile would change
+# what the clients do; rclone refuses AWS_CA_BUNDLE over plain HTTP).
+S3_UNSET=(-u AWS_CA_BUNDLE -u AWS_PROFILE -u AWS_ENDPOINT_URL -u AWS_ENDPOINT_URL_S3
+	-u AWS_SESSION_TOKEN -u AWS_REGION -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY)
+
 s3_env() {
-	env AWS_ACCESS_KEY_ID="${AWS_KEY:-$S3_KEY}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET:-$S3_SECRET}" \
+	env "${S3_UNSET[@]}" AWS_ACCESS_KEY_ID="${AWS_KEY:-$S3_KEY}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET:-$S3_SECRET}" \
 		AWS_CONFIG_FILE="$PP_TMP/aws.config" AWS_SHARED_CREDENTIALS_FILE=/dev/null \
 		AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true AWS_PAGER= \
 		HOME="$PP_TMP" "$@"
@@ -89,8 +94,8 @@ s3_env() {
 
 # aws-cli from Debian (/usr/bin/aws), not whatever is first on PATH.
 s3_aws() { s3_env /usr/bin/aws --endpoint-url "$S3_URL" "$@"; }
-s3_s3cmd() { env HOME="$PP_TMP" s3cmd -c "$PP_TMP/s3cfg" "$@"; }
-s3_rclone() { env HOME="$PP_TMP" rclone --config "$PP_TMP/rclone.conf" "$@"; }
+s3_s3cmd() { env "${S3_UNSET[@]}" HOME="$PP_TMP" s3cmd -c "$PP_TMP/s3cfg" "$@"; }
+s3_rclone() { env "${S3_UNSET[@]}" HOME="$PP_TMP" rclone --config "$PP_TMP/rclone.conf" "$@"; }
 # Python with boto3 from Debian and the test helpers (tests/lib/s3client.py).
 s3_py() {
 	s3_env PYTHONPATH="$PP_SOURCE_DIR/tests/lib" S3_URL="$S3_URL" S3_KEY="$S3_KEY" \
