@@ -107,7 +107,7 @@ enum MHD_Result s3_list_objects(struct s3_req *r)
 	struct pp_error err = {0};
 	/* max-keys=0 still answers NoSuchBucket for a missing bucket. */
 	if (s3_rpc_list(r->srv->gw->client, r->bucket, full_prefix, delim, full_after, max ? max : 1,
-			&l, &err) != PP_OK) {
+			false, &l, &err) != PP_OK) {
 		s3_listing_clear(&l);
 		return s3_reply_pp(r, &err, "NoSuchBucket");
 	}

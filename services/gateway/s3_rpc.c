@@ -256,6 +256,11 @@ static bool decode_entry(pb_istream_t *s, const pb_field_t *f, void **arg)
 		e->created_ms = x->created_at_ms;
 		copy(e->etag, sizeof(e->etag), x->etag);
 		copy(e->sha256, sizeof(e->sha256), x->sha256);
+		e->replication = x->replication;
+		e->version = x->version;
+		e->chunk_count = x->chunk_count;
+		e->chunk_size = x->chunk_size;
+		e->health = (int)x->health;
 	}
 	free(x);
 	if (e == NULL)
@@ -302,7 +307,8 @@ void s3_listing_clear(struct s3_listing *l)
 }
 
 int s3_rpc_list(pp_client *c, const char *bucket, const char *prefix, const char *delimiter,
-		const char *after, uint32_t max, struct s3_listing *out, struct pp_error *err)
+		const char *after, uint32_t max, bool with_health, struct s3_listing *out,
+		struct pp_error *err)
 {
 	struct call k;
 	memset(out, 0, sizeof(*out));
@@ -316,6 +322,7 @@ int s3_rpc_list(pp_client *c, const char *bucket, const char *prefix, const char
 	copy(q->delimiter, sizeof(q->delimiter), delimiter);
 	copy(q->after, sizeof(q->after), after);
 	q->max_keys = max;
+	q->with_health = with_health;
 	struct str_list sl = {&out->prefixes, &out->np, &out->pcap};
 	k.resp->object_list.objects.funcs.decode = decode_entry;
 	k.resp->object_list.objects.arg = out;

@@ -47,7 +47,9 @@ void s3_object_clear(struct s3_object *o);
 
 struct s3_entry {
 	char name[PP_NAME_MAX + 1];
-	uint64_t size;
+	uint64_t size, version, chunk_count;
+	uint32_t replication, chunk_size;
+	int health; /* enum pp_file_health, when asked for */
 	int64_t created_ms;
 	char etag[80];
 	char sha256[65];
@@ -116,8 +118,10 @@ int s3_rpc_copy(pp_client *c, const char *source, const char *dest, struct s3_me
 /* op: pp_v1_BucketRequest_Op_*; out may be NULL except for LIST. */
 int s3_rpc_bucket(pp_client *c, pp_v1_BucketRequest_Op op, const char *name,
 		  struct s3_buckets *out, struct pp_error *err);
+/* with_health also fills each entry's health (the web UI's folders). */
 int s3_rpc_list(pp_client *c, const char *bucket, const char *prefix, const char *delimiter,
-		const char *after, uint32_t max, struct s3_listing *out, struct pp_error *err);
+		const char *after, uint32_t max, bool with_health, struct s3_listing *out,
+		struct pp_error *err);
 int s3_rpc_mpu_create(pp_client *c, const char *bucket, const char *key, struct s3_meta *meta,
 		      char upload_id[S3_UPLOAD_ID_LEN + 1], struct pp_error *err);
 int s3_rpc_mpu_parts(pp_client *c, const char *upload_id, unsigned after, uint32_t max,

@@ -328,6 +328,11 @@ static int add_entry(struct list_state *ls, sqlite3_stmt *st)
 	e->created_ms = sqlite3_column_int64(st, 2);
 	dbq_copy(e->sha256, sizeof(e->sha256), st, 3);
 	dbq_copy(e->etag, sizeof(e->etag), st, 4);
+	e->file_id = sqlite3_column_int64(st, 5);
+	e->version = (uint64_t)sqlite3_column_int64(st, 6);
+	e->replication = (uint32_t)sqlite3_column_int(st, 7);
+	e->chunk_size = (uint32_t)sqlite3_column_int(st, 8);
+	e->chunk_count = (uint64_t)sqlite3_column_int64(st, 9);
 	r->n++;
 	free(r->next_after);
 	r->next_after = strdup(e->name);
@@ -389,9 +394,10 @@ int db_s3_list(struct db *db, const char *prefix, const char *delimiter, const c
 	bool done = max == 0;
 	pthread_mutex_lock(&db->lock);
 	while (!done && rc == PP_OK) {
-		char sql[400];
+		char sql[512];
 		snprintf(sql, sizeof(sql),
-			 "SELECT f.name, f.size, f.created_at_ms, f.sha256, coalesce(m.etag, '')"
+			 "SELECT f.name, f.size, f.created_at_ms, f.sha256, coalesce(m.etag, ''), f.id,"
+			 " f.version, f.replication, f.chunk_size, f.chunk_count"
 			 " FROM files f LEFT JOIN file_meta m ON m.file_id = f.id WHERE f.name %s ?1%s"
 			 " ORDER BY f.name LIMIT %d",
 			 strict ? ">" : ">=", bounded ? " AND f.name < ?2" : "", LIST_BATCH);

@@ -59,7 +59,9 @@ int db_s3_buckets(struct db *db, struct s3_bucket_rec **out, size_t *n);
 /* --- listing files by name (ListObjects, the web UI's folders) --- */
 struct s3_entry {
 	char *name; /* owned by the result */
-	uint64_t size;
+	int64_t file_id;
+	uint64_t size, version, chunk_count;
+	uint32_t replication, chunk_size;
 	int64_t created_ms;
 	char etag[S3_ETAG_MAX];
 	char sha256[PP_SHA256_HEX];

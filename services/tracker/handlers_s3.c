@@ -362,6 +362,16 @@ void h_s3_object_list(void *svc, struct rpc_call *call)
 		e->created_at_ms = res.entries[i].created_ms;
 		e->etag = rpc_call_strdup(call, res.entries[i].etag);
 		e->sha256 = rpc_call_strdup(call, res.entries[i].sha256);
+		e->replication = res.entries[i].replication;
+		e->version = res.entries[i].version;
+		e->chunk_count = res.entries[i].chunk_count;
+		e->chunk_size = res.entries[i].chunk_size;
+		if (q->with_health) {
+			struct file_rec f = {.id = res.entries[i].file_id,
+					     .replication = res.entries[i].replication};
+			if (db_file_health(t->db, &f) == PP_OK)
+				e->health = (Pp__V1__FileHealth)f.health;
+		}
 		r->objects[r->n_objects++] = e;
 	}
 	r->common_prefixes = rpc_call_alloc(call, (res.np + 1) * sizeof(char *));
