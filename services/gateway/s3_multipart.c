@@ -3,10 +3,7 @@
  * ListParts. Their state lives in the tracker (db_multipart.c), so a gateway
  * restart loses nothing; a part is a hidden file committed like any upload.
  *
- * Completing moves no data: the tracker joins the parts' chunk lists. The
- * one thing it cannot know is the object's SHA-256 (a file's checksum, which
- * downloads verify), and SHA-256 does not compose, so the gateway reads the
- * parts once, in order, to hash them; a single-part upload already has it. */
+ * CompleteMultipartUpload is s3_complete.c. */
 #define _GNU_SOURCE
 #include "s3_body.h"
 #include "s3_request.h"
@@ -17,14 +14,12 @@
 #include "log.h"
 #include "ppclient_ext.h"
 
-#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define HASH_READ_BYTES (1u << 20)
-#define PART_MIN_BYTES (5ull << 20)
+#define COPY_READ_BYTES (1u << 20)
 #define PARTS_PAGE 1000
 
 enum MHD_Result s3_create_upload(struct s3_req *r)
@@ -153,7 +148,7 @@ static int stream_copy(struct s3_req *r, const char *source, const char *src_sha
 	pp_upload *u = NULL;
 	struct pp_file g;
 	struct s3_cksum h;
-	uint8_t *buf = malloc(HASH_READ_BYTES);
+	uint8_t *buf = malloc(COPY_READ_BYTES);
 	int rc = buf ? s3_cksum_init(&h, CK_MD5) : PP_EINTERNAL;
 	if (rc == PP_OK)
 		rc = pp_download_open(c, source, first, len, &d, &g, err);
@@ -166,7 +161,7 @@ static int stream_copy(struct s3_req *r, const char *source, const char *src_sha
 		rc = pp_upload_begin(c, &opt, len, &u, err);
 	while (rc == PP_OK) {
 		size_t got = 0;
-		rc = pp_download_read(d, buf, HASH_READ_BYTES, &got, err);
+		rc = pp_download_read(d, buf, COPY_READ_BYTES, &got, err);
 		if (rc != PP_OK || got == 0)
 			break;
 		s3_cksum_update(&h, buf, got);
@@ -264,181 +259,6 @@ out:
 	s3_parts_clear(&p);
 	s3_object_clear(&src);
 	free(source);
-	return res;
-}
-
-/* ---- CompleteMultipartUpload ---- */
-
-/* Every stored part, in number order. */
-static int all_parts(struct s3_req *r, const char *id, struct s3_parts *all, struct pp_error *err)
-{
-	memset(all, 0, sizeof(*all));
-	unsigned after = 0;
-	for (;;) {
-		struct s3_parts page;
-		int rc = s3_rpc_mpu_parts(r->srv->gw->client, id, after, PARTS_PAGE, &page, err);
-		if (rc != PP_OK) {
-			s3_parts_clear(&page);
-			return rc;
-		}
-		if (all->n + page.n > S3_PART_MAX) {
-			s3_parts_clear(&page);
-			return PP_EINTERNAL;
-		}
-		struct s3_part *g = realloc(all->parts, (all->n + page.n + 1) * sizeof(*g));
-		if (g == NULL) {
-			s3_parts_clear(&page);
-			return PP_EINTERNAL;
-		}
-		all->parts = g;
-		memcpy(all->parts + all->n, page.parts, page.n * sizeof(*g));
-		all->n += page.n;
-		bool more = page.truncated && page.n > 0;
-		if (page.n > 0)
-			after = page.parts[page.n - 1].number;
-		if (all->upload.id[0] == '\0') {
-			all->upload = page.upload;
-			s3_meta_init(&page.upload.meta); /* moved */
-		}
-		s3_parts_clear(&page);
-		if (!more)
-			return PP_OK;
-	}
-}
-
-static void lower(char *s)
-{
-	for (; *s; s++)
-		*s = (char)tolower((unsigned char)*s);
-}
-
-/* The client's list against the stored parts; fills use[] in order. */
-static bool match(struct s3_req *r, const struct s3_complete_req *c, const struct s3_parts *all,
-		  struct s3_part *use, uint64_t *size, enum MHD_Result *res)
-{
-	size_t j = 0;
-	*size = 0;
-	for (size_t i = 0; i < c->n; i++) {
-		if (i > 0 && c->parts[i].number <= c->parts[i - 1].number) {
-			*res = s3_reply_fail(r, "InvalidPartOrder", NULL);
-			return false;
-		}
-		char etag[80];
-		snprintf(etag, sizeof(etag), "%s", c->parts[i].etag);
-		lower(etag);
-		while (j < all->n && all->parts[j].number < c->parts[i].number)
-			j++;
-		if (j == all->n || all->parts[j].number != c->parts[i].number || strcmp(all->parts[j].etag, etag) != 0) {
-			*res = s3_reply_fail(r, "InvalidPart", "Part %u was not uploaded with ETag \"%s\"",
-					     c->parts[i].number, etag);
-			return false;
-		}
-		if (i + 1 < c->n && all->parts[j].size < PART_MIN_BYTES) {
-			*res = s3_reply_fail(r, "EntityTooSmall", "Part %u has %" PRIu64 " bytes; every part but the last needs 5 MiB",
-					     c->parts[i].number, all->parts[j].size);
-			return false;
-		}
-		use[i] = all->parts[j];
-		*size += all->parts[j].size;
-	}
-	return true;
-}
-
-/* SHA-256 of the parts' bytes, in order, read from the workers. */
-static int hash_parts(struct s3_req *r, const char *id, const struct s3_part *use, size_t n,
-		      char sha[65], struct pp_error *err)
-{
-	if (n == 1) {
-		snprintf(sha, 65, "%s", use[0].sha256);
-		return PP_OK;
-	}
-	struct sha256_stream *h = NULL;
-	uint8_t *buf = malloc(HASH_READ_BYTES);
-	int rc = buf != NULL && sha256_stream_new(&h) == PP_OK ? PP_OK : PP_EINTERNAL;
-	for (size_t i = 0; rc == PP_OK && i < n; i++) {
-		char name[S3_PART_NAME_MAX];
-		pp_download *d = NULL;
-		struct pp_file f;
-		s3_part_name(id, use[i].number, name, sizeof(name));
-		rc = pp_download_open(r->srv->gw->client, name, 0, 0, &d, &f, err);
-		if (rc == PP_OK && strcmp(f.sha256, use[i].sha256) != 0) {
-			err->code = rc = PP_EINVAL;
-			snprintf(err->message, sizeof(err->message), "InvalidPart: part %u changed", use[i].number);
-		}
-		while (rc == PP_OK) {
-			size_t got = 0;
-			rc = pp_download_read(d, buf, HASH_READ_BYTES, &got, err);
-			if (rc != PP_OK || got == 0)
-				break;
-			sha256_stream_update(h, buf, got);
-		}
-		pp_download_close(d);
-	}
-	if (rc == PP_OK)
-		sha256_stream_final_hex(h, sha);
-	sha256_stream_free(h);
-	free(buf);
-	return rc;
-}
-
-enum MHD_Result s3_complete_upload(struct s3_req *r)
-{
-	enum MHD_Result res;
-	struct s3_complete_req c;
-	struct s3_parts all;
-	struct s3_object o;
-	struct pp_error err = {0};
-	struct s3_part *use = NULL;
-	memset(&all, 0, sizeof(all));
-	s3_meta_init(&o.meta);
-	if (!s3_xml_parse_complete(r->xml ? r->xml : "", r->xml_len, &c))
-		return s3_reply_fail(r, "MalformedXML", NULL);
-	const char *id = s3_query(r, "uploadId");
-	if (id == NULL || !s3_upload_id_valid(id)) {
-		res = s3_reply_fail(r, "NoSuchUpload", NULL);
-		goto out;
-	}
-	if (all_parts(r, id, &all, &err) != PP_OK) {
-		res = s3_reply_pp(r, &err, "NoSuchUpload");
-		goto out;
-	}
-	if (strcmp(all.upload.bucket, r->bucket) != 0 || strcmp(all.upload.key, r->key) != 0) {
-		res = s3_reply_fail(r, "NoSuchUpload", "The upload belongs to another key");
-		goto out;
-	}
-	use = calloc(c.n, sizeof(*use));
-	uint64_t size = 0;
-	if (use == NULL) {
-		res = s3_reply_fail(r, "InternalError", NULL);
-		goto out;
-	}
-	if (!match(r, &c, &all, use, &size, &res))
-		goto out;
-	char sha[65];
-	int64_t t0 = gw_mono_us();
-	if (hash_parts(r, id, use, c.n, sha, &err) != PP_OK ||
-	    s3_rpc_mpu_complete(r->srv->gw->client, id, use, c.n, sha, size, &o, &err) != PP_OK) {
-		res = s3_reply_pp(r, &err, "NoSuchUpload");
-		goto out;
-	}
-	log_info("s3_upload_completed", "name=\"%s\" parts=%zu size=%" PRIu64 " hash_ms=%.1f etag=%s", r->name,
-		 c.n, size, (double)(gw_mono_us() - t0) / 1000.0, o.meta.m.etag);
-	const char *host = s3_header(r, "host");
-	char etag[96];
-	s3_etag(o.meta.m.etag, o.file.sha256, etag, sizeof(etag));
-	struct s3x *x = s3x_begin("CompleteMultipartUploadResult", true);
-	if (x != NULL) {
-		s3x_textf(x, "Location", "http://%s%s", host ? host : "localhost", r->path);
-		s3x_text(x, "Bucket", r->bucket);
-		s3x_text(x, "Key", r->key);
-		s3x_text(x, "ETag", etag);
-	}
-	res = s3_reply_xml(r, MHD_HTTP_OK, x);
-out:
-	free(use);
-	s3_parts_clear(&all);
-	s3_object_clear(&o);
-	s3_complete_req_free(&c);
 	return res;
 }
 

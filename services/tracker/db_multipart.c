@@ -324,7 +324,7 @@ int db_mpu_forget(struct db *db, const char *id)
 	return rc;
 }
 
-int db_mpu_collectable(struct db *db, int64_t cutoff_ms, size_t max,
+int db_mpu_collectable(struct db *db, int64_t open_cutoff_ms, int64_t done_cutoff_ms, size_t max,
 		       char (**ids)[S3_UPLOAD_ID_LEN + 1], size_t *n)
 {
 	char **names = NULL;
@@ -333,8 +333,9 @@ int db_mpu_collectable(struct db *db, int64_t cutoff_ms, size_t max,
 	*n = 0;
 	pthread_mutex_lock(&db->lock);
 	int rc = names_query(db, max, &names, &k,
-			     "SELECT id FROM s3_multipart WHERE state = 1 OR active_ms < ? LIMIT ?", "iI",
-			     cutoff_ms, (uint64_t)max);
+			     "SELECT id FROM s3_multipart WHERE (state = 0 AND active_ms < ?1)"
+			     " OR (state = 1 AND active_ms < ?2) LIMIT ?3",
+			     "iiI", open_cutoff_ms, done_cutoff_ms, (uint64_t)max);
 	pthread_mutex_unlock(&db->lock);
 	if (rc == PP_OK && k > 0) {
 		*ids = calloc(k, sizeof(**ids));
@@ -356,7 +357,7 @@ int db_mpu_orphan_parts(struct db *db, size_t max, char ***names, size_t *n)
 	pthread_mutex_lock(&db->lock);
 	int rc = names_query(db, max, names, n,
 			     "SELECT f.name FROM files f WHERE f.name >= ?1 AND f.name < ?2 AND NOT EXISTS"
-			     " (SELECT 1 FROM s3_multipart m WHERE m.id = substr(f.name, ?3, ?4))",
+			     " (SELECT 1 FROM s3_multipart m WHERE m.id = substr(f.name, ?3, ?4) AND m.state = 0)",
 			     "ttii", S3_UPLOADS_PREFIX, hi, (int64_t)pl + 1, (int64_t)S3_UPLOAD_ID_LEN);
 	pthread_mutex_unlock(&db->lock);
 	return rc;

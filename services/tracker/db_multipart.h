@@ -62,11 +62,13 @@ int db_mpu_stage(struct db *db, int64_t session, const char *id, const struct mp
 /* Names of every part file of the upload (to delete them). */
 int db_mpu_part_names(struct db *db, const char *id, char ***names, size_t *n);
 int db_mpu_forget(struct db *db, const char *id);
-/* Uploads to collect: open ones idle since before cutoff_ms, and completed
- * ones (their parts outlived a crash between commit and clean-up). */
-int db_mpu_collectable(struct db *db, int64_t cutoff_ms, size_t max,
+/* Uploads to collect: open ones idle since before open_cutoff_ms, completed
+ * ones completed before done_cutoff_ms (kept a while so a client retrying
+ * its completion gets its object rather than NoSuchUpload). */
+int db_mpu_collectable(struct db *db, int64_t open_cutoff_ms, int64_t done_cutoff_ms, size_t max,
 		       char (**ids)[S3_UPLOAD_ID_LEN + 1], size_t *n);
-/* Part files whose upload no longer exists (at most max names). */
+/* Part files whose upload no longer exists or was completed (at most max
+ * names): left by a crash between a commit and its clean-up. */
 int db_mpu_orphan_parts(struct db *db, size_t max, char ***names, size_t *n);
 void db_names_free(char **names, size_t n);
 

@@ -113,8 +113,8 @@ int db_s3_on_commit(struct db *db, int64_t upload_id, int64_t file_id, const cha
 		return PP_ENOTFOUND;
 	}
 	if (completes[0] != '\0') {
-		rc = dbq_exec(db, "UPDATE s3_multipart SET state = 1 WHERE id = ? AND state = 0", "t",
-			      completes);
+		rc = dbq_exec(db, "UPDATE s3_multipart SET state = 1, active_ms = ?2 WHERE id = ?1 AND state = 0",
+			      "ti", completes, now_ms);
 		if (rc == PP_OK && sqlite3_changes(db->conn) == 0) {
 			snprintf(err, err_len, "NoSuchUpload: no multipart upload %s (aborted or completed)",
 				 completes);

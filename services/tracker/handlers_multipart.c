@@ -49,10 +49,11 @@ static Pp__V1__MultipartUpload *upload_msg(struct rpc_call *call, const struct m
 	return u;
 }
 
-int s3_multipart_drop(struct tracker *t, const char *id, const char *why)
+int s3_multipart_drop(struct tracker *t, const char *id, bool keep_row, const char *why)
 {
-	/* The row goes first: from then on no part of it can commit. */
-	int rc = db_mpu_forget(t->db, id);
+	/* The row goes (or is completed) first: from then on no part of it can
+	 * commit. */
+	int rc = keep_row ? PP_OK : db_mpu_forget(t->db, id);
 	char **names = NULL;
 	size_t n = 0;
 	if (db_mpu_part_names(t->db, id, &names, &n) == PP_OK) {
@@ -64,7 +65,7 @@ int s3_multipart_drop(struct tracker *t, const char *id, const char *why)
 			gc_wake(t->gc);
 	}
 	db_names_free(names, n);
-	if (rc == PP_OK || n > 0)
+	if ((rc == PP_OK && !keep_row) || n > 0)
 		log_info("multipart_dropped", "upload=%s parts=%zu why=%s", id, n, why);
 	return rc == PP_OK || n > 0 ? PP_OK : PP_ENOTFOUND;
 }
@@ -292,19 +293,78 @@ static int complete(struct tracker *t, struct rpc_call *call, const struct mpu_r
 	return rc;
 }
 
+static void object_reply(struct tracker *t, struct rpc_call *call, const struct file_rec *f)
+{
+	Pp__V1__ObjectInfo *o = rpc_call_alloc(call, sizeof(*o));
+	pp__v1__object_info__init(o);
+	o->file = handlers_file_info(call, f);
+	uint8_t *blob = NULL;
+	size_t len = 0;
+	if (db_s3_meta_get(t->db, f->id, &blob, &len) == PP_OK)
+		o->meta = s3_meta_unpack(call, blob, len);
+	free(blob);
+	call->resp.body_case = PP__V1__RESPONSE__BODY_OBJECT;
+	call->resp.object = o;
+}
+
+/* A completion retried after it succeeded (the client missed the answer):
+ * the object it made, if it is still that object. */
+static bool already_completed(struct tracker *t, struct rpc_call *call, const struct mpu_rec *r,
+			      const Pp__V1__MultipartCompleteRequest *q)
+{
+	char name[PP_NAME_MAX + 2], etag[S3_ETAG_MAX] = "", err[DB_ERR_MAX];
+	snprintf(name, sizeof(name), "%s/%s", r->bucket, r->key);
+	struct mpu_part *use = calloc(q->n_parts + 1, sizeof(*use)), *stored = NULL;
+	uint64_t size = 0;
+	struct file_rec f;
+	bool same = false;
+	/* The ETag the request implies, from its own part list. */
+	stored = calloc(q->n_parts + 1, sizeof(*stored));
+	for (size_t i = 0; stored && i < q->n_parts; i++) {
+		stored[i].number = q->parts[i]->number;
+		snprintf(stored[i].etag, sizeof(stored[i].etag), "%s", q->parts[i]->etag);
+		stored[i].size = PART_MIN_BYTES; /* sizes were checked the first time */
+	}
+	if (use && stored && match_parts(q, stored, q->n_parts, use, etag, sizeof(etag), &size, err, sizeof(err)) == PP_OK &&
+	    db_file_get(t->db, name, &f) == PP_OK) {
+		uint8_t *blob = NULL;
+		size_t len = 0;
+		Pp__V1__FileMeta *m = db_s3_meta_get(t->db, f.id, &blob, &len) == PP_OK
+					      ? s3_meta_unpack(call, blob, len) : NULL;
+		same = m != NULL && strcmp(m->etag, etag) == 0;
+		free(blob);
+		if (same)
+			object_reply(t, call, &f);
+	}
+	free(use);
+	free(stored);
+	return same;
+}
+
 void h_s3_multipart_complete(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
 	const Pp__V1__MultipartCompleteRequest *q = call->req->multipart_complete;
-	if (!chunk_id_valid(q->sha256)) {
-		rpc_call_fail(call, PP_EINVAL, "invalid sha256: want 64 lowercase hex");
-		return;
-	}
 	if (q->n_parts == 0 || q->n_parts > S3_PART_MAX) {
 		rpc_call_fail(call, PP_EINVAL, "MalformedXML: 1 to 10000 parts");
 		return;
 	}
 	struct mpu_rec r = {0};
+	if (upload_id_ok(call, q->upload_id) && db_mpu_get(t->db, q->upload_id, &r) == PP_OK &&
+	    r.state == MPU_COMPLETED) {
+		bool done = already_completed(t, call, &r, q);
+		mpu_rec_clear(&r);
+		if (!done)
+			rpc_call_fail(call, PP_ENOTFOUND, "NoSuchUpload: upload %s was completed", q->upload_id);
+		return;
+	}
+	mpu_rec_clear(&r);
+	if (call->resp.status != PP__V1__STATUS__STATUS_OK)
+		return;
+	if (!chunk_id_valid(q->sha256)) {
+		rpc_call_fail(call, PP_EINVAL, "invalid sha256: want 64 lowercase hex");
+		return;
+	}
 	if (!open_upload(t, call, q->upload_id, &r))
 		return;
 	struct file_rec f;
@@ -318,18 +378,9 @@ void h_s3_multipart_complete(void *svc, struct rpc_call *call)
 	log_info("multipart_completed", "upload=%s name=\"%s\" parts=%zu size=%llu version=%llu", r.id,
 		 f.name, q->n_parts, (unsigned long long)f.size, (unsigned long long)f.version);
 	events_file(t->events, "file_committed", f.name, f.size);
-	s3_multipart_drop(t, r.id, "completed");
+	s3_multipart_drop(t, r.id, true, "completed");
 	mpu_rec_clear(&r);
-	Pp__V1__ObjectInfo *o = rpc_call_alloc(call, sizeof(*o));
-	pp__v1__object_info__init(o);
-	o->file = handlers_file_info(call, &f);
-	uint8_t *blob = NULL;
-	size_t len = 0;
-	if (db_s3_meta_get(t->db, f.id, &blob, &len) == PP_OK)
-		o->meta = s3_meta_unpack(call, blob, len);
-	free(blob);
-	call->resp.body_case = PP__V1__RESPONSE__BODY_OBJECT;
-	call->resp.object = o;
+	object_reply(t, call, &f);
 }
 
 void h_s3_multipart_abort(void *svc, struct rpc_call *call)
@@ -345,7 +396,7 @@ void h_s3_multipart_abort(void *svc, struct rpc_call *call)
 		return;
 	}
 	mpu_rec_clear(&r);
-	if (s3_multipart_drop(t, id, "aborted") != PP_OK)
+	if (s3_multipart_drop(t, id, false, "aborted") != PP_OK)
 		rpc_call_fail(call, PP_ENOTFOUND, "NoSuchUpload: no multipart upload %s", id);
 }
 

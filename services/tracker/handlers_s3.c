@@ -266,7 +266,7 @@ static void drop_bucket_uploads(struct tracker *t, const char *bucket)
 	if (db_mpu_list(t->db, bucket, "", "", "", "", UINT32_MAX, &ups, &n, &prefixes, &np, &more) != PP_OK)
 		return;
 	for (size_t i = 0; i < n; i++)
-		s3_multipart_drop(t, ups[i].id, "bucket_deleted");
+		s3_multipart_drop(t, ups[i].id, false, "bucket_deleted");
 	db_mpu_list_free(ups, n, prefixes, np);
 }
 

@@ -20,9 +20,10 @@ bool s3_commit_meta(struct tracker *t, struct rpc_call *call, const Pp__V1__Comm
 const char *s3_meta_check(const Pp__V1__FileMeta *meta);
 /* A packed FileMeta unpacked onto the call's memory; NULL when len is 0. */
 Pp__V1__FileMeta *s3_meta_unpack(struct rpc_call *call, const uint8_t *data, size_t len);
-/* Removes a multipart upload and its parts (abort, expiry, bucket delete);
- * PP_ENOTFOUND when there is no such upload. */
-int s3_multipart_drop(struct tracker *t, const char *upload_id, const char *why);
+/* Removes a multipart upload's parts, and unless keep_row its record
+ * (abort, expiry, bucket delete); PP_ENOTFOUND when there is no such
+ * upload. A completed upload keeps its record a while (keep_row). */
+int s3_multipart_drop(struct tracker *t, const char *upload_id, bool keep_row, const char *why);
 
 void h_s3_object_head(void *svc, struct rpc_call *call);
 void h_s3_object_copy(void *svc, struct rpc_call *call);

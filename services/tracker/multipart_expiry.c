@@ -14,6 +14,7 @@
 
 #define EXPIRY_EVERY_MS 10000
 #define EXPIRY_BATCH 100
+#define COMPLETED_KEEP_MS (3600 * 1000) /* completed uploads answer a retried completion */
 
 struct multipart_expiry {
 	struct tracker *t;
@@ -26,12 +27,16 @@ struct multipart_expiry {
 static void expiry_pass(struct multipart_expiry *x)
 {
 	struct tracker *t = x->t;
-	int64_t cutoff = time_wall_ms() - (int64_t)t->cfg.s3_upload_expiry_s * 1000;
+	int64_t now = time_wall_ms();
+	int64_t cutoff = now - (int64_t)t->cfg.s3_upload_expiry_s * 1000;
+	int64_t keep = (int64_t)t->cfg.s3_upload_expiry_s * 1000 < COMPLETED_KEEP_MS
+			       ? (int64_t)t->cfg.s3_upload_expiry_s * 1000
+			       : COMPLETED_KEEP_MS;
 	char (*ids)[S3_UPLOAD_ID_LEN + 1] = NULL;
 	size_t n = 0;
-	if (db_mpu_collectable(t->db, cutoff, EXPIRY_BATCH, &ids, &n) == PP_OK)
+	if (db_mpu_collectable(t->db, cutoff, now - keep, EXPIRY_BATCH, &ids, &n) == PP_OK)
 		for (size_t i = 0; i < n; i++)
-			s3_multipart_drop(t, ids[i], "expired");
+			s3_multipart_drop(t, ids[i], false, "expired");
 	free(ids);
 	char **names = NULL;
 	n = 0;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # S3 multipart uploads: a 100 MiB file through `aws s3 cp` in 8 MiB parts
-# (ETag = MD5 of the part MD5s, "-13"); completion joins the parts' chunks
+# (ETag = MD5 of the part MD5s, "-13"; the completion answer streams with
+# keep-alive whitespace while the parts are hashed); completion joins the parts' chunks
 # without moving data; parts are invisible to ppctl and REST; an upload
 # survives a gateway restart (its state lives in the tracker); an abandoned
 # upload is collected after --s3-upload-expiry-s.
@@ -49,6 +50,11 @@ cat >"$T/mp.json" <<EOF
 EOF
 s3_aws s3api complete-multipart-upload --bucket big --key joined --upload-id "$id" \
 	--multipart-upload "file://$T/mp.json" >/dev/null || fail "complete"
+# A retried completion (the client missed the answer) gets the same object.
+s3_aws s3api complete-multipart-upload --bucket big --key joined --upload-id "$id" \
+	--multipart-upload "file://$T/mp.json" >"$T/again.json" || fail "retried complete"
+assert_eq "$(jq -r .ETag "$T/again.json")" "$(s3_aws s3api head-object --bucket big --key joined | j .ETag)" \
+	"a retried completion answers with the object"
 obj_chunks=$(ppctl --json stat big/joined | jq -r '.chunks[].id' | tr '\n' ' ')
 assert_eq "$obj_chunks" "$part_chunks" "the object is the parts' chunks, in order"
 assert_eq "$(pp_health_field chunks)" "$chunks_before" "no chunk was added by completion"
