@@ -78,6 +78,20 @@ assert r.stdout == "403", r.stdout
 page = s3.get_paginator("list_objects_v2").paginate(Bucket="boto", PaginationConfig={"PageSize": 1})
 assert [o["Key"] for p in page for o in p.get("Contents", [])] == ["k/obj.bin", "k/presigned.bin"]
 s3.delete_objects(Bucket="boto", Delete={"Objects": [{"Key": "k/obj.bin"}, {"Key": "k/presigned.bin"}]})
+# Keys that need escaping, and an empty object, round-trip and list as sent.
+keys = ["empty", "sp ace", "\u00fc/\u00f1.txt", "q?x", "pct%41", "a+b", "a&b=c", "tilde~", "semi;colon", "dir/", "(x)!*'"]
+for k in keys:
+    s3.put_object(Bucket="boto", Key=k, Body=b"" if k in ("empty", "dir/") else k.encode())
+listed = [o["Key"] for p in s3.get_paginator("list_objects_v2").paginate(Bucket="boto") for o in p.get("Contents", [])]
+assert listed == sorted(keys, key=lambda k: k.encode()), listed
+for k in keys:
+    got = s3.get_object(Bucket="boto", Key=k)
+    want = b"" if k in ("empty", "dir/") else k.encode()
+    assert got["Body"].read() == want and got["ContentLength"] == len(want), k
+assert s3.head_object(Bucket="boto", Key="empty")["ETag"] == '"d41d8cd98f00b204e9800998ecf8427e"'
+url = s3.generate_presigned_url("get_object", Params={"Bucket": "boto", "Key": "\u00fc/\u00f1.txt"}, ExpiresIn=60)
+assert subprocess.run(["curl", "-fsS", url], capture_output=True, check=True).stdout == "\u00fc/\u00f1.txt".encode()
+s3.delete_objects(Bucket="boto", Delete={"Objects": [{"Key": k} for k in keys]})
 s3.delete_bucket(Bucket="boto")
 print("boto3 ok")
 EOF
