@@ -72,11 +72,15 @@ grep -q 'Request has expired' "$T/expired.xml" || fail "expired message: $(cat "
 code=$(curl -sS -o "$T/tampered.xml" -w '%{http_code}' "${url/auth\/f/auth\/g}")
 assert_eq "$(s3_error_code "$T/tampered.xml")" AccessDenied "a presigned URL for another key"
 
-# Without --s3-credentials: open, logged once, unsigned requests work.
+# Without --s3-credentials: open, logged once, unsigned requests work;
+# with --s3-domain, BUCKET.DOMAIN names the bucket (virtual-hosted).
 pp_stop_gateway
-S3_OPEN=1 pp_start_s3
+S3_OPEN=1 pp_start_s3 --s3-domain s3.test
 assert_eq "$(grep -c 's3_open' "$T/logs/gateway.log")" 1 "the open endpoint is logged once per start"
 curl -fsS -X PUT "$S3_URL/auth/open.txt" --data-binary 'open' || fail "unsigned PUT on an open endpoint"
 assert_eq "$(curl -fsS "$S3_URL/auth/open.txt")" open "unsigned GET on an open endpoint"
+assert_eq "$(curl -fsS -H "Host: auth.s3.test:$S3_PORT" "$S3_URL/open.txt")" open "virtual-hosted GET"
+curl -fsS -H "Host: auth.s3.test:$S3_PORT" "$S3_URL/?list-type=2" | grep -q '<Key>open.txt</Key>' ||
+	fail "virtual-hosted ListObjectsV2"
 s3_aws s3 ls s3://auth/ | grep -q open.txt || fail "signed requests work on an open endpoint too"
 pp_done
