@@ -17,6 +17,11 @@
 int pp_upload_commit_meta(pp_upload *u, const pp_v1_FileMeta *meta, const char *bucket,
 			  struct pp_file *out, struct pp_error *err);
 
+/* The SHA-256 (lowercase hex) of everything written to u; no write may
+ * follow. Lets the gateway check a signed payload's hash without hashing
+ * the body a second time. */
+int pp_upload_sha256(pp_upload *u, char hex[65]);
+
 /* One metadata RPC to the tracker with the client's key and timeout; resp's
  * callbacks are set by the caller. Non-OK statuses come back as PP_E* codes
  * with the tracker's sentence in err. */

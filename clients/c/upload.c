@@ -62,6 +62,7 @@ struct pp_upload {
 	pthread_t *threads;
 	int nthreads;
 	struct sha256_stream *whole; /* caller's thread only */
+	char whole_hex[PP_SHA256_HEX]; /* set once whole is finished (pp_upload_sha256) */
 };
 
 static void up_set_error(struct pp_upload *u, const struct pp_error *e)
@@ -348,6 +349,8 @@ int pp_upload_write(pp_upload *u, const void *data, size_t len, struct pp_error 
 	pp_error_clear(err);
 	if (u == NULL || (data == NULL && len > 0))
 		return pp_fail(err, PP_EINVAL, "NULL upload or data");
+	if (u->whole_hex[0] != '\0')
+		return pp_fail(err, PP_EINVAL, "write after the upload's SHA-256 was taken");
 	const uint8_t *p = data;
 	int rc = PP_OK;
 	if (len > 0 && sha256_stream_update(u->whole, data, len) != 0)
@@ -411,6 +414,14 @@ static void send_abort(struct pp_upload *u)
 	free(resp);
 }
 
+int pp_upload_sha256(pp_upload *u, char hex[PP_SHA256_HEX])
+{
+	if (u->whole_hex[0] == '\0' && sha256_stream_final_hex(u->whole, u->whole_hex) != 0)
+		return PP_EINTERNAL;
+	memcpy(hex, u->whole_hex, PP_SHA256_HEX);
+	return PP_OK;
+}
+
 int pp_upload_commit(pp_upload *u, struct pp_file *out, struct pp_error *err)
 {
 	return pp_upload_commit_meta(u, NULL, NULL, out, err);
@@ -455,7 +466,7 @@ int pp_upload_commit_meta(pp_upload *u, const pp_v1_FileMeta *meta, const char *
 	char sha[PP_SHA256_HEX];
 	pp_v1_Request *req = calloc(1, sizeof(*req));
 	pp_v1_Response *resp = calloc(1, sizeof(*resp));
-	if (req == NULL || resp == NULL || sha256_stream_final_hex(u->whole, sha) != 0) {
+	if (req == NULL || resp == NULL || pp_upload_sha256(u, sha) != PP_OK) {
 		rc = pp_fail(err, PP_EINTERNAL, "out of memory");
 		goto out;
 	}

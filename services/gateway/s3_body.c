@@ -45,7 +45,7 @@ static int decoded(void *arg, const uint8_t *data, size_t len, struct s3_fail *f
 	b->total += len;
 	if (b->cfg.want_md5 || b->cfg.content_md5)
 		s3_cksum_update(&b->md5, data, len);
-	if (b->mode == PAYLOAD_SHA256)
+	if (b->mode == PAYLOAD_SHA256 && b->cfg.sink_sha256 == NULL)
 		s3_cksum_update(&b->sha256, data, len);
 	if (b->cfg.cksum != CK_NONE)
 		s3_cksum_update(&b->flex, data, len);
@@ -198,8 +198,14 @@ int s3_body_finish(struct s3_body *b, struct s3_fail *fail)
 	uint8_t d[32];
 	if (b->mode == PAYLOAD_SHA256) {
 		char hex[65];
-		size_t n = s3_cksum_final(&b->sha256, d);
-		hex_encode(d, n, hex);
+		if (b->cfg.sink_sha256 != NULL) {
+			if (b->cfg.sink_sha256(b->arg, hex) != PP_OK) {
+				s3_fail_set(fail, "InternalError", NULL);
+				return PP_EINTERNAL;
+			}
+		} else {
+			hex_encode(d, s3_cksum_final(&b->sha256, d), hex);
+		}
 		if (strcmp(hex, b->want_sha256) != 0) {
 			s3_fail_set(fail, "XAmzContentSHA256Mismatch", NULL);
 			return PP_EINTEGRITY;

@@ -20,6 +20,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The SHA-256 (hex) of everything a sink received, when the sink hashes
+ * anyway (an upload does): the body then does not hash a second time. */
+typedef int (*s3_digest_fn)(void *arg, char hex[65]);
+
 struct s3_body_cfg {
 	const struct sigv4_auth *auth; /* payload mode: auth->payload */
 	const char *content_md5;       /* Content-MD5 header, or NULL */
@@ -30,6 +34,7 @@ struct s3_body_cfg {
 	const char *decoded_length;    /* x-amz-decoded-content-length, or NULL */
 	uint64_t limit;                /* most decoded bytes accepted (EntityTooLarge) */
 	bool want_md5;                 /* compute the MD5 (the object's ETag) */
+	s3_digest_fn sink_sha256;      /* or NULL: the body hashes itself */
 };
 
 struct s3_body;

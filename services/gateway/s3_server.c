@@ -19,6 +19,7 @@
 #include "header_guard.h"
 #include "log.h"
 #include "metrics.h"
+#include "ppclient_ext.h"
 #include "routes.h"
 
 #include <ctype.h>
@@ -392,6 +393,13 @@ static int checksum_of(struct s3_req *r, struct s3_body_cfg *cfg, struct s3_fail
 	return PP_OK;
 }
 
+/* Objects stream into an upload, which hashes them with SHA-256 anyway. */
+static int upload_sha256(void *arg, char hex[65])
+{
+	struct s3_req *r = arg;
+	return r->up != NULL ? pp_upload_sha256(r->up, hex) : PP_EINTERNAL;
+}
+
 int s3_body_for(struct s3_req *r, s3_sink_fn sink, void *arg, bool object, struct s3_fail *fail)
 {
 	struct s3_body_cfg cfg = {
@@ -402,6 +410,7 @@ int s3_body_for(struct s3_req *r, s3_sink_fn sink, void *arg, bool object, struc
 		.decoded_length = s3_header(r, "x-amz-decoded-content-length"),
 		.limit = object ? S3_OBJECT_MAX : S3_XML_BODY_MAX,
 		.want_md5 = object,
+		.sink_sha256 = object && arg == r ? upload_sha256 : NULL,
 	};
 	uint64_t max = r->srv->gw->max_upload;
 	if (object && max > 0 && max < cfg.limit)
