@@ -2,7 +2,10 @@
 #   make up     install deps, build (release), run a local cluster + web UI
 #   make test   install deps, build (sanitizers + release), run every test
 #   make bench  install deps, build (release), run the benchmarks (ARGS=--quick)
+# Build and installer output goes to stderr, so `make bench` prints only the
+# benchmark's JSON document on stdout (tests/ops/check-bench-stdout.sh).
 JOBS ?= $(shell nproc)
+MAKEFLAGS += --no-print-directory
 TEST_DIR := build/test
 REL_DIR := build/release
 
@@ -12,12 +15,14 @@ deps:
 	@bash scripts/install-deps.sh
 
 build-test: deps
-	cmake -S . -B $(TEST_DIR) -DPP_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
-	cmake --build $(TEST_DIR) -j $(JOBS)
+	@echo "+ cmake --build $(TEST_DIR) (sanitizers)" >&2
+	@cmake -S . -B $(TEST_DIR) -DPP_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	@cmake --build $(TEST_DIR) -j $(JOBS) >&2
 
 build-release: deps
-	cmake -S . -B $(REL_DIR) -DCMAKE_BUILD_TYPE=Release >/dev/null
-	cmake --build $(REL_DIR) -j $(JOBS)
+	@echo "+ cmake --build $(REL_DIR) (release)" >&2
+	@cmake -S . -B $(REL_DIR) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(REL_DIR) -j $(JOBS) >&2
 
 up: build-release
 	deploy/local/ppcluster up --bin-dir $(REL_DIR)/bin $(ARGS)
@@ -31,7 +36,8 @@ test: build-test build-release
 	@echo "bench --quick: $(REL_DIR)/bench-quick.json"
 
 bench: build-release
-	bench/run --bin-dir $(REL_DIR)/bin $(ARGS)
+	@echo "+ bench/run --bin-dir $(REL_DIR)/bin $(ARGS)" >&2
+	@bench/run --bin-dir $(REL_DIR)/bin $(ARGS)
 
 clean:
 	rm -rf build

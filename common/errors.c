@@ -23,6 +23,8 @@ static const struct err_row err_table[] = {
 	{PP_ENOSPACE, "no_space", "no space left on the workers", 3, 507},
 	{PP_EINTERNAL, "internal", "internal error", 3, 500},
 	{PP_ETOOLARGE, "too_large", "too large", 1, 413},
+	{PP_ENOTPRIMARY, "not_primary", "this tracker is a standby; writes go to the primary", 3,
+	 503},
 };
 
 static const struct err_row *err_row_of(int err)
@@ -40,7 +42,7 @@ int pp_http_status(int err) { return err_row_of(err)->http_status; }
 
 int pp_err_from_status(int status)
 {
-	if (status <= 0 || status > -PP_ETOOLARGE)
+	if (status <= 0 || status > -PP_E_LAST)
 		return status == 0 ? PP_OK : PP_EINTERNAL;
 	return -status;
 }
@@ -49,7 +51,7 @@ int pp_status_from_err(int err)
 {
 	if (err >= 0)
 		return 0;
-	if (err < PP_ETOOLARGE)
+	if (err < PP_E_LAST)
 		return -PP_EINTERNAL;
 	return -err;
 }

@@ -20,8 +20,11 @@ enum {
 	PP_ENOSPACE = -7,
 	PP_EINTERNAL = -8,
 	PP_ETOOLARGE = -9,
+	PP_ENOTPRIMARY = -10, /* a standby tracker: writes go to the primary */
 };
 #endif
+/* The lowest (most negative) code the wire carries. */
+#define PP_E_LAST PP_ENOTPRIMARY
 
 /* Short lowercase name of a code ("not_found"), used in logs and JSON. */
 const char *pp_err_name(int err);

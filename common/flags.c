@@ -197,3 +197,41 @@ int flags_parse(const struct flags_program *prog, const struct flag_spec *specs,
 		*next = i;
 	return FLAGS_CONTINUE;
 }
+
+int flags_split_list(const char *text, size_t max, char ***items, size_t *n)
+{
+	*items = NULL;
+	*n = 0;
+	if (text == NULL || text[0] == '\0')
+		return PP_EINVAL;
+	char **out = calloc(max ? max : 1, sizeof(*out));
+	if (out == NULL)
+		return PP_EINTERNAL;
+	size_t k = 0;
+	for (const char *s = text;;) {
+		const char *comma = strchr(s, ',');
+		size_t len = comma ? (size_t)(comma - s) : strlen(s);
+		if (len == 0 || k == max) {
+			flags_list_free(out, k);
+			return PP_EINVAL;
+		}
+		out[k] = strndup(s, len);
+		if (out[k++] == NULL) {
+			flags_list_free(out, k - 1);
+			return PP_EINTERNAL;
+		}
+		if (comma == NULL)
+			break;
+		s = comma + 1;
+	}
+	*items = out;
+	*n = k;
+	return PP_OK;
+}
+
+void flags_list_free(char **items, size_t n)
+{
+	for (size_t i = 0; items && i < n; i++)
+		free(items[i]);
+	free(items);
+}

@@ -9,6 +9,7 @@
 #define PP_COMMON_FLAGS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum flag_kind {
@@ -47,7 +48,16 @@ int flags_parse(const struct flags_program *prog, const struct flag_spec *specs,
 void flags_print_help(const struct flags_program *prog, const struct flag_spec *specs);
 /* Parses "4MiB" style sizes; 0 or PP_EINVAL. */
 int flags_parse_bytes(const char *text, uint64_t *out);
+/* Splits a comma-separated list (tracker addresses: primary, standby) into
+ * at most max malloc'd strings (*items malloc'd too; free with
+ * flags_list_free). PP_EINVAL for an empty item or more than max. */
+int flags_split_list(const char *text, size_t max, char ***items, size_t *n);
+void flags_list_free(char **items, size_t n);
 
-#define PP_VERSION "0.1.0"
+/* PP_VERSION ("0.1.0") is defined once, by project(VERSION) in the
+ * top-level CMakeLists.txt, and passed to every compilation. */
+#ifndef PP_VERSION
+#error "PP_VERSION is set by CMake (project VERSION)"
+#endif
 
 #endif

@@ -69,7 +69,7 @@ int rpc_peer_open(const char *address, struct rpc_peer **out)
 		return PP_EINTERNAL;
 	}
 	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->connected, NULL);
+	time_cond_init(&p->connected);
 	p->address = strdup(address);
 	nng_socket_set_size(p->sock, NNG_OPT_RECVMAXSZ, FRAME_MAX_BYTES);
 	/* A request must never run twice behind the caller's back. */

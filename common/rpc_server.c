@@ -32,6 +32,7 @@ struct srv_ctx {
 	nng_aio *aio;
 	enum srv_ctx_state state;
 	nng_msg *request;
+	double received_s; /* prom_mono_seconds() when the request arrived */
 	struct srv_ctx *next_queued;
 };
 
@@ -44,6 +45,14 @@ struct rpc_server {
 	pthread_cond_t ready;
 	struct srv_ctx *queue_head, *queue_tail;
 	bool stopping;
+	/* NULL without cfg.metrics */
+	struct prom_family *m_requests, *m_duration, *m_received, *m_sent;
+};
+
+/* What one request was, for the metrics. */
+struct rpc_outcome {
+	const char *method; /* route name, or "unknown" */
+	int status;         /* pp.v1.Status of the reply */
 };
 
 void *rpc_call_alloc(struct rpc_call *call, size_t size)
@@ -150,18 +159,21 @@ static nng_msg *reply_refused(int err, const char *why)
 	return m;
 }
 
-static nng_msg *handle_request(struct rpc_server *srv, nng_msg *msg)
+static nng_msg *handle_request(struct rpc_server *srv, nng_msg *msg, struct rpc_outcome *o)
 {
 	struct frame_view v;
 	const char *why = NULL;
+	o->method = "unknown";
 	int rc = frame_open(msg, srv->cfg.auth, true, &v, &why);
 	if (rc != PP_OK) {
 		log_warn("request_refused", "reason=\"%s\" code=%s", why, pp_err_name(rc));
+		o->status = pp_status_from_err(rc);
 		return reply_refused(rc, why);
 	}
 	Pp__V1__Request *req = pp__v1__request__unpack(NULL, v.pb_len, v.pb);
 	if (req == NULL) {
 		log_warn("request_malformed", "bytes=%zu", v.pb_len);
+		o->status = pp_status_from_err(PP_EINVAL);
 		return reply_refused(PP_EINVAL, "malformed request");
 	}
 	struct rpc_call call = {
@@ -177,6 +189,9 @@ static nng_msg *handle_request(struct rpc_server *srv, nng_msg *msg)
 			      srv->cfg.component, (int)req->body_case);
 	else
 		route->handler(srv->cfg.service, &call);
+	if (route != NULL)
+		o->method = route->name;
+	o->status = (int)call.resp.status;
 	nng_msg *reply = reply_pack(srv, &call);
 	if (route != NULL && log_enabled(LOG_DEBUG))
 		log_debug("rpc", "op=%s status=%d ms=%lld", route->name, (int)call.resp.status,
@@ -214,6 +229,7 @@ static void ctx_aio_done(void *arg)
 		return;
 	}
 	c->request = nng_aio_get_msg(c->aio);
+	c->received_s = prom_mono_seconds();
 	pthread_mutex_lock(&srv->lock);
 	c->next_queued = NULL;
 	if (srv->queue_tail)
@@ -223,6 +239,33 @@ static void ctx_aio_done(void *arg)
 	srv->queue_tail = c;
 	pthread_cond_signal(&srv->ready);
 	pthread_mutex_unlock(&srv->lock);
+}
+
+static void count_request(struct rpc_server *srv, const struct srv_ctx *c,
+			  const struct rpc_outcome *o, size_t received, size_t sent)
+{
+	if (srv->m_requests == NULL)
+		return;
+	const char *code = pp_err_name(pp_err_from_status(o->status));
+	prom_add(srv->m_requests, PROM_L(o->method, code), 1);
+	prom_observe(srv->m_duration, PROM_L(o->method), prom_mono_seconds() - c->received_s);
+	prom_add(srv->m_received, PROM_L(o->method), (double)received);
+	prom_add(srv->m_sent, PROM_L(o->method), (double)sent);
+}
+
+static void metrics_register(struct rpc_server *srv, struct prom_registry *r)
+{
+	srv->m_requests = prom_counter(r, "pp_rpc_requests_total",
+				       "RPC requests served, by method and result code.", "method,code");
+	srv->m_duration = prom_histogram(r, "pp_rpc_request_duration_seconds",
+					 "Time from receiving an RPC request to handing its reply to the transport.",
+					 "method", prom_buckets_rpc, prom_buckets_rpc_n);
+	srv->m_received = prom_counter(r, "pp_rpc_received_bytes_total",
+				       "Bytes of RPC requests received (envelope and payload).", "method");
+	srv->m_sent = prom_counter(r, "pp_rpc_sent_bytes_total",
+				   "Bytes of RPC replies sent (envelope and payload).", "method");
+	if (!srv->m_duration || !srv->m_received || !srv->m_sent)
+		srv->m_requests = NULL; /* all or nothing: count_request tests this one */
 }
 
 static void *pool_main(void *arg)
@@ -242,9 +285,12 @@ static void *pool_main(void *arg)
 			srv->queue_tail = NULL;
 		pthread_mutex_unlock(&srv->lock);
 
-		nng_msg *reply = handle_request(srv, c->request);
+		struct rpc_outcome o = {0};
+		size_t received = nng_msg_len(c->request);
+		nng_msg *reply = handle_request(srv, c->request, &o);
 		nng_msg_free(c->request);
 		c->request = NULL;
+		count_request(srv, c, &o, received, reply ? nng_msg_len(reply) : 0);
 		if (reply == NULL) {
 			ctx_start_recv(c);
 			continue;
@@ -261,8 +307,10 @@ int rpc_server_start(const struct rpc_server_config *cfg, struct rpc_server **ou
 	if (srv == NULL)
 		return PP_EINTERNAL;
 	srv->cfg = *cfg;
+	if (cfg->metrics != NULL)
+		metrics_register(srv, cfg->metrics);
 	pthread_mutex_init(&srv->lock, NULL);
-	pthread_cond_init(&srv->ready, NULL);
+	time_cond_init(&srv->ready);
 	int rv = nng_rep0_open(&srv->sock);
 	if (rv != 0)
 		goto fail;

@@ -6,6 +6,8 @@
  * nng's own threads stay free. A service is a table of routes: a new RPC is a
  * message in proto/, a handler, one table entry.
  *
+ * Requests the server cannot decode or refuses count as method "unknown".
+ *
  * Memory: everything a handler allocates with rpc_call_alloc lives until the
  * reply is sent. The request and its payload are valid during the handler. */
 #ifndef PP_COMMON_RPC_SERVER_H
@@ -13,6 +15,7 @@
 
 #include "auth.h"
 #include "pp/v1/rpc.pb-c.h"
+#include "prom.h"
 
 #include <nng/nng.h>
 #include <stddef.h>
@@ -49,6 +52,11 @@ struct rpc_server_config {
 	int contexts;  /* requests received concurrently */
 	int threads;   /* handler pool size */
 	size_t max_msg_bytes;
+	/* When set, every request is counted and timed there:
+	 * pp_rpc_requests_total{method,code}, pp_rpc_request_duration_seconds
+	 * {method} (from receipt, queueing included, to the reply handed to
+	 * nng) and pp_rpc_{received,sent}_bytes_total{method}. */
+	struct prom_registry *metrics;
 };
 
 /* Listens and starts serving; PP_EINVAL with a logged reason when the

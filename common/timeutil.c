@@ -22,10 +22,25 @@ void time_sleep_ms(int64_t ms)
 		;
 }
 
+int time_cond_init(pthread_cond_t *cv)
+{
+	pthread_condattr_t attr;
+	int rv = pthread_condattr_init(&attr);
+	if (rv != 0)
+		return rv;
+	rv = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (rv == 0)
+		rv = pthread_cond_init(cv, &attr);
+	pthread_condattr_destroy(&attr);
+	return rv;
+}
+
 int time_cond_wait_ms(pthread_cond_t *cv, pthread_mutex_t *m, int64_t ms)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (ms < 0)
+		ms = 0;
 	ts.tv_sec += ms / 1000;
 	ts.tv_nsec += (ms % 1000) * 1000000L;
 	if (ts.tv_nsec >= 1000000000L) {

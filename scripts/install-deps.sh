@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs every Debian package the build, the tests and the benchmarks need,
 # then the browser-test and manifest-check dependencies. Idempotent: it skips
-# apt entirely when everything is already installed.
+# apt entirely when everything is already installed. Everything it and the
+# installers it runs print goes to stderr, so `make bench` keeps stdout for
+# the benchmark's JSON document alone.
 set -euo pipefail
+exec >&2
 
 PACKAGES=(
 	build-essential cmake pkg-config git
@@ -13,6 +16,7 @@ PACKAGES=(
 	clang libclang-rt-14-dev
 	curl jq aria2 procps iproute2 openssl python3 sqlite3
 	nodejs npm
+	prometheus help2man groff-base man-db systemd
 )
 
 missing=()
@@ -33,6 +37,8 @@ if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 if [ "${#missing[@]}" -gt 0 ]; then
 	echo "install-deps: installing ${missing[*]}" >&2
 	$SUDO apt-get update -qq
+	# prometheus is installed for promtool; policy-rc.d or the absence of
+	# systemd keeps its daemon from starting on build machines.
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 

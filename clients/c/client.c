@@ -6,6 +6,7 @@
  * proxies them. Results are copied into caller-owned structures. */
 #define _GNU_SOURCE
 #include "client_internal.h"
+#include "flags.h"
 #include "hash.h"
 #include "ppclient_ext.h"
 #include "timeutil.h"
@@ -88,22 +89,38 @@ int pp_client_open(const struct pp_client_options *opt, pp_client **out, struct 
 	if (has_t == has_n)
 		return pp_fail(err, PP_EINVAL, has_t ? "give either a tracker or a node address, not both"
 						      : "no tracker or node address given");
-	const char *addr = has_t ? opt->tracker : opt->node;
-	if (!address_plausible(addr) || strlen(addr) > 256)
-		return pp_fail(err, PP_EINVAL, "invalid address '%s' (expected tcp://HOST:PORT)", addr);
 	if (opt->parallel < 0 || opt->parallel > PP_PARALLEL_MAX)
 		return pp_fail(err, PP_EINVAL, "parallel must be 0..%d", PP_PARALLEL_MAX);
 	if (opt->timeout_ms < 0)
 		return pp_fail(err, PP_EINVAL, "timeout_ms must not be negative");
+	const char *addr = has_t ? opt->tracker : opt->node;
+	char **metas = NULL;
+	size_t n_metas = 0;
+	if (flags_split_list(addr, has_t ? PP_TRACKERS_MAX : 1, &metas, &n_metas) != PP_OK)
+		return pp_fail(err, PP_EINVAL, "invalid address list '%s' (expected tcp://HOST:PORT%s)",
+			       addr, has_t ? "[,tcp://HOST:PORT...]" : "");
+	for (size_t i = 0; i < n_metas; i++) {
+		if (!address_plausible(metas[i]) || strlen(metas[i]) > 256) {
+			int rc = pp_fail(err, PP_EINVAL, "invalid address '%s' (expected tcp://HOST:PORT)",
+					 metas[i]);
+			flags_list_free(metas, n_metas);
+			return rc;
+		}
+	}
 
 	pp_client *c = calloc(1, sizeof(*c));
-	if (c == NULL)
+	if (c == NULL) {
+		flags_list_free(metas, n_metas);
 		return pp_fail(err, PP_EINTERNAL, "out of memory");
+	}
+	c->metas = metas;
+	c->n_metas = n_metas;
 	int rc;
 	if (opt->key_file != NULL && opt->key_file[0] != '\0') {
 		char why[256];
 		rc = auth_init_key_file(&c->auth, opt->key_file, why, sizeof(why));
 		if (rc != PP_OK) {
+			flags_list_free(c->metas, c->n_metas);
 			free(c);
 			return pp_fail(err, PP_EINVAL, "key file %s: %s", opt->key_file, why);
 		}
@@ -113,10 +130,9 @@ int pp_client_open(const struct pp_client_options *opt, pp_client **out, struct 
 	c->direct = has_n;
 	c->tracker = has_t ? strdup(opt->tracker) : NULL;
 	c->node = has_n ? strdup(opt->node) : NULL;
-	c->meta_addr = has_t ? c->tracker : c->node;
 	c->parallel = opt->parallel ? opt->parallel : PP_PARALLEL_DEFAULT;
 	c->timeout_ms = opt->timeout_ms ? opt->timeout_ms : PP_TIMEOUT_DEFAULT_MS;
-	if (c->meta_addr == NULL || rpc_peers_new(&c->peers) != PP_OK) {
+	if ((has_t ? c->tracker : c->node) == NULL || rpc_peers_new(&c->peers) != PP_OK) {
 		pp_client_close(c);
 		return pp_fail(err, PP_EINTERNAL, "out of memory");
 	}
@@ -132,7 +148,41 @@ void pp_client_close(pp_client *c)
 	auth_free(&c->auth);
 	free(c->tracker);
 	free(c->node);
+	flags_list_free(c->metas, c->n_metas);
 	free(c);
+}
+
+int client_meta_call(pp_client *c, const pp_v1_Request *req, pp_v1_Response *resp,
+		     struct wire_reply *keep, int timeout_ms, struct pp_error *err)
+{
+	size_t first = atomic_load(&c->cur);
+	struct pp_error e;
+	int rc = PP_EUNAVAIL, kept_rc = PP_OK;
+	for (size_t k = 0; k < c->n_metas; k++) {
+		size_t i = (first + k) % c->n_metas;
+		if (k > 0)
+			memset(resp, 0, sizeof(*resp));
+		rc = wire_call(c, c->metas[i], req, NULL, 0, resp, keep, timeout_ms, &e);
+		if (rc != PP_EUNAVAIL && rc != PP_ENOTPRIMARY) {
+			atomic_store(&c->cur, i);
+			break;
+		}
+		/* Report the most telling failure: "unreachable" or the cluster's
+		 * own answer rather than a standby's "not primary". */
+		if (kept_rc == PP_OK || kept_rc == PP_ENOTPRIMARY) {
+			kept_rc = rc;
+			if (err != NULL)
+				*err = e;
+		}
+		if (keep != NULL && k + 1 < c->n_metas)
+			wire_reply_free(keep);
+	}
+	if (rc == PP_OK || (rc != PP_EUNAVAIL && rc != PP_ENOTPRIMARY)) {
+		if (err != NULL)
+			*err = e;
+		return rc;
+	}
+	return kept_rc;
 }
 
 /* Checks the handle; every public call starts with it. */
@@ -147,7 +197,7 @@ static int check_client(pp_client *c, struct pp_error *err)
 static int meta_call(pp_client *c, const pp_v1_Request *req, pp_v1_Response *resp,
 		     struct pp_error *err)
 {
-	return wire_call(c, c->meta_addr, req, NULL, 0, resp, NULL, c->timeout_ms, err);
+	return client_meta_call(c, req, resp, NULL, c->timeout_ms, err);
 }
 
 void pp_file_from_wire(const pp_v1_FileInfo *in, struct pp_file *out)
@@ -471,6 +521,31 @@ int pp_maintenance(pp_client *c, const char *node_id, bool on, struct pp_node *o
 		wire_node_from_pb(&resp->node, out);
 out:
 	free(req);
+	free(resp);
+	return rc;
+}
+
+int pp_promote(pp_client *c, struct pp_promote_result *out, struct pp_error *err)
+{
+	int rc;
+	if ((rc = check_client(c, err)))
+		return rc;
+	if (c->direct)
+		return pp_fail(err, PP_EINVAL, "promote needs a tracker (not a node)");
+	pp_v1_Request req = pp_v1_Request_init_zero;
+	pp_v1_Response *resp = calloc(1, sizeof(*resp));
+	if (resp == NULL)
+		return pp_fail(err, PP_EINTERNAL, "out of memory");
+	req.has_promote = true;
+	/* The catch-up reads every worker's newer records: allow for it. */
+	rc = client_meta_call(c, &req, resp, NULL, RPC_TIMEOUT_DATA_MS, err);
+	if (rc == PP_OK && !resp->has_promote)
+		rc = pp_fail(err, PP_EINTERNAL, "promote reply without a term");
+	if (rc == PP_OK && out != NULL) {
+		out->term = resp->promote.term;
+		out->commit_seq = resp->promote.commit_seq;
+		out->merged = resp->promote.merged;
+	}
 	free(resp);
 	return rc;
 }

@@ -108,7 +108,7 @@ static int load_manifest(pp_client *c, const char *name, struct page_start at, u
 	req->manifest.at_offset = at.at_offset;
 	resp->manifest.chunks.funcs.decode = wire_decode_chunks;
 	resp->manifest.chunks.arg = &chunks;
-	rc = wire_call(c, c->meta_addr, req, NULL, 0, resp, NULL, c->timeout_ms, err);
+	rc = client_meta_call(c, req, resp, NULL, c->timeout_ms, err);
 	if (rc != PP_OK)
 		goto out;
 	if (!resp->has_manifest || !resp->manifest.has_file) {
@@ -302,7 +302,7 @@ static void report_corrupt(struct pp_download *d, const struct pp_replica *r, co
 	snprintf(req.chunk_corrupt.node_id, sizeof(req.chunk_corrupt.node_id), "%s", r->node);
 	snprintf(req.chunk_corrupt.chunk_id, sizeof(req.chunk_corrupt.chunk_id), "%s", id);
 	struct pp_error ignored;
-	wire_call(d->c, d->c->meta_addr, &req, NULL, 0, resp, NULL, d->c->timeout_ms, &ignored);
+	client_meta_call(d->c, &req, resp, NULL, d->c->timeout_ms, &ignored);
 	free(resp);
 }
 
@@ -419,7 +419,7 @@ int pp_download_open(pp_client *c, const char *name, uint64_t offset, uint64_t l
 	if (d == NULL)
 		return pp_fail(err, PP_EINTERNAL, "out of memory");
 	pthread_mutex_init(&d->lock, NULL);
-	pthread_cond_init(&d->cond, NULL);
+	time_cond_init(&d->cond);
 	pthread_mutex_init(&d->pages_lock, NULL);
 	d->c = c;
 	snprintf(d->name, sizeof(d->name), "%s", name);

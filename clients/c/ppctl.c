@@ -48,6 +48,8 @@ static const struct flags_program ctl_prog = {
 	"  nodes | health | ping                      cluster state\n"
 	"  drain NODE                                 move every chunk off a node\n"
 	"  maintenance NODE on|off                    planned restart of a node\n"
+	"  backup -o FILE                             consistent online copy of the tracker's database\n"
+	"  promote                                    make the standby tracker the primary\n"
 	"Exit codes: 0 ok, 1 usage or invalid, 2 not found, 3 unavailable, 4 integrity, 5 auth refused.\n"
 	"Environment: PP_TRACKER, PP_NODE, PP_KEY_FILE (the flags win)."};
 
@@ -279,6 +281,81 @@ static int cmd_get(struct ctl *x, int argc, char **argv)
 	}
 	free(target);
 	free(tmp);
+	return exit_code;
+}
+
+/* A regular file (or a new one) is written to a temp name beside it and
+ * renamed once complete; a device, FIFO or '-' is written in place, never
+ * replaced. */
+static int cmd_backup(struct ctl *x, int argc, char **argv)
+{
+	const char *out = NULL;
+	const struct flag_spec specs[] = {
+		{"output", NULL, FLAG_STRING, &out, "where to write the database ('-' for stdout)", false,
+		 'o'},
+		VERB_FLAGS_END};
+	const struct flags_program prog = {
+		"ppctl backup", "-o FILE",
+		"Writes a consistent online copy of the tracker's database; a tracker started on it "
+		"reconciles with the workers."};
+	const char *pos[1];
+	int npos, rc = parse_verb(&prog, specs, argc, argv, pos, 0, &npos);
+	if (rc != 0)
+		return rc == -2 ? 0 : EXIT_USAGE;
+	if (out == NULL || out[0] == '\0')
+		return usage_error("backup needs -o FILE");
+	struct stat st;
+	bool in_place = strcmp(out, "-") == 0 || (stat(out, &st) == 0 && !S_ISREG(st.st_mode));
+	char *tmp = NULL;
+	int fd = STDOUT_FILENO;
+	if (strcmp(out, "-") != 0) {
+		if (in_place) {
+			fd = open(out, O_WRONLY | O_CLOEXEC);
+		} else {
+			char *dir_copy = strdup(out), *base_copy = strdup(out);
+			if (asprintf(&tmp, "%s/.%s.ppctl-XXXXXX", dirname(dir_copy), basename(base_copy)) < 0)
+				tmp = NULL;
+			free(dir_copy);
+			free(base_copy);
+			fd = tmp ? mkstemp(tmp) : -1;
+		}
+		if (fd < 0) {
+			fprintf(stderr, "ppctl: error: cannot write %s: %s\n", out, strerror(errno));
+			free(tmp);
+			return EXIT_USAGE;
+		}
+	}
+	struct progress pr;
+	progress_init(&pr, "backup");
+	struct pp_backup_info info;
+	struct pp_error err;
+	rc = pp_backup_fd(x->c, fd, progress_update, &pr, &info, &err);
+	progress_end(&pr);
+	int exit_code = rc == PP_OK ? 0 : fail(&err);
+	if (exit_code == 0 && tmp != NULL) {
+		fchmod(fd, 0600); /* the cluster's metadata: owner only */
+		if (fsync(fd) != 0 || rename(tmp, out) != 0) {
+			fprintf(stderr, "ppctl: error: cannot write %s: %s\n", out, strerror(errno));
+			exit_code = EXIT_USAGE;
+		}
+	}
+	if (fd != STDOUT_FILENO)
+		close(fd);
+	if (exit_code != 0 && tmp != NULL)
+		unlink(tmp);
+	free(tmp);
+	if (exit_code == 0 && x->json) {
+		json_t *j = json_object();
+		json_object_set_new(j, "file", json_string(out));
+		json_object_set_new(j, "bytes", json_integer((json_int_t)info.size));
+		json_object_set_new(j, "commit_seq", json_integer((json_int_t)info.commit_seq));
+		exit_code = print_json(j);
+	} else if (exit_code == 0 && strcmp(out, "-") != 0) {
+		char sz[16];
+		out_size(info.size, sz, sizeof(sz));
+		fprintf(stderr, "ppctl: wrote %s (%s, database up to commit %llu)\n", out, sz,
+			(unsigned long long)info.commit_seq);
+	}
 	return exit_code;
 }
 
@@ -540,6 +617,27 @@ static int cmd_maintenance(struct ctl *x, int argc, char **argv)
 	return 0;
 }
 
+static int cmd_promote(struct ctl *x, int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 0)
+		return usage_error("promote takes no arguments (the standby is --tracker)");
+	struct pp_promote_result r;
+	struct pp_error err;
+	if (pp_promote(x->c, &r, &err) != PP_OK)
+		return fail(&err);
+	if (x->json) {
+		json_t *j = json_object();
+		json_object_set_new(j, "term", json_integer((json_int_t)r.term));
+		json_object_set_new(j, "commit_seq", json_integer((json_int_t)r.commit_seq));
+		json_object_set_new(j, "merged", json_integer((json_int_t)r.merged));
+		return print_json(j);
+	}
+	printf("promoted: term %llu, %llu records caught up\n", (unsigned long long)r.term,
+	       (unsigned long long)r.merged);
+	return 0;
+}
+
 struct verb {
 	const char *name;
 	int (*run)(struct ctl *x, int argc, char **argv);
@@ -548,7 +646,8 @@ struct verb {
 static const struct verb verbs[] = {
 	{"put", cmd_put},     {"get", cmd_get},       {"ls", cmd_ls},     {"stat", cmd_stat},
 	{"rm", cmd_rm},       {"nodes", cmd_nodes},   {"health", cmd_health}, {"ping", cmd_ping},
-	{"drain", cmd_drain}, {"maintenance", cmd_maintenance},
+	{"drain", cmd_drain}, {"maintenance", cmd_maintenance}, {"backup", cmd_backup},
+	{"promote", cmd_promote},
 };
 
 int main(int argc, char **argv)

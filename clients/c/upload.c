@@ -5,7 +5,9 @@
  * thread fills one buffer at a time (and hashes the whole file in order);
  * full buffers go to `parallel` sender threads. The first error sticks: later
  * writes return it, senders drop queued chunks, and commit turns into abort,
- * so nothing half-written ever becomes visible. */
+ * so nothing half-written ever becomes visible. A keepalive thread touches
+ * the session while the caller's input is slow (a pipe that pauses longer
+ * than the tracker's idle timeout must not lose the upload). */
 #define _GNU_SOURCE
 #include "client_internal.h"
 #include "frame.h"
@@ -26,6 +28,10 @@
 #define UPLOAD_ATTEMPTS 4       /* place + put rounds per chunk */
 #define UPLOAD_RETRY_BASE_MS 200
 #define PROGRESS_EVERY_MS 100
+/* Touch the session this often relative to the tracker's idle timeout. */
+#define KEEPALIVE_FRACTION 4
+#define KEEPALIVE_MIN_MS 500
+#define KEEPALIVE_DEFAULT_MS 10000
 
 enum slot_state { SLOT_FREE, SLOT_FILLING, SLOT_QUEUED, SLOT_BUSY };
 
@@ -61,6 +67,10 @@ struct pp_upload {
 
 	pthread_t *threads;
 	int nthreads;
+	pthread_t keepalive;
+	bool keepalive_started;
+	int64_t keepalive_ms;
+	int64_t last_contact_ms; /* the tracker last heard of this upload (mono) */
 	struct sha256_stream *whole; /* caller's thread only */
 	char whole_hex[PP_SHA256_HEX]; /* set once whole is finished (pp_upload_sha256) */
 };
@@ -103,11 +113,15 @@ static int place_chunk(struct pp_upload *u, uint64_t index, const char *id, size
 	pr->targets.limit = PP_REPLICAS_MAX;
 	resp->place.targets.funcs.decode = wire_decode_replicas;
 	resp->place.targets.arg = &pr->targets;
-	int rc = wire_call(u->c, u->c->meta_addr, &req, NULL, 0, resp, NULL, u->c->timeout_ms, e);
-	if (rc == PP_OK)
+	int rc = client_meta_call(u->c, &req, resp, NULL, u->c->timeout_ms, e);
+	if (rc == PP_OK) {
 		pr->already_stored = resp->place.already_stored;
-	else
+		pthread_mutex_lock(&u->lock);
+		u->last_contact_ms = time_mono_ms();
+		pthread_mutex_unlock(&u->lock);
+	} else {
 		wire_vec_free(&pr->targets);
+	}
 	free(resp);
 	return rc;
 }
@@ -228,15 +242,55 @@ static void report_progress(struct pp_upload *u, bool force)
 	u->progress(u->progress_arg, done, u->size_hint);
 }
 
-/* Joins the senders once; after it no chunk of u is in flight. */
+static void send_touch(struct pp_upload *u)
+{
+	pp_v1_Request req = pp_v1_Request_init_zero;
+	pp_v1_Response *resp = calloc(1, sizeof(*resp));
+	if (resp == NULL)
+		return;
+	req.has_upload_touch = true;
+	req.upload_touch.upload_id = u->upload_id;
+	struct pp_error e;
+	/* A lost touch is retried at the next tick; an expired session shows
+	 * up as the next place failing. */
+	client_meta_call(u->c, &req, resp, NULL, u->c->timeout_ms, &e);
+	free(resp);
+}
+
+/* Touches the session whenever the tracker has not heard of the upload for
+ * keepalive_ms: while the caller's input pauses, nothing else would. */
+static void *keepalive_main(void *arg)
+{
+	struct pp_upload *u = arg;
+	pthread_mutex_lock(&u->lock);
+	while (!u->stop) {
+		int64_t due = u->last_contact_ms + u->keepalive_ms - time_mono_ms();
+		if (due > 0) {
+			time_cond_wait_ms(&u->cond, &u->lock, due);
+			continue;
+		}
+		u->last_contact_ms = time_mono_ms();
+		pthread_mutex_unlock(&u->lock);
+		send_touch(u);
+		pthread_mutex_lock(&u->lock);
+	}
+	pthread_mutex_unlock(&u->lock);
+	return NULL;
+}
+
+/* Joins the senders and the keepalive once; after it no chunk of u is in
+ * flight and nothing talks to the tracker for it. */
 static void stop_senders(struct pp_upload *u)
 {
-	if (u->threads == NULL)
-		return;
 	pthread_mutex_lock(&u->lock);
 	u->stop = true;
 	pthread_cond_broadcast(&u->cond);
 	pthread_mutex_unlock(&u->lock);
+	if (u->keepalive_started)
+		pthread_join(u->keepalive, NULL);
+	u->keepalive_started = false;
+	if (u->threads == NULL)
+		return;
 	for (int i = 0; i < u->nthreads; i++)
 		pthread_join(u->threads[i], NULL);
 	free(u->threads);
@@ -274,7 +328,7 @@ int pp_upload_begin(pp_client *c, const struct pp_put_options *opt, uint64_t siz
 	if (u == NULL)
 		return pp_fail(err, PP_EINTERNAL, "out of memory");
 	pthread_mutex_init(&u->lock, NULL);
-	pthread_cond_init(&u->cond, NULL);
+	time_cond_init(&u->cond);
 	u->c = c;
 	snprintf(u->name, sizeof(u->name), "%s", opt->name);
 	u->progress = opt->progress;
@@ -297,11 +351,16 @@ int pp_upload_begin(pp_client *c, const struct pp_put_options *opt, uint64_t siz
 	snprintf(req->upload_begin.name, sizeof(req->upload_begin.name), "%s", opt->name);
 	req->upload_begin.replication = opt->replication;
 	req->upload_begin.size = size_hint;
-	rc = wire_call(c, c->meta_addr, req, NULL, 0, resp, NULL, c->timeout_ms, err);
+	rc = client_meta_call(c, req, resp, NULL, c->timeout_ms, err);
 	if (rc == PP_OK) {
 		u->upload_id = resp->upload_begin.upload_id;
 		u->chunk_size = resp->upload_begin.chunk_size;
 		u->replication = resp->upload_begin.replication;
+		uint32_t idle = resp->upload_begin.idle_timeout_ms;
+		u->keepalive_ms = idle ? idle / KEEPALIVE_FRACTION : KEEPALIVE_DEFAULT_MS;
+		if (u->keepalive_ms < KEEPALIVE_MIN_MS)
+			u->keepalive_ms = KEEPALIVE_MIN_MS;
+		u->last_contact_ms = time_mono_ms();
 	}
 	free(req);
 	free(resp);
@@ -324,6 +383,11 @@ int pp_upload_begin(pp_client *c, const struct pp_put_options *opt, uint64_t siz
 			goto abort;
 		}
 	}
+	if (pthread_create(&u->keepalive, NULL, keepalive_main, u) != 0) {
+		rc = pp_fail(err, PP_EINTERNAL, "cannot start the upload keepalive");
+		goto abort;
+	}
+	u->keepalive_started = true;
 	*out = u;
 	return PP_OK;
 abort:
@@ -410,7 +474,7 @@ static void send_abort(struct pp_upload *u)
 	req.upload_abort.upload_id = u->upload_id;
 	struct pp_error ignored;
 	/* Best effort: an abandoned session also expires on the tracker. */
-	wire_call(u->c, u->c->meta_addr, &req, NULL, 0, resp, NULL, u->c->timeout_ms, &ignored);
+	client_meta_call(u->c, &req, resp, NULL, u->c->timeout_ms, &ignored);
 	free(resp);
 }
 
@@ -481,7 +545,7 @@ int pp_upload_commit_meta(pp_upload *u, const pp_v1_FileMeta *meta, const char *
 	}
 	if (bucket != NULL)
 		snprintf(req->commit.bucket, sizeof(req->commit.bucket), "%s", bucket);
-	rc = wire_call(u->c, u->c->meta_addr, req, NULL, 0, resp, NULL, u->c->timeout_ms, err);
+	rc = client_meta_call(u->c, req, resp, NULL, u->c->timeout_ms, err);
 	if (rc == PP_OK && out != NULL) {
 		if (resp->has_file) {
 			wire_file_from_pb(&resp->file, out);

@@ -7,6 +7,7 @@
  * it before the fd is closed, so a slot marked live always has a live fd. */
 #define _GNU_SOURCE
 #include "header_guard.h"
+#include "bgloop.h"
 #include "errors.h"
 #include "log.h"
 #include "timeutil.h"
@@ -23,11 +24,11 @@ struct guard_slot {
 	int64_t since_ms;
 };
 
+#define GUARD_CHECK_EVERY_MS 500
+
 struct header_guard {
 	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	bool stopping;
-	pthread_t thread;
+	struct bgloop *loop;
 	unsigned deadline_ms;
 	unsigned n;
 	struct guard_slot *slots;
@@ -87,25 +88,23 @@ void header_guard_request_done(struct header_guard *g, struct MHD_Connection *c)
 		slot_set_waiting(g, c, true);
 }
 
-static void *guard_main(void *arg)
+static int64_t guard_step(void *arg, struct bgloop *loop)
 {
+	(void)loop;
 	struct header_guard *g = arg;
 	pthread_mutex_lock(&g->lock);
-	while (!g->stopping) {
-		time_cond_wait_ms(&g->wake, &g->lock, 500);
-		int64_t now = time_mono_ms();
-		for (unsigned i = 0; i < g->n; i++) {
-			struct guard_slot *s = &g->slots[i];
-			if (!s->used || !s->waiting || now - s->since_ms < g->deadline_ms)
-				continue;
-			shutdown(s->fd, SHUT_RDWR);
-			s->waiting = false;
-			log_warn("slow_client_dropped", "fd=%d waited_ms=%lld reason=\"headers not complete\"",
-				 s->fd, (long long)(now - s->since_ms));
-		}
+	int64_t now = time_mono_ms();
+	for (unsigned i = 0; i < g->n; i++) {
+		struct guard_slot *s = &g->slots[i];
+		if (!s->used || !s->waiting || now - s->since_ms < g->deadline_ms)
+			continue;
+		shutdown(s->fd, SHUT_RDWR);
+		s->waiting = false;
+		log_warn("slow_client_dropped", "fd=%d waited_ms=%lld reason=\"headers not complete\"",
+			 s->fd, (long long)(now - s->since_ms));
 	}
 	pthread_mutex_unlock(&g->lock);
-	return NULL;
+	return GUARD_CHECK_EVERY_MS;
 }
 
 int header_guard_start(unsigned slots, unsigned deadline_s, struct header_guard **out)
@@ -121,8 +120,8 @@ int header_guard_start(unsigned slots, unsigned deadline_s, struct header_guard 
 	g->n = slots;
 	g->deadline_ms = deadline_s * 1000;
 	pthread_mutex_init(&g->lock, NULL);
-	pthread_cond_init(&g->wake, NULL);
-	if (pthread_create(&g->thread, NULL, guard_main, g) != 0) {
+	if (bgloop_start("header-guard", guard_step, g, &g->loop) != PP_OK) {
+		pthread_mutex_destroy(&g->lock);
 		free(g->slots);
 		free(g);
 		return PP_EINTERNAL;
@@ -135,13 +134,8 @@ void header_guard_stop(struct header_guard *g)
 {
 	if (g == NULL)
 		return;
-	pthread_mutex_lock(&g->lock);
-	g->stopping = true;
-	pthread_cond_signal(&g->wake);
-	pthread_mutex_unlock(&g->lock);
-	pthread_join(g->thread, NULL);
+	bgloop_free(g->loop);
 	pthread_mutex_destroy(&g->lock);
-	pthread_cond_destroy(&g->wake);
 	free(g->slots);
 	free(g);
 }

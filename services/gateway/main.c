@@ -14,12 +14,12 @@
 #include "log.h"
 #include "metrics.h"
 #include "process.h"
+#include "prom_http.h"
 #include "routes.h"
 #include "s3.h"
 #include "sse.h"
 #include "webui.h"
 
-#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +34,7 @@
 #define GW_PROBE_TIMEOUT_MS 1500
 
 struct gw_flags {
-	const char *http, *tracker, *events, *web_root, *token_file, *key_file;
+	const char *http, *tracker, *events, *web_root, *token_file, *key_file, *metrics;
 	const char *s3, *s3_credentials, *s3_domain;
 	uint64_t max_upload;
 };
@@ -44,8 +44,8 @@ static int parse_flags(int argc, char **argv, struct gw_flags *f)
 	f->http = "127.0.0.1:8080";
 	const struct flag_spec specs[] = {
 		{"http", "PP_HTTP", FLAG_STRING, &f->http, "HOST:PORT to serve HTTP on (default 127.0.0.1:8080)", false, 0},
-		{"tracker", "PP_TRACKER", FLAG_STRING, &f->tracker, "tracker RPC address, tcp://HOST:PORT", true, 0},
-		{"events", "PP_EVENTS", FLAG_STRING, &f->events, "tracker events address, tcp://HOST:PORT", true, 0},
+		{"tracker", "PP_TRACKER", FLAG_STRING, &f->tracker, "tracker RPC address, tcp://HOST:PORT; a comma-separated list for a primary and standbys", true, 0},
+		{"events", "PP_EVENTS", FLAG_STRING, &f->events, "tracker events address, tcp://HOST:PORT (a list, paired with --tracker)", true, 0},
 		{"web-root", "PP_WEB_ROOT", FLAG_STRING, &f->web_root, "serve the web UI from this directory instead of the built-in copy", false, 0},
 		{"token-file", "PP_TOKEN_FILE", FLAG_STRING, &f->token_file, "file of `TOKEN read|write` lines; when set the API needs Authorization: Bearer", false, 0},
 		{"key-file", "PP_KEY_FILE", FLAG_STRING, &f->key_file, "cluster key file (HMAC of every message)", false, 0},
@@ -53,6 +53,7 @@ static int parse_flags(int argc, char **argv, struct gw_flags *f)
 		{"s3", "PP_S3", FLAG_STRING, &f->s3, "HOST:PORT to serve the S3 API on (default: off)", false, 0},
 		{"s3-credentials", "PP_S3_CREDENTIALS", FLAG_STRING, &f->s3_credentials, "file of `ACCESS_KEY SECRET read|write` lines; without it the S3 API is open", false, 0},
 		{"s3-domain", "PP_S3_DOMAIN", FLAG_STRING, &f->s3_domain, "domain for virtual-hosted buckets (BUCKET.DOMAIN)", false, 0},
+		{"metrics", "PP_METRICS", FLAG_STRING, &f->metrics, "also serve Prometheus metrics, without tokens, at http://HOST:PORT/metrics (default: off; always on --http)", false, 0},
 		{0},
 	};
 	const struct flags_program prog = {
@@ -65,30 +66,6 @@ static int parse_flags(int argc, char **argv, struct gw_flags *f)
 		return FLAGS_ERROR;
 	}
 	return rc;
-}
-
-/* "HOST:PORT" or "[V6]:PORT" to a socket address. */
-static int resolve_http(const char *hp, struct sockaddr_storage *ss)
-{
-	char host[256];
-	const char *colon = strrchr(hp, ':');
-	if (colon == NULL || colon == hp || colon[1] == '\0' || (size_t)(colon - hp) >= sizeof(host))
-		return PP_EINVAL;
-	const char *h = hp;
-	size_t hl = (size_t)(colon - hp);
-	if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']') {
-		h++;
-		hl -= 2;
-	}
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
-	struct addrinfo *ai = NULL;
-	if (getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &ai) != 0 || ai == NULL)
-		return PP_EINVAL;
-	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-	freeaddrinfo(ai);
-	return PP_OK;
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -136,14 +113,15 @@ int main(int argc, char **argv)
 	struct auth events_auth;
 	bool auth_ready = false;
 	struct MHD_Daemon *d = NULL;
+	struct prom_http *metrics_http = NULL;
 	struct s3_server *s3 = NULL;
 	struct sockaddr_storage ss, s3_ss;
 
-	if (resolve_http(f.http, &ss) != PP_OK) {
+	if (prom_http_resolve(f.http, &ss) != PP_OK) {
 		fprintf(stderr, "pp-gateway: --http '%s' is not a usable HOST:PORT\n", f.http);
 		goto out;
 	}
-	if (f.s3 != NULL && resolve_http(f.s3, &s3_ss) != PP_OK) {
+	if (f.s3 != NULL && prom_http_resolve(f.s3, &s3_ss) != PP_OK) {
 		fprintf(stderr, "pp-gateway: --s3 '%s' is not a usable HOST:PORT\n", f.s3);
 		goto out;
 	}
@@ -168,7 +146,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pp-gateway: --web-root %s is not a directory\n", f.web_root);
 		goto out;
 	}
-	if (metrics_new(&gw.metrics) != PP_OK)
+	if (metrics_new(&gw, &gw.metrics) != PP_OK)
 		goto out;
 	if (open_client(f.tracker, f.key_file, 0, &gw.client) != PP_OK ||
 	    open_client(f.tracker, f.key_file, GW_PROBE_TIMEOUT_MS, &gw.probe) != PP_OK) {
@@ -199,6 +177,11 @@ int main(int argc, char **argv)
 		log_error("listen_failed", "http=%s", f.http);
 		goto out;
 	}
+	if (f.metrics != NULL &&
+	    prom_http_start(f.metrics, metrics_registry(gw.metrics), &metrics_http) != PP_OK) {
+		fprintf(stderr, "pp-gateway: cannot serve --metrics on %s\n", f.metrics);
+		goto out;
+	}
 	if (f.s3 != NULL) {
 		struct s3_config sc = {f.s3, &s3_ss, f.s3_credentials, f.s3_domain};
 		if (s3_server_start(&gw, &sc, &s3) != PP_OK)
@@ -214,6 +197,7 @@ int main(int argc, char **argv)
 	exit_code = 0;
 out:
 	s3_server_stop(s3);
+	prom_http_stop(metrics_http); /* its scrapes read the relay and the probe */
 	if (d != NULL) {
 		sse_hub_close_streams(gw.sse);
 		MHD_stop_daemon(d);

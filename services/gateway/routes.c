@@ -363,13 +363,9 @@ static enum MHD_Result do_readyz(struct request *r, struct MHD_Connection *c)
 
 static enum MHD_Result do_metrics(struct request *r, struct MHD_Connection *c)
 {
-	struct metrics_extra x = {0};
-	struct pp_error err = {0};
-	sse_hub_stats(r->gw->sse, &x.sse_clients, &x.events_relayed, &x.events_dropped);
-	x.cluster_ok = pp_health(r->gw->probe, &x.health, &err) == PP_OK;
 	size_t len = 0;
-	char *text = metrics_render(r->gw->metrics, &x, &len);
-	if (text == NULL)
+	char *text = NULL;
+	if (prom_render(metrics_registry(r->gw->metrics), &text, &len) != PP_OK)
 		return reply_error(r, c, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "out of memory");
 	return reply_text(r, c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text, len, true);
 }
@@ -514,7 +510,8 @@ void routes_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	bool ok = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
 	/* A request cut off before any response counts as 499 (client closed). */
 	unsigned status = r->status ? r->status : 499;
-	metrics_count_request(gw->metrics, r->route, status);
+	metrics_count_request(gw->metrics, r->route, r->method, status,
+			      (double)(gw_mono_us() - r->start_us) / 1e6);
 	log_info("http_request", "method=%s path=%s status=%u bytes_in=%" PRIu64 " bytes_out=%" PRIu64
 		 " ms=%.1f complete=%s",
 		 r->method, r->path, status, r->bytes_in, r->bytes_out,

@@ -547,7 +547,8 @@ static void s3_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		pp_upload_abort(r->up);
 	}
 	unsigned status = r->status ? r->status : 499;
-	metrics_count_request(s->gw->metrics, ROUTE_S3, status);
+	metrics_count_request(s->gw->metrics, ROUTE_S3, r->method, status,
+			      (double)(gw_mono_us() - r->start_us) / 1e6);
 	char path[GW_PATH_LOG_MAX];
 	copy_for_log(path, sizeof(path), r->path ? r->path : "");
 	log_info("s3_request", "method=%s path=%s op=%s status=%u key=%s bytes_in=%" PRIu64

@@ -8,6 +8,7 @@
 #include "sse.h"
 
 #include "errors.h"
+#include "flags.h"
 #include "frame.h"
 #include "log.h"
 #include "pp/v1/bus.pb-c.h"
@@ -358,9 +359,18 @@ int sse_hub_start(const char *events_url, struct auth *auth, struct sse_hub **ou
 	nng_socket_set(h->sub, NNG_OPT_SUB_SUBSCRIBE, "", 0);
 	nng_pipe_notify(h->sub, NNG_PIPE_EV_ADD_POST, on_pipe, h);
 	nng_pipe_notify(h->sub, NNG_PIPE_EV_REM_POST, on_pipe, h);
-	rv = nng_dial(h->sub, events_url, NULL, NNG_FLAG_NONBLOCK);
+	/* A list (primary, standby): one SUB socket dialed to each; a promoted
+	 * standby's events arrive without reconfiguring the gateway. */
+	char **urls = NULL;
+	size_t n_urls = 0;
+	rv = flags_split_list(events_url, 4, &urls, &n_urls) == PP_OK ? 0 : NNG_EINVAL;
+	for (size_t i = 0; rv == 0 && i < n_urls; i++) {
+		rv = nng_dial(h->sub, urls[i], NULL, NNG_FLAG_NONBLOCK);
+		if (rv != 0)
+			log_error("events_dial_failed", "url=%s err=\"%s\"", urls[i], nng_strerror(rv));
+	}
+	flags_list_free(urls, n_urls);
 	if (rv != 0) {
-		log_error("events_dial_failed", "url=%s err=\"%s\"", events_url, nng_strerror(rv));
 		nng_close(h->sub);
 		goto fail;
 	}

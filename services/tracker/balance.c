@@ -1,18 +1,19 @@
-/* The balancer thread; see balance.h. Once a second it compares the fullest
- * and the emptiest placeable worker and, when they differ by more than the
- * spread, queues moves through the repair pool. It waits for the previous
- * moves to finish (and heartbeats to show their effect) before planning
- * more, so it cannot overshoot. */
+/* The balancer loop; see balance.h. Once a second it compares the fullest
+ * keeping worker and the emptiest one that may receive (policy.h) and, when
+ * they differ by more than the spread, queues moves through the repair
+ * pool. It waits for the previous moves to finish (and heartbeats to show
+ * their effect) before planning more, so it cannot overshoot. */
 #define _GNU_SOURCE
 #include "balance.h"
+#include "bgloop.h"
 #include "db.h"
 #include "errors.h"
 #include "liveness.h"
 #include "log.h"
+#include "policy.h"
 #include "repair.h"
 #include "timeutil.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,10 +21,7 @@
 
 struct balance {
 	struct tracker *t;
-	pthread_t thread;
-	pthread_mutex_t lock; /* guards stopping */
-	pthread_cond_t cv;
-	bool stopping;
+	struct bgloop *loop;
 };
 
 static double fill(const struct node_rec *n)
@@ -51,26 +49,28 @@ static bool keeps_spread(struct tracker *t, const char *chunk_id, const struct n
 	return ok;
 }
 
-static void balance_pass(struct balance *b)
+static int64_t balance_step(void *arg, struct bgloop *loop)
 {
+	(void)loop;
+	struct balance *b = arg;
 	struct tracker *t = b->t;
 	struct repair_stats s;
 	repair_stats_get(t->repair, &s);
-	if (s.queued > 0 || s.in_flight > 0)
-		return;
+	if (s.queued > 0 || s.in_flight > 0 || !liveness_settled(t->live) ||
+	    atomic_load(&t->standby))
+		return BALANCE_EVERY_MS;
 	struct node_rec *nodes = NULL;
 	size_t nn = 0;
 	if (liveness_snapshot(t->live, &nodes, &nn) != PP_OK)
-		return;
-	int64_t wall = time_wall_ms();
+		return BALANCE_EVERY_MS;
 	const struct node_rec *full = NULL, *empty = NULL;
 	for (size_t i = 0; i < nn; i++) {
 		const struct node_rec *n = &nodes[i];
-		if (n->capacity == 0 || n->liveness != LIVE_UP || n->maintenance_until_ms > wall)
+		if (n->capacity == 0 || !(n->roles & ROLE_KEEPER))
 			continue;
-		if (!n->draining && (full == NULL || fill(n) > fill(full)))
+		if (full == NULL || fill(n) > fill(full))
 			full = n;
-		if (node_placeable(n, wall) && (empty == NULL || fill(n) < fill(empty)))
+		if ((n->roles & ROLE_TARGET) && (empty == NULL || fill(n) < fill(empty)))
 			empty = n;
 	}
 	if (full == NULL || empty == NULL || full == empty ||
@@ -104,22 +104,7 @@ static void balance_pass(struct balance *b)
 	free(cands);
 out:
 	free(nodes);
-}
-
-static void *balance_main(void *arg)
-{
-	struct balance *b = arg;
-	for (;;) {
-		pthread_mutex_lock(&b->lock);
-		if (!b->stopping) {
-			time_cond_wait_ms(&b->cv, &b->lock, BALANCE_EVERY_MS);
-		}
-		bool stop = b->stopping;
-		pthread_mutex_unlock(&b->lock);
-		if (stop)
-			return NULL;
-		balance_pass(b);
-	}
+	return BALANCE_EVERY_MS;
 }
 
 int balance_start(struct tracker *t, struct balance **out)
@@ -128,23 +113,24 @@ int balance_start(struct tracker *t, struct balance **out)
 	if (b == NULL)
 		return PP_EINTERNAL;
 	b->t = t;
-	pthread_mutex_init(&b->lock, NULL);
-	pthread_cond_init(&b->cv, NULL);
-	pthread_create(&b->thread, NULL, balance_main, b);
+	if (bgloop_start("balance", balance_step, b, &b->loop) != PP_OK) {
+		free(b);
+		return PP_EINTERNAL;
+	}
 	*out = b;
 	return PP_OK;
 }
 
 void balance_stop(struct balance *b)
 {
+	if (b != NULL)
+		bgloop_stop(b->loop);
+}
+
+void balance_free(struct balance *b)
+{
 	if (b == NULL)
 		return;
-	pthread_mutex_lock(&b->lock);
-	b->stopping = true;
-	pthread_cond_signal(&b->cv);
-	pthread_mutex_unlock(&b->lock);
-	pthread_join(b->thread, NULL);
-	pthread_mutex_destroy(&b->lock);
-	pthread_cond_destroy(&b->cv);
+	bgloop_free(b->loop);
 	free(b);
 }

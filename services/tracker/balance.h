@@ -11,6 +11,8 @@
 struct balance;
 
 int balance_start(struct tracker *t, struct balance **out);
+/* Two-phase stop (see common/bgloop.h). */
 void balance_stop(struct balance *b);
+void balance_free(struct balance *b);
 
 #endif

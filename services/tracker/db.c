@@ -11,19 +11,30 @@
 #include "db_s3.h"
 #include "errors.h"
 #include "log.h"
+#include "policy.h"
 #include "s3names.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *const SCHEMA =
 	"CREATE TABLE IF NOT EXISTS files("
 	" id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, version INTEGER NOT NULL,"
 	" size INTEGER NOT NULL, sha256 TEXT NOT NULL, replication INTEGER NOT NULL,"
-	" chunk_size INTEGER NOT NULL, chunk_count INTEGER NOT NULL, created_at_ms INTEGER NOT NULL);"
+	" chunk_size INTEGER NOT NULL, chunk_count INTEGER NOT NULL, created_at_ms INTEGER NOT NULL,"
+	" seq INTEGER NOT NULL DEFAULT 0, record_state INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX IF NOT EXISTS files_newest ON files(created_at_ms DESC, id DESC);"
+	"CREATE INDEX IF NOT EXISTS files_record_pending ON files(seq) WHERE record_state = 0;"
+	"CREATE INDEX IF NOT EXISTS files_seq ON files(seq);"
+	"CREATE TABLE IF NOT EXISTS tombstones("
+	" name TEXT PRIMARY KEY, seq INTEGER NOT NULL, deleted_at_ms INTEGER NOT NULL,"
+	" record_state INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+	"CREATE INDEX IF NOT EXISTS tombstones_seq ON tombstones(seq);"
+	"CREATE TABLE IF NOT EXISTS kv(key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS node_scans(node_id TEXT PRIMARY KEY) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS chunks("
 	" id TEXT PRIMARY KEY, size INTEGER NOT NULL, refcount INTEGER NOT NULL DEFAULT 0,"
 	" replication INTEGER NOT NULL DEFAULT 0, gc_after_ms INTEGER NOT NULL DEFAULT 0)"
@@ -36,14 +47,17 @@ static const char *const SCHEMA =
 	"CREATE TABLE IF NOT EXISTS replicas("
 	" chunk_id TEXT NOT NULL REFERENCES chunks(id) ON DELETE CASCADE, node_id TEXT NOT NULL,"
 	" state INTEGER NOT NULL, extra INTEGER NOT NULL DEFAULT 0, updated_ms INTEGER NOT NULL,"
-	" PRIMARY KEY(chunk_id, node_id)) WITHOUT ROWID;"
+	" gen INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(chunk_id, node_id)) WITHOUT ROWID;"
 	"CREATE INDEX IF NOT EXISTS replicas_node ON replicas(node_id);"
+	"CREATE INDEX IF NOT EXISTS replicas_deleting ON replicas(updated_ms) WHERE state = 5;"
 	"CREATE TABLE IF NOT EXISTS nodes("
 	" id TEXT PRIMARY KEY, address TEXT NOT NULL, zone TEXT NOT NULL,"
 	" capacity INTEGER NOT NULL, used INTEGER NOT NULL, chunks INTEGER NOT NULL,"
 	" state INTEGER NOT NULL, last_heartbeat INTEGER NOT NULL,"
 	" maintenance_until INTEGER NOT NULL DEFAULT 0, draining INTEGER NOT NULL DEFAULT 0,"
-	" disk_full INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+	" disk_full INTEGER NOT NULL DEFAULT 0, roles INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;"
+	"CREATE TABLE IF NOT EXISTS inventory_seq("
+	" node_id TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;"
 	"CREATE TABLE IF NOT EXISTS uploads("
 	" id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, replication INTEGER NOT NULL,"
 	" chunk_size INTEGER NOT NULL, expected_size INTEGER NOT NULL,"
@@ -66,13 +80,67 @@ static const char *const SCHEMA =
 
 /* ---- helpers (shared with db_chunks.c and db_work.c through db_impl.h) ---- */
 
-int dbq_vprep(struct db *db, sqlite3_stmt **st, const char *sql, const char *types, va_list ap)
+static uint64_t sql_hash(const char *sql)
 {
-	int rv = sqlite3_prepare_v2(db->conn, sql, -1, st, NULL);
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+	for (const char *c = sql; *c; c++)
+		h = (h ^ (unsigned char)*c) * 0x100000001b3ULL;
+	return h;
+}
+
+/* Lock held: the cached statement for sql, or a new one (cached when a slot
+ * is free; a statement already handed out gets an uncached twin). */
+static int stmt_get(struct db *db, const char *sql, sqlite3_stmt **st)
+{
+	uint64_t h = sql_hash(sql);
+	struct stmt_slot *free_slot = NULL;
+	for (size_t i = 0; i < STMT_CACHE_SLOTS; i++) {
+		struct stmt_slot *x = &db->cache[i];
+		if (x->sql == NULL) {
+			if (free_slot == NULL)
+				free_slot = x;
+			continue;
+		}
+		if (x->hash == h && !x->busy && strcmp(x->sql, sql) == 0) {
+			x->busy = true;
+			*st = x->st;
+			return PP_OK;
+		}
+	}
+	int rv = sqlite3_prepare_v3(db->conn, sql, -1, free_slot ? SQLITE_PREPARE_PERSISTENT : 0, st,
+				    NULL);
 	if (rv != SQLITE_OK) {
 		log_error("db_prepare_failed", "err=\"%s\" sql=\"%.80s\"", sqlite3_errmsg(db->conn), sql);
 		return PP_EINTERNAL;
 	}
+	if (free_slot != NULL && (free_slot->sql = strdup(sql)) != NULL) {
+		free_slot->hash = h;
+		free_slot->st = *st;
+		free_slot->busy = true;
+	}
+	return PP_OK;
+}
+
+void dbq_release(struct db *db, sqlite3_stmt *st)
+{
+	if (st == NULL)
+		return;
+	for (size_t i = 0; i < STMT_CACHE_SLOTS; i++) {
+		struct stmt_slot *x = &db->cache[i];
+		if (x->st == st && x->sql != NULL) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			x->busy = false;
+			return;
+		}
+	}
+	sqlite3_finalize(st);
+}
+
+int dbq_vprep(struct db *db, sqlite3_stmt **st, const char *sql, const char *types, va_list ap)
+{
+	if (stmt_get(db, sql, st) != PP_OK)
+		return PP_EINTERNAL;
 	for (int i = 0; types && types[i]; i++) {
 		switch (types[i]) {
 		case 't':
@@ -114,7 +182,7 @@ int dbq_exec(struct db *db, const char *sql, const char *types, ...)
 		log_error("db_step_failed", "err=\"%s\" sql=\"%.80s\"", sqlite3_errmsg(db->conn), sql);
 		rc = rv == SQLITE_CONSTRAINT ? PP_ECONFLICT : PP_EINTERNAL;
 	}
-	sqlite3_finalize(st);
+	dbq_release(db, st);
 	return rc;
 }
 
@@ -136,19 +204,95 @@ int dbq_int(struct db *db, int64_t *out, const char *sql, const char *types, ...
 		log_error("db_step_failed", "err=\"%s\" sql=\"%.80s\"", sqlite3_errmsg(db->conn), sql);
 		rc = PP_EINTERNAL;
 	}
-	sqlite3_finalize(st);
+	dbq_release(db, st);
 	return rc;
 }
 
-int dbq_begin(struct db *db) { return dbq_exec(db, "BEGIN IMMEDIATE", NULL); }
-int dbq_commit(struct db *db) { return dbq_exec(db, "COMMIT", NULL); }
+static double tx_clock_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
-/* Commits and deletes of files are what users see: their transactions fsync
- * the WAL (synchronous=FULL) so they survive power loss, not only kill -9.
- * Everything else (upload sessions, replica records, node state) runs at
- * synchronous=NORMAL, which in WAL mode still survives any process crash;
- * an fsync per chunk placement queued behind the workers' 4 MiB writes on
- * the same disk made placement ~40 ms. */
+static void tx_ended(struct db *db, bool committed)
+{
+	if (db->tx_started_s > 0 && db->tx_observer != NULL)
+		db->tx_observer(db->tx_observer_arg, tx_clock_s() - db->tx_started_s, committed);
+	db->tx_started_s = 0;
+}
+
+void db_set_tx_observer(struct db *db, db_tx_observer_fn fn, void *arg)
+{
+	pthread_mutex_lock(&db->lock);
+	db->tx_observer = fn;
+	db->tx_observer_arg = arg;
+	pthread_mutex_unlock(&db->lock);
+}
+
+int dbq_begin(struct db *db)
+{
+	int rc = dbq_exec(db, "BEGIN IMMEDIATE", NULL);
+	if (rc == PP_OK)
+		db->tx_started_s = tx_clock_s();
+	return rc;
+}
+
+int dbq_commit(struct db *db)
+{
+	int rc = dbq_exec(db, "COMMIT", NULL);
+	if (rc == PP_OK)
+		tx_ended(db, true);
+	return rc;
+}
+
+/* Every transaction runs at synchronous=NORMAL, which in WAL mode survives
+ * any process crash (an fsync per chunk placement, queued behind the
+ * workers' 4 MiB writes on the same disk, made placement ~40 ms). Commits
+ * and deletes of files are what users see and must also survive power loss
+ * before they are acknowledged: they take a ticket after COMMIT and wait for
+ * a group sync to cover it (db_wait_durable). One waiter at a time runs a
+ * one-row synchronous=FULL transaction, whose WAL fsync makes every frame
+ * written before it durable, so any number of commits share one fsync. */
+uint64_t dbq_durable_ticket(struct db *db) { return ++db->commits_done; }
+
+int db_wait_durable(struct db *db, uint64_t ticket)
+{
+	int rc = PP_OK;
+	pthread_mutex_lock(&db->sync_lock);
+	while (db->synced < ticket && rc == PP_OK) {
+		if (db->syncing) {
+			pthread_cond_wait(&db->synced_cv, &db->sync_lock);
+			continue;
+		}
+		db->syncing = true;
+		pthread_mutex_unlock(&db->sync_lock);
+		pthread_mutex_lock(&db->lock);
+		uint64_t target = db->commits_done;
+		rc = dbq_begin_durable(db);
+		if (rc == PP_OK)
+			rc = dbq_exec(db,
+				      "INSERT INTO kv(key, value) VALUES ('sync_tick', 1)"
+				      " ON CONFLICT(key) DO UPDATE SET value = value + 1",
+				      NULL);
+		if (rc == PP_OK)
+			rc = dbq_commit(db);
+		if (rc != PP_OK)
+			dbq_rollback(db);
+		dbq_end_durable(db);
+		pthread_mutex_unlock(&db->lock);
+		pthread_mutex_lock(&db->sync_lock);
+		db->syncing = false;
+		if (rc == PP_OK && target > db->synced)
+			db->synced = target;
+		if (rc == PP_OK)
+			db->syncs++;
+		pthread_cond_broadcast(&db->synced_cv);
+	}
+	pthread_mutex_unlock(&db->sync_lock);
+	return rc;
+}
+
 int dbq_begin_durable(struct db *db)
 {
 	int rc = dbq_exec(db, "PRAGMA synchronous=FULL", NULL);
@@ -160,6 +304,7 @@ void dbq_rollback(struct db *db)
 {
 	if (!sqlite3_get_autocommit(db->conn))
 		sqlite3_exec(db->conn, "ROLLBACK", NULL, NULL, NULL);
+	tx_ended(db, false);
 }
 
 void dbq_copy(char *dst, size_t len, sqlite3_stmt *st, int col)
@@ -195,13 +340,84 @@ int dbq_pairs(struct db *db, struct chunk_node **out, size_t *n, size_t max, con
 		struct chunk_node *p = &(*out)[(*n)++];
 		dbq_copy(p->chunk_id, sizeof(p->chunk_id), st, 0);
 		dbq_copy(p->node_id, sizeof(p->node_id), st, 1);
-		p->size = sqlite3_column_count(st) > 2 ? (uint32_t)sqlite3_column_int64(st, 2) : 0;
+		int cols = sqlite3_column_count(st);
+		p->size = cols > 2 ? (uint32_t)sqlite3_column_int64(st, 2) : 0;
+		p->gen = cols > 3 ? (uint64_t)sqlite3_column_int64(st, 3) : 0;
 	}
-	sqlite3_finalize(st);
+	dbq_release(db, st);
 	return rc;
 }
 
 /* ---- open ---- */
+
+/* Schema versions: 1 = the first landing; 2 adds replicas.gen, nodes.roles
+ * and inventory_seq (copy generations, DESIGN.md "Durability rules"); 3 adds
+ * files.seq and record_state, tombstones, kv (the commit sequence) and
+ * node_scans (metadata records, DESIGN.md "Metadata recovery"). An older
+ * file gains its columns before the CREATE statements (whose indexes use
+ * them) run; its files get sequence numbers and records to write. */
+#define SCHEMA_VERSION 3
+
+static bool table_exists(struct db *db, const char *table)
+{
+	int64_t n = 0;
+	return dbq_int(db, &n, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
+		       "t", table) == PP_OK && n > 0;
+}
+
+static bool column_exists(struct db *db, const char *table, const char *column)
+{
+	int64_t n = 0;
+	return dbq_int(db, &n, "SELECT count(*) FROM pragma_table_info(?) WHERE name = ?", "tt",
+		       table, column) == PP_OK && n > 0;
+}
+
+static int add_column(struct db *db, const char *table, const char *column, const char *def)
+{
+	if (!table_exists(db, table) || column_exists(db, table, column))
+		return PP_OK;
+	char sql[256];
+	snprintf(sql, sizeof(sql), "ALTER TABLE %s ADD COLUMN %s %s", table, column, def);
+	return dbq_exec(db, sql, NULL);
+}
+
+static int migrate_columns(struct db *db, int64_t *from)
+{
+	int rc = dbq_int(db, from, "PRAGMA user_version", NULL);
+	if (rc != PP_OK || *from >= SCHEMA_VERSION)
+		return rc;
+	rc = add_column(db, "replicas", "gen", "INTEGER NOT NULL DEFAULT 0");
+	if (rc == PP_OK)
+		rc = add_column(db, "nodes", "roles", "INTEGER NOT NULL DEFAULT 0");
+	if (rc == PP_OK)
+		rc = add_column(db, "files", "seq", "INTEGER NOT NULL DEFAULT 0");
+	if (rc == PP_OK)
+		rc = add_column(db, "files", "record_state", "INTEGER NOT NULL DEFAULT 0");
+	return rc;
+}
+
+/* After the schema exists: files from before version 3 get sequence numbers
+ * above any seen (their records are then written by the record loop). */
+static int migrate_data(struct db *db, int64_t from)
+{
+	if (from >= SCHEMA_VERSION)
+		return PP_OK;
+	int rc = dbq_exec(db,
+			  "INSERT INTO kv(key, value) SELECT 'commit_seq', coalesce(max(id), 0)"
+			  " FROM files WHERE true ON CONFLICT(key) DO UPDATE SET value ="
+			  " max(value, excluded.value)",
+			  NULL);
+	if (rc == PP_OK)
+		rc = dbq_exec(db, "UPDATE files SET seq = id, record_state = 0 WHERE seq = 0", NULL);
+	if (rc == PP_OK) {
+		char sql[64];
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_VERSION);
+		rc = dbq_exec(db, sql, NULL);
+	}
+	if (rc == PP_OK)
+		log_info("db_migrated", "from=%lld to=%d", (long long)from, SCHEMA_VERSION);
+	return rc;
+}
 
 int db_open(const char *path, struct db **out)
 {
@@ -209,9 +425,12 @@ int db_open(const char *path, struct db **out)
 	if (db == NULL)
 		return PP_EINTERNAL;
 	pthread_mutex_init(&db->lock, NULL);
-	int rv = sqlite3_open_v2(path, &db->conn,
+	pthread_mutex_init(&db->sync_lock, NULL);
+	pthread_cond_init(&db->synced_cv, NULL);
+	db->path = strdup(path);
+	int rv = db->path ? sqlite3_open_v2(path, &db->conn,
 				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
-				 NULL);
+				 NULL) : SQLITE_NOMEM;
 	char *err = NULL;
 	if (rv == SQLITE_OK) {
 		sqlite3_busy_timeout(db->conn, 5000);
@@ -220,8 +439,13 @@ int db_open(const char *path, struct db **out)
 				  " PRAGMA foreign_keys=ON; PRAGMA secure_delete=OFF;",
 				  NULL, NULL, &err);
 	}
+	int64_t from = 0;
+	if (rv == SQLITE_OK && migrate_columns(db, &from) != PP_OK)
+		rv = SQLITE_ERROR;
 	if (rv == SQLITE_OK)
 		rv = sqlite3_exec(db->conn, SCHEMA, NULL, NULL, &err);
+	if (rv == SQLITE_OK && migrate_data(db, from) != PP_OK)
+		rv = SQLITE_ERROR;
 	if (rv == SQLITE_OK && db_s3_schema(db) != PP_OK) /* S3 tables (db_s3.c) */
 		rv = SQLITE_ERROR;
 	if (rv != SQLITE_OK) {
@@ -239,7 +463,16 @@ void db_close(struct db *db)
 {
 	if (db == NULL)
 		return;
+	for (size_t i = 0; i < STMT_CACHE_SLOTS; i++) {
+		if (db->cache[i].sql != NULL) {
+			sqlite3_finalize(db->cache[i].st);
+			free(db->cache[i].sql);
+		}
+	}
 	sqlite3_close(db->conn);
+	free(db->path);
+	pthread_cond_destroy(&db->synced_cv);
+	pthread_mutex_destroy(&db->sync_lock);
 	pthread_mutex_destroy(&db->lock);
 	free(db);
 }
@@ -276,7 +509,7 @@ int db_upload_get(struct db *db, int64_t upload_id, struct upload_rec *out)
 		} else {
 			rc = PP_ENOTFOUND;
 		}
-		sqlite3_finalize(st);
+		dbq_release(db, st);
 	}
 	pthread_mutex_unlock(&db->lock);
 	return rc;
@@ -314,6 +547,17 @@ out:
 	return rc;
 }
 
+int db_upload_touch(struct db *db, int64_t upload_id, int64_t now_ms)
+{
+	pthread_mutex_lock(&db->lock);
+	int rc = dbq_exec(db, "UPDATE uploads SET last_activity_ms = max(last_activity_ms, ?)"
+			  " WHERE id = ?", "ii", now_ms, upload_id);
+	if (rc == PP_OK && sqlite3_changes(db->conn) == 0)
+		rc = PP_ENOTFOUND;
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
 int db_upload_abort(struct db *db, int64_t upload_id)
 {
 	pthread_mutex_lock(&db->lock);
@@ -335,7 +579,7 @@ int db_uploads_expire(struct db *db, int64_t cutoff_ms, int *n)
 
 /* Every distinct 1- and 2-character substring of name, ASCII-lowercased
  * (the trigram index is case-insensitive too), inserted for file_id. */
-static int grams_insert(struct db *db, int64_t file_id, const char *name, int64_t created_ms)
+int dbq_grams_insert(struct db *db, int64_t file_id, const char *name, int64_t created_ms)
 {
 	size_t len = strlen(name);
 	char *low = strdup(name);
@@ -376,14 +620,15 @@ static int grams_insert(struct db *db, int64_t file_id, const char *name, int64_
 		i += clen;
 	}
 	if (st)
-		sqlite3_finalize(st);
+		dbq_release(db, st);
 	free(low);
 	return rc;
 }
 
 /* Removes file `id` and releases its chunks; refcount-0 chunks become
- * collectable at now_ms. Lock held, inside a transaction. */
-static int file_remove(struct db *db, int64_t id, int64_t now_ms)
+ * collectable at gc_after_ms, so downloads already streaming this version
+ * finish. Lock held, inside a transaction. */
+static int file_remove(struct db *db, int64_t id, int64_t gc_after_ms)
 {
 	int rc = dbq_exec(db,
 			  "UPDATE chunks SET refcount = refcount - (SELECT count(*) FROM file_chunks"
@@ -392,9 +637,9 @@ static int file_remove(struct db *db, int64_t id, int64_t now_ms)
 			  "i", id);
 	if (rc == PP_OK)
 		rc = dbq_exec(db,
-			      "UPDATE chunks SET gc_after_ms = ?2 WHERE refcount <= 0 AND id IN"
-			      " (SELECT chunk_id FROM file_chunks WHERE file_id = ?1)",
-			      "ii", id, now_ms);
+			      "UPDATE chunks SET gc_after_ms = max(gc_after_ms, ?2) WHERE refcount <= 0"
+			      " AND id IN (SELECT chunk_id FROM file_chunks WHERE file_id = ?1)",
+			      "ii", id, gc_after_ms);
 	if (rc == PP_OK)
 		rc = dbq_exec(db, "DELETE FROM files WHERE id = ?", "i", id);
 	return rc;
@@ -416,7 +661,7 @@ static int commit_check(struct db *db, int64_t upload_id, const struct upload_re
 		total = sqlite3_column_int64(st, 1);
 		maxidx = sqlite3_column_int64(st, 2);
 	}
-	sqlite3_finalize(st);
+	dbq_release(db, st);
 	if ((uint64_t)count != chunk_count || maxidx != count - 1) {
 		snprintf(err, err_len, "upload has %lld placed chunks, commit says %llu",
 			 (long long)count, (unsigned long long)chunk_count);
@@ -427,14 +672,12 @@ static int commit_check(struct db *db, int64_t upload_id, const struct upload_re
 			 (long long)total, (unsigned long long)size);
 		return PP_EINVAL;
 	}
-	/* A replica on a suspect node counts: the worker confirmed the write
-	 * durably and is most likely only slow; should it die, repair restores
-	 * the factor. Refusing here would fail large uploads whenever a loaded
-	 * worker misses a heartbeat. */
+	/* Durable copies (policy.h): a worker that confirmed the write but
+	 * missed a heartbeat under load counts, so large uploads do not fail. */
 	rc = dbq_int(db, &short_idx,
 		     "SELECT uc.idx FROM upload_chunks uc WHERE uc.upload_id = ?1 AND"
 		     " (SELECT count(*) FROM replicas r JOIN nodes n ON n.id = r.node_id"
-		     "  WHERE r.chunk_id = uc.chunk_id AND r.state = 0 AND n.state IN (0, 1)) < ?2"
+		     "  WHERE r.chunk_id = uc.chunk_id AND " POLICY_SQL_DURABLE ") < ?2"
 		     " ORDER BY uc.idx LIMIT 1",
 		     "ii", upload_id, (int64_t)u->replication);
 	if (rc == PP_ENOTFOUND)
@@ -448,8 +691,8 @@ static int commit_check(struct db *db, int64_t upload_id, const struct upload_re
 }
 
 int db_upload_commit(struct db *db, int64_t upload_id, uint64_t size, const char *sha256,
-		     uint64_t chunk_count, int64_t now_ms, struct file_rec *out, char *err,
-		     size_t err_len)
+		     uint64_t chunk_count, int64_t now_ms, int64_t gc_after_ms,
+		     struct file_rec *out, char *err, size_t err_len)
 {
 	struct upload_rec u;
 	int rc = db_upload_get(db, upload_id, &u);
@@ -460,7 +703,8 @@ int db_upload_commit(struct db *db, int64_t upload_id, uint64_t size, const char
 	}
 	pthread_mutex_lock(&db->lock);
 	int64_t old_id = 0, old_version = 0, file_id;
-	rc = dbq_begin_durable(db);
+	uint64_t ticket = 0;
+	rc = dbq_begin(db);
 	if (rc != PP_OK)
 		goto out;
 	rc = commit_check(db, upload_id, &u, size, chunk_count, err, err_len);
@@ -474,7 +718,7 @@ int db_upload_commit(struct db *db, int64_t upload_id, uint64_t size, const char
 		old_id = sqlite3_column_int64(st, 0);
 		old_version = sqlite3_column_int64(st, 1);
 	}
-	sqlite3_finalize(st);
+	dbq_release(db, st);
 	/* Take the new references before dropping the old ones, so chunks the
 	 * two versions share never touch zero. */
 	rc = dbq_exec(db,
@@ -484,14 +728,20 @@ int db_upload_commit(struct db *db, int64_t upload_id, uint64_t size, const char
 		      " WHERE id IN (SELECT chunk_id FROM upload_chunks WHERE upload_id = ?1)",
 		      "ii", upload_id, (int64_t)u.replication);
 	if (rc == PP_OK && old_id)
-		rc = file_remove(db, old_id, now_ms);
+		rc = file_remove(db, old_id, gc_after_ms);
 	if (rc != PP_OK)
 		goto out;
-	rc = dbq_exec(db,
-		      "INSERT INTO files(name, version, size, sha256, replication, chunk_size,"
-		      " chunk_count, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-		      "tiItiiIi", u.name, old_version + 1, size, sha256, (int64_t)u.replication,
-		      (int64_t)u.chunk_size, chunk_count, now_ms);
+	uint64_t seq = 0;
+	rc = dbq_next_seq(db, &seq);
+	if (rc == PP_OK)
+		rc = dbq_exec(db, "DELETE FROM tombstones WHERE name = ?", "t", u.name);
+	if (rc == PP_OK)
+		rc = dbq_exec(db,
+			      "INSERT INTO files(name, version, size, sha256, replication, chunk_size,"
+			      " chunk_count, created_at_ms, seq, record_state)"
+			      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+			      "tiItiiIiI", u.name, old_version + 1, size, sha256,
+			      (int64_t)u.replication, (int64_t)u.chunk_size, chunk_count, now_ms, seq);
 	if (rc != PP_OK)
 		goto out;
 	file_id = sqlite3_last_insert_rowid(db->conn);
@@ -500,7 +750,7 @@ int db_upload_commit(struct db *db, int64_t upload_id, uint64_t size, const char
 		      " FROM upload_chunks WHERE upload_id = ?",
 		      "ii", file_id, upload_id);
 	if (rc == PP_OK)
-		rc = grams_insert(db, file_id, u.name, now_ms);
+		rc = dbq_grams_insert(db, file_id, u.name, now_ms);
 	/* S3 metadata and its conditions, in this transaction (db_s3.c). */
 	if (rc == PP_OK)
 		rc = db_s3_on_commit(db, upload_id, file_id, u.name, now_ms, err, err_len);
@@ -509,6 +759,7 @@ int db_upload_commit(struct db *db, int64_t upload_id, uint64_t size, const char
 	if (rc == PP_OK)
 		rc = dbq_commit(db);
 	if (rc == PP_OK) {
+		ticket = dbq_durable_ticket(db);
 		memset(out, 0, sizeof(*out));
 		out->id = file_id;
 		snprintf(out->name, sizeof(out->name), "%s", u.name);
@@ -519,21 +770,23 @@ int db_upload_commit(struct db *db, int64_t upload_id, uint64_t size, const char
 		out->replication = u.replication;
 		out->chunk_size = u.chunk_size;
 		out->created_at_ms = now_ms;
+		out->seq = seq;
 	} else if (err[0] == '\0') {
 		snprintf(err, err_len, "database error during commit");
 	}
 out:
 	if (rc != PP_OK)
 		dbq_rollback(db);
-	dbq_end_durable(db);
 	pthread_mutex_unlock(&db->lock);
+	if (rc == PP_OK)
+		rc = db_wait_durable(db, ticket);
 	return rc;
 }
 
 /* ---- files ---- */
 
 #define FILE_COLS "f.id, f.name, f.version, f.size, f.sha256, f.replication, f.chunk_size," \
-		  " f.chunk_count, f.created_at_ms"
+		  " f.chunk_count, f.created_at_ms, f.seq"
 
 static void file_row(sqlite3_stmt *st, struct file_rec *f)
 {
@@ -547,6 +800,7 @@ static void file_row(sqlite3_stmt *st, struct file_rec *f)
 	f->chunk_size = (uint32_t)sqlite3_column_int(st, 6);
 	f->chunk_count = (uint64_t)sqlite3_column_int64(st, 7);
 	f->created_at_ms = sqlite3_column_int64(st, 8);
+	f->seq = (uint64_t)sqlite3_column_int64(st, 9);
 }
 
 static int file_get_locked(struct db *db, const char *name, struct file_rec *out)
@@ -559,7 +813,7 @@ static int file_get_locked(struct db *db, const char *name, struct file_rec *out
 		file_row(st, out);
 	else
 		rc = PP_ENOTFOUND;
-	sqlite3_finalize(st);
+	dbq_release(db, st);
 	return rc;
 }
 
@@ -578,9 +832,9 @@ int db_file_health(struct db *db, struct file_rec *f)
 	int rc = dbq_prep(db, &st,
 			  "SELECT min(live), min(alive) FROM (SELECT"
 			  " (SELECT count(*) FROM replicas r JOIN nodes n ON n.id = r.node_id"
-			  "  WHERE r.chunk_id = fc.chunk_id AND r.state = 0 AND n.state = 0) AS live,"
+			  "  WHERE r.chunk_id = fc.chunk_id AND " POLICY_SQL_HOLDS ") AS live,"
 			  " (SELECT count(*) FROM replicas r JOIN nodes n ON n.id = r.node_id"
-			  "  WHERE r.chunk_id = fc.chunk_id AND r.state = 0 AND n.state < 2) AS alive"
+			  "  WHERE r.chunk_id = fc.chunk_id AND " POLICY_SQL_ALIVE ") AS alive"
 			  " FROM file_chunks fc WHERE fc.file_id = ?)",
 			  "i", f->id);
 	if (rc == PP_OK) {
@@ -591,26 +845,41 @@ int db_file_health(struct db *db, struct file_rec *f)
 			else if ((uint32_t)sqlite3_column_int(st, 0) < f->replication)
 				f->health = FILE_UNDER;
 		}
-		sqlite3_finalize(st);
+		dbq_release(db, st);
 	}
 	pthread_mutex_unlock(&db->lock);
 	return rc;
 }
 
-int db_file_delete(struct db *db, const char *name, int64_t now_ms, struct file_rec *out)
+int db_file_delete(struct db *db, const char *name, int64_t now_ms, int64_t gc_after_ms,
+		   struct file_rec *out)
 {
 	pthread_mutex_lock(&db->lock);
-	int rc = dbq_begin_durable(db);
+	uint64_t seq = 0, ticket = 0;
+	int rc = dbq_begin(db);
 	if (rc == PP_OK)
 		rc = file_get_locked(db, name, out);
 	if (rc == PP_OK)
-		rc = file_remove(db, out->id, now_ms);
+		rc = file_remove(db, out->id, gc_after_ms);
+	if (rc == PP_OK)
+		rc = dbq_next_seq(db, &seq);
+	if (rc == PP_OK)
+		rc = dbq_exec(db,
+			      "INSERT INTO tombstones(name, seq, deleted_at_ms, record_state)"
+			      " VALUES (?, ?, ?, 0) ON CONFLICT(name) DO UPDATE SET seq = excluded.seq,"
+			      " deleted_at_ms = excluded.deleted_at_ms, record_state = 0",
+			      "tIi", name, seq, now_ms);
+	if (rc == PP_OK)
+		out->seq = seq;
 	if (rc == PP_OK)
 		rc = dbq_commit(db);
-	if (rc != PP_OK)
+	if (rc == PP_OK)
+		ticket = dbq_durable_ticket(db);
+	else
 		dbq_rollback(db);
-	dbq_end_durable(db);
 	pthread_mutex_unlock(&db->lock);
+	if (rc == PP_OK)
+		rc = db_wait_durable(db, ticket);
 	return rc;
 }
 
@@ -636,7 +905,7 @@ int db_file_chunks(struct db *db, int64_t file_id, uint64_t first, uint32_t max,
 			c->size = (uint32_t)sqlite3_column_int64(st, 2);
 			c->replication = (uint32_t)sqlite3_column_int(st, 3);
 		}
-		sqlite3_finalize(st);
+		dbq_release(db, st);
 	}
 	pthread_mutex_unlock(&db->lock);
 	return rc;
@@ -717,7 +986,7 @@ int db_list(struct db *db, const char *query, uint32_t limit, uint32_t offset,
 		goto out;
 	while (*n < limit && sqlite3_step(st) == SQLITE_ROW)
 		file_row(st, &(*out)[(*n)++]);
-	sqlite3_finalize(st);
+	dbq_release(db, st);
 out:
 	pthread_mutex_unlock(&db->lock);
 	free(param);
@@ -746,7 +1015,7 @@ int db_list_plan(struct db *db, const char *query, char *buf, size_t len)
 			if (w > 0)
 				used += (size_t)w;
 		}
-		sqlite3_finalize(st);
+		dbq_release(db, st);
 	}
 	pthread_mutex_unlock(&db->lock);
 	free(param);

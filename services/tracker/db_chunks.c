@@ -1,13 +1,14 @@
 /* Chunks, replicas and nodes in the tracker's store.
  *
- * nodes.state holds the node's liveness (0 up, 1 suspect, 2 dead) so that
- * SQL can count "ok replicas on live nodes" in one statement; the liveness
- * module is the only writer of it. A replica row is (chunk, node) with state
- * ok/corrupt/pending; `extra` marks direct-access copies nobody placed. */
+ * nodes.state holds the node's liveness (0 up, 1 suspect, 2 dead) and
+ * nodes.roles what policy.h says the node is good for, so that SQL counts
+ * copies by the same rule as C; the liveness module is their only writer. A
+ * replica row is one copy (chunk, node, gen): see db.h for its states. */
 #define _GNU_SOURCE
 #include "db_impl.h"
 #include "errors.h"
 #include "log.h"
+#include "policy.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,7 @@ int db_chunk_get(struct db *db, const char *chunk_id, struct chunk_rec *out)
 		} else {
 			rc = PP_ENOTFOUND;
 		}
-		sqlite3_finalize(st);
+		dbq_release(db, st);
 	}
 	pthread_mutex_unlock(&db->lock);
 	return rc;
@@ -41,8 +42,9 @@ int db_chunk_replicas(struct db *db, const char *chunk_id, struct replica_rec **
 	*out = NULL;
 	*n = 0;
 	pthread_mutex_lock(&db->lock);
-	int rc = dbq_prep(db, &st, "SELECT node_id, state, extra FROM replicas WHERE chunk_id = ?",
-			  "t", chunk_id);
+	int rc = dbq_prep(db, &st,
+			  "SELECT node_id, state, extra, gen FROM replicas WHERE chunk_id = ?", "t",
+			  chunk_id);
 	while (rc == PP_OK && sqlite3_step(st) == SQLITE_ROW) {
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 8;
@@ -57,23 +59,11 @@ int db_chunk_replicas(struct db *db, const char *chunk_id, struct replica_rec **
 		dbq_copy(r->node_id, sizeof(r->node_id), st, 0);
 		r->state = sqlite3_column_int(st, 1);
 		r->extra = sqlite3_column_int(st, 2) != 0;
+		r->gen = (uint64_t)sqlite3_column_int64(st, 3);
 	}
 	if (st)
-		sqlite3_finalize(st);
+		dbq_release(db, st);
 	pthread_mutex_unlock(&db->lock);
-	return rc;
-}
-
-int db_chunk_ok_up(struct db *db, const char *chunk_id, int *count)
-{
-	int64_t v = 0;
-	pthread_mutex_lock(&db->lock);
-	int rc = dbq_int(db, &v,
-			 "SELECT count(*) FROM replicas r JOIN nodes n ON n.id = r.node_id"
-			 " WHERE r.chunk_id = ? AND r.state = 0 AND n.state = 0",
-			 "t", chunk_id);
-	pthread_mutex_unlock(&db->lock);
-	*count = (int)v;
 	return rc;
 }
 
@@ -87,26 +77,30 @@ static int chunk_ensure(struct db *db, const char *chunk_id, uint32_t size, int6
 			"tii", chunk_id, (int64_t)size, gc_after_ms);
 }
 
-int db_replica_added(struct db *db, const char *node_id, const char *chunk_id, uint32_t size,
+/* Lock held. Records copy ref on node_id unless the row already names a
+ * newer copy, or this very copy is corrupt or being deleted. */
+static int replica_upsert(struct db *db, const char *node_id, const struct copy_ref *ref,
+			  int64_t now_ms)
+{
+	return dbq_exec(db,
+			"INSERT INTO replicas(chunk_id, node_id, state, extra, updated_ms, gen)"
+			" VALUES (?1, ?2, 0, ?3, ?4, ?5) ON CONFLICT(chunk_id, node_id) DO UPDATE"
+			" SET state = 0, extra = excluded.extra, gen = excluded.gen,"
+			" updated_ms = excluded.updated_ms"
+			" WHERE excluded.gen > replicas.gen"
+			" OR (excluded.gen = replicas.gen AND replicas.state = 0)",
+			"ttiiI", ref->id, node_id, (int64_t)ref->extra, now_ms, ref->gen);
+}
+
+int db_replica_added(struct db *db, const char *node_id, const struct copy_ref *ref,
 		     int64_t now_ms, int64_t gc_after_ms)
 {
 	pthread_mutex_lock(&db->lock);
 	int rc = dbq_begin(db);
 	if (rc == PP_OK)
-		rc = chunk_ensure(db, chunk_id, size, gc_after_ms);
-	/* A copy counts as extra (a direct-access copy, never trimmed as
-	 * surplus) when nobody asked for it (no pending row) and the chunk
-	 * already had its full factor of ok replicas. */
+		rc = chunk_ensure(db, ref->id, ref->size, gc_after_ms);
 	if (rc == PP_OK)
-		rc = dbq_exec(db,
-			      "INSERT INTO replicas(chunk_id, node_id, state, extra, updated_ms)"
-			      " SELECT ?1, ?2, 0, (SELECT count(*) FROM replicas r JOIN nodes n"
-			      "  ON n.id = r.node_id WHERE r.chunk_id = ?1 AND r.state = 0"
-			      "  AND n.state = 0) >= c.replication AND c.refcount > 0, ?3"
-			      " FROM chunks c WHERE c.id = ?1"
-			      " ON CONFLICT(chunk_id, node_id) DO UPDATE SET state = 0,"
-			      " updated_ms = excluded.updated_ms",
-			      "tti", chunk_id, node_id, now_ms);
+		rc = replica_upsert(db, node_id, ref, now_ms);
 	if (rc == PP_OK)
 		rc = dbq_commit(db);
 	if (rc != PP_OK)
@@ -119,77 +113,87 @@ int db_replica_pending(struct db *db, const char *node_id, const char *chunk_id,
 {
 	pthread_mutex_lock(&db->lock);
 	int rc = dbq_exec(db,
-			  "INSERT INTO replicas(chunk_id, node_id, state, extra, updated_ms)"
-			  " VALUES (?, ?, 4, 0, ?) ON CONFLICT(chunk_id, node_id) DO NOTHING",
+			  "INSERT INTO replicas(chunk_id, node_id, state, extra, updated_ms, gen)"
+			  " VALUES (?, ?, 4, 0, ?, 0) ON CONFLICT(chunk_id, node_id) DO NOTHING",
 			  "tti", chunk_id, node_id, now_ms);
 	pthread_mutex_unlock(&db->lock);
 	return rc;
 }
 
-int db_replica_set_state(struct db *db, const char *node_id, const char *chunk_id, int state)
+int db_replica_corrupt(struct db *db, const char *node_id, const char *chunk_id, uint64_t gen)
 {
 	pthread_mutex_lock(&db->lock);
-	int rc = dbq_exec(db, "UPDATE replicas SET state = ? WHERE chunk_id = ? AND node_id = ?",
-			  "itt", (int64_t)state, chunk_id, node_id);
+	int rc = dbq_exec(db,
+			  "UPDATE replicas SET state = 3 WHERE chunk_id = ? AND node_id = ?"
+			  " AND state = 0 AND (? = 0 OR gen = ?)",
+			  "ttII", chunk_id, node_id, gen, gen);
 	if (rc == PP_OK && sqlite3_changes(db->conn) == 0)
 		rc = PP_ENOTFOUND;
 	pthread_mutex_unlock(&db->lock);
 	return rc;
 }
 
-int db_replica_remove(struct db *db, const char *node_id, const char *chunk_id)
+/* Lock held: PP_ECONFLICT when a later snapshot of the node was reconciled. */
+static int inventory_seq_check(struct db *db, const char *node_id, uint64_t snapshot_seq)
 {
-	pthread_mutex_lock(&db->lock);
-	int rc = dbq_exec(db, "DELETE FROM replicas WHERE chunk_id = ? AND node_id = ?", "tt",
-			  chunk_id, node_id);
-	pthread_mutex_unlock(&db->lock);
+	int64_t seen = 0;
+	int rc = dbq_int(db, &seen, "SELECT seq FROM inventory_seq WHERE node_id = ?", "t", node_id);
+	if (rc == PP_ENOTFOUND)
+		return PP_OK;
+	if (rc == PP_OK && snapshot_seq < (uint64_t)seen)
+		return PP_ECONFLICT;
 	return rc;
 }
 
-int db_inventory_reconcile(struct db *db, const char *node_id, char (*ids)[PP_SHA256_HEX],
-			   const uint32_t *sizes, size_t n, int64_t since_ms, int64_t now_ms,
-			   int64_t gc_after_ms, int *removed)
+int db_inventory_reconcile(struct db *db, const char *node_id, const struct copy_ref *refs,
+			   size_t n, uint64_t snapshot_seq, int64_t now_ms, int64_t gc_after_ms,
+			   int *removed)
 {
-	sqlite3_stmt *ins = NULL, *rep = NULL;
+	sqlite3_stmt *ins = NULL;
 	*removed = 0;
 	pthread_mutex_lock(&db->lock);
-	int rc = dbq_exec(db, "CREATE TEMP TABLE IF NOT EXISTS inv(id TEXT PRIMARY KEY) WITHOUT ROWID",
-			  NULL);
+	int rc = dbq_exec(db, "CREATE TEMP TABLE IF NOT EXISTS inv(id TEXT PRIMARY KEY,"
+			  " gen INTEGER NOT NULL) WITHOUT ROWID", NULL);
 	if (rc == PP_OK)
 		rc = dbq_begin(db);
 	if (rc == PP_OK)
+		rc = inventory_seq_check(db, node_id, snapshot_seq);
+	if (rc == PP_OK)
 		rc = dbq_exec(db, "DELETE FROM temp.inv", NULL);
 	if (rc == PP_OK)
-		rc = dbq_prep(db, &ins, "INSERT OR IGNORE INTO temp.inv(id) VALUES (?)", NULL);
-	if (rc == PP_OK)
-		rc = dbq_prep(db, &rep,
-			      "INSERT INTO replicas(chunk_id, node_id, state, extra, updated_ms)"
-			      " VALUES (?, ?, 0, 0, ?) ON CONFLICT(chunk_id, node_id) DO UPDATE"
-			      " SET state = 0",
-			      NULL);
+		rc = dbq_prep(db, &ins, "INSERT OR REPLACE INTO temp.inv(id, gen) VALUES (?, ?)", NULL);
 	for (size_t i = 0; rc == PP_OK && i < n; i++) {
-		sqlite3_bind_text(ins, 1, ids[i], -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 1, refs[i].id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(ins, 2, (int64_t)refs[i].gen);
 		if (sqlite3_step(ins) != SQLITE_DONE)
 			rc = PP_EINTERNAL;
 		sqlite3_reset(ins);
 		if (rc == PP_OK)
-			rc = chunk_ensure(db, ids[i], sizes[i], gc_after_ms);
-		sqlite3_bind_text(rep, 1, ids[i], -1, SQLITE_STATIC);
-		sqlite3_bind_text(rep, 2, node_id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(rep, 3, now_ms);
-		if (rc == PP_OK && sqlite3_step(rep) != SQLITE_DONE)
-			rc = PP_EINTERNAL;
-		sqlite3_reset(rep);
+			rc = chunk_ensure(db, refs[i].id, refs[i].size, gc_after_ms);
+		if (rc == PP_OK)
+			rc = replica_upsert(db, node_id, &refs[i], now_ms);
 	}
-	/* What the node no longer holds is forgotten (and so repaired), except
-	 * rows recorded after the report began: the worker stored those since. */
+	/* Copies the node no longer held at the snapshot are forgotten (and so
+	 * repaired); rows with a gen above it were stored since and stay. */
 	if (rc == PP_OK)
 		rc = dbq_exec(db,
-			      "DELETE FROM replicas WHERE node_id = ? AND updated_ms < ? AND state != 4"
+			      "DELETE FROM replicas WHERE node_id = ?1 AND state = 0 AND gen <= ?2"
 			      " AND chunk_id NOT IN (SELECT id FROM temp.inv)",
-			      "ti", node_id, since_ms);
+			      "tI", node_id, snapshot_seq);
 	if (rc == PP_OK)
 		*removed = sqlite3_changes(db->conn);
+	/* Tombstones and corrupt rows whose copy is gone: resolved. */
+	if (rc == PP_OK)
+		rc = dbq_exec(db,
+			      "DELETE FROM replicas WHERE node_id = ?1 AND state IN (3, 5, 6)"
+			      " AND gen <= ?2 AND NOT EXISTS (SELECT 1 FROM temp.inv i"
+			      "  WHERE i.id = replicas.chunk_id AND i.gen = replicas.gen)",
+			      "tI", node_id, snapshot_seq);
+	if (rc == PP_OK)
+		rc = dbq_exec(db,
+			      "INSERT INTO inventory_seq(node_id, seq) VALUES (?1, ?2)"
+			      " ON CONFLICT(node_id) DO UPDATE SET seq = excluded.seq",
+			      "tI", node_id, snapshot_seq);
 	if (rc == PP_OK)
 		rc = dbq_exec(db, "DELETE FROM temp.inv", NULL);
 	if (rc == PP_OK)
@@ -197,9 +201,7 @@ int db_inventory_reconcile(struct db *db, const char *node_id, char (*ids)[PP_SH
 	if (rc != PP_OK)
 		dbq_rollback(db);
 	if (ins)
-		sqlite3_finalize(ins);
-	if (rep)
-		sqlite3_finalize(rep);
+		dbq_release(db, ins);
 	pthread_mutex_unlock(&db->lock);
 	return rc;
 }
@@ -217,9 +219,9 @@ int db_health(struct db *db, struct health_counts *out)
 			      "SELECT count(*), coalesce(sum(live < replication), 0),"
 			      " coalesce(sum(alive = 0), 0) FROM (SELECT c.replication,"
 			      " (SELECT count(*) FROM replicas r JOIN nodes n ON n.id = r.node_id"
-			      "  WHERE r.chunk_id = c.id AND r.state = 0 AND n.state = 0) AS live,"
+			      "  WHERE r.chunk_id = c.id AND " POLICY_SQL_HOLDS ") AS live,"
 			      " (SELECT count(*) FROM replicas r JOIN nodes n ON n.id = r.node_id"
-			      "  WHERE r.chunk_id = c.id AND r.state = 0 AND n.state < 2) AS alive"
+			      "  WHERE r.chunk_id = c.id AND " POLICY_SQL_ALIVE ") AS alive"
 			      " FROM chunks c WHERE c.refcount > 0)",
 			      NULL);
 	if (rc == PP_OK) {
@@ -228,11 +230,11 @@ int db_health(struct db *db, struct health_counts *out)
 			out->under_replicated = (uint64_t)sqlite3_column_int64(st, 1);
 			out->lost = (uint64_t)sqlite3_column_int64(st, 2);
 		}
-		sqlite3_finalize(st);
+		dbq_release(db, st);
 		rc = dbq_int(db, &v,
 			     "SELECT coalesce(sum(c.size), 0) FROM replicas r JOIN chunks c"
 			     " ON c.id = r.chunk_id JOIN nodes n ON n.id = r.node_id"
-			     " WHERE r.state = 0 AND n.state = 0",
+			     " WHERE " POLICY_SQL_READABLE,
 			     NULL);
 		out->bytes_stored = (uint64_t)v;
 	}
@@ -248,8 +250,8 @@ int db_node_save(struct db *db, const struct node_rec *nodes, size_t n)
 	if (rc == PP_OK)
 		rc = dbq_prep(db, &st,
 			      "INSERT OR REPLACE INTO nodes(id, address, zone, capacity, used, chunks,"
-			      " state, last_heartbeat, maintenance_until, draining, disk_full)"
-			      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			      " state, last_heartbeat, maintenance_until, draining, disk_full, roles)"
+			      " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			      NULL);
 	for (size_t i = 0; rc == PP_OK && i < n; i++) {
 		const struct node_rec *r = &nodes[i];
@@ -264,6 +266,7 @@ int db_node_save(struct db *db, const struct node_rec *nodes, size_t n)
 		sqlite3_bind_int64(st, 9, r->maintenance_until_ms);
 		sqlite3_bind_int(st, 10, r->draining);
 		sqlite3_bind_int(st, 11, r->disk_full);
+		sqlite3_bind_int(st, 12, (int)r->roles);
 		if (sqlite3_step(st) != SQLITE_DONE) {
 			log_error("db_node_save_failed", "node=%s err=\"%s\"", r->id,
 				  sqlite3_errmsg(db->conn));
@@ -272,7 +275,7 @@ int db_node_save(struct db *db, const struct node_rec *nodes, size_t n)
 		sqlite3_reset(st);
 	}
 	if (st)
-		sqlite3_finalize(st);
+		dbq_release(db, st);
 	if (rc == PP_OK)
 		rc = dbq_commit(db);
 	if (rc != PP_OK)
@@ -290,7 +293,7 @@ int db_nodes_load(struct db *db, struct node_rec **out, size_t *n)
 	pthread_mutex_lock(&db->lock);
 	int rc = dbq_prep(db, &st,
 			  "SELECT id, address, zone, capacity, used, chunks, state, last_heartbeat,"
-			  " maintenance_until, draining, disk_full FROM nodes ORDER BY id",
+			  " maintenance_until, draining, disk_full, roles FROM nodes ORDER BY id",
 			  NULL);
 	while (rc == PP_OK && sqlite3_step(st) == SQLITE_ROW) {
 		if (*n == cap) {
@@ -315,9 +318,10 @@ int db_nodes_load(struct db *db, struct node_rec **out, size_t *n)
 		r->maintenance_until_ms = sqlite3_column_int64(st, 8);
 		r->draining = sqlite3_column_int(st, 9) != 0;
 		r->disk_full = sqlite3_column_int(st, 10) != 0;
+		r->roles = (unsigned)sqlite3_column_int(st, 11);
 	}
 	if (st)
-		sqlite3_finalize(st);
+		dbq_release(db, st);
 	pthread_mutex_unlock(&db->lock);
 	return rc;
 }
@@ -336,7 +340,7 @@ int db_node_usage(struct db *db, const char *node_id, uint64_t *chunks, uint64_t
 			*chunks = (uint64_t)sqlite3_column_int64(st, 0);
 			*bytes = (uint64_t)sqlite3_column_int64(st, 1);
 		}
-		sqlite3_finalize(st);
+		dbq_release(db, st);
 	}
 	pthread_mutex_unlock(&db->lock);
 	return rc;

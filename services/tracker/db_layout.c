@@ -37,7 +37,7 @@ int db_chunk_at_offset(struct db *db, int64_t file_id, uint64_t offset, uint64_t
 		} else {
 			rc = PP_ENOTFOUND;
 		}
-		sqlite3_finalize(st);
+		dbq_release(db, st);
 	}
 	pthread_mutex_unlock(&db->lock);
 	return rc;

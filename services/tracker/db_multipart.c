@@ -40,7 +40,7 @@ int db_mpu_create(struct db *db, const char *id, const char *bucket, const char 
 			rc = PP_ECONFLICT;
 	}
 	if (st)
-		sqlite3_finalize(st);
+		dbq_release(db, st);
 	if (rc == PP_OK)
 		rc = dbq_commit(db);
 	if (rc != PP_OK)
@@ -85,7 +85,7 @@ int db_mpu_get(struct db *db, const char *id, struct mpu_rec *out)
 	int rc = dbq_prep(db, &st, "SELECT " MPU_COLS " FROM s3_multipart WHERE id = ?", "t", id);
 	if (rc == PP_OK) {
 		rc = sqlite3_step(st) == SQLITE_ROW ? mpu_row(st, out) : PP_ENOTFOUND;
-		sqlite3_finalize(st);
+		dbq_release(db, st);
 	}
 	pthread_mutex_unlock(&db->lock);
 	return rc;
@@ -129,7 +129,7 @@ int db_mpu_parts(struct db *db, const char *id, unsigned after, uint32_t max,
 		dbq_copy(p->etag, sizeof(p->etag), st, 6);
 	}
 	if (rc == PP_OK)
-		sqlite3_finalize(st);
+		dbq_release(db, st);
 	pthread_mutex_unlock(&db->lock);
 	return rc;
 }
@@ -212,7 +212,7 @@ int db_mpu_list(struct db *db, const char *bucket, const char *prefix, const cha
 			mpu_rec_clear(&r);
 	}
 	if (st)
-		sqlite3_finalize(st);
+		dbq_release(db, st);
 	pthread_mutex_unlock(&db->lock);
 	if (rc != PP_OK) {
 		db_mpu_list_free(*out, *n, *prefixes, *np);
@@ -294,7 +294,7 @@ static int names_query(struct db *db, size_t max, char ***names, size_t *n, cons
 			(*n)++;
 	}
 	if (st)
-		sqlite3_finalize(st);
+		dbq_release(db, st);
 	if (rc != PP_OK) {
 		db_names_free(*names, *n);
 		*names = NULL;

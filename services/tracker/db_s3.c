@@ -10,6 +10,7 @@
 #include "db_impl.h"
 #include "errors.h"
 #include "log.h"
+#include "pp/v1/rpc.pb-c.h"
 #include "s3names.h"
 
 #include <stdio.h>
@@ -61,7 +62,7 @@ int db_s3_upload_meta_set(struct db *db, int64_t upload_id, const char *etag,
 		int rv = sqlite3_step(st);
 		if (rv != SQLITE_DONE)
 			rc = rv == SQLITE_CONSTRAINT ? PP_ENOTFOUND : PP_EINTERNAL; /* no such upload */
-		sqlite3_finalize(st);
+		dbq_release(db, st);
 	}
 	pthread_mutex_unlock(&db->lock);
 	return rc;
@@ -103,7 +104,7 @@ int db_s3_on_commit(struct db *db, int64_t upload_id, int64_t file_id, const cha
 		dbq_copy(bucket, sizeof(bucket), st, 0);
 		dbq_copy(completes, sizeof(completes), st, 1);
 	}
-	sqlite3_finalize(st);
+	dbq_release(db, st);
 	if (!has)
 		return PP_OK; /* a file without S3 metadata (ppctl, REST) */
 	int64_t one;
@@ -129,6 +130,28 @@ int db_s3_on_commit(struct db *db, int64_t upload_id, int64_t file_id, const cha
 	return rc;
 }
 
+int db_s3_meta_restore(struct db *db, const char *name, const uint8_t *meta, size_t meta_len)
+{
+	Pp__V1__FileMeta *m = pp__v1__file_meta__unpack(NULL, meta_len, meta);
+	if (m == NULL)
+		return PP_EINVAL;
+	sqlite3_stmt *st;
+	pthread_mutex_lock(&db->lock);
+	int rc = dbq_prep(db, &st,
+			  "INSERT OR REPLACE INTO file_meta(file_id, etag, meta)"
+			  " SELECT id, ?2, ?3 FROM files WHERE name = ?1",
+			  "tt", name, m->etag);
+	if (rc == PP_OK) {
+		sqlite3_bind_blob(st, 3, meta_len ? (const void *)meta : "", (int)meta_len, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = PP_EINTERNAL;
+		dbq_release(db, st);
+	}
+	pthread_mutex_unlock(&db->lock);
+	pp__v1__file_meta__free_unpacked(m, NULL);
+	return rc;
+}
+
 int db_s3_meta_get(struct db *db, int64_t file_id, uint8_t **meta, size_t *meta_len)
 {
 	sqlite3_stmt *st;
@@ -151,7 +174,7 @@ int db_s3_meta_get(struct db *db, int64_t file_id, uint8_t **meta, size_t *meta_
 		} else {
 			rc = PP_ENOTFOUND;
 		}
-		sqlite3_finalize(st);
+		dbq_release(db, st);
 	}
 	pthread_mutex_unlock(&db->lock);
 	return rc;
@@ -183,7 +206,7 @@ int db_s3_stage_copy(struct db *db, int64_t session, const char *source, const c
 		} else {
 			rc = PP_ENOTFOUND;
 		}
-		sqlite3_finalize(st);
+		dbq_release(db, st);
 	}
 	if (rc == PP_OK && want_sha256[0] != '\0' && strcmp(want_sha256, src->sha256) != 0)
 		rc = PP_ECONFLICT;
@@ -203,10 +226,13 @@ int db_s3_stage_copy(struct db *db, int64_t session, const char *source, const c
 
 /* ---- buckets ---- */
 
+/* Bucket changes are what users see: durable before they are answered
+ * (the store's group commit, as for files). */
 int db_s3_bucket_create(struct db *db, const char *name, int64_t now_ms)
 {
+	uint64_t ticket = 0;
 	pthread_mutex_lock(&db->lock);
-	int rc = dbq_begin_durable(db);
+	int rc = dbq_begin(db);
 	int64_t one;
 	if (rc == PP_OK && dbq_int(db, &one, "SELECT 1 FROM s3_buckets WHERE name = ?", "t", name) == PP_OK)
 		rc = PP_ECONFLICT;
@@ -215,11 +241,12 @@ int db_s3_bucket_create(struct db *db, const char *name, int64_t now_ms)
 			      now_ms);
 	if (rc == PP_OK)
 		rc = dbq_commit(db);
-	if (rc != PP_OK)
+	if (rc == PP_OK)
+		ticket = dbq_durable_ticket(db);
+	else
 		dbq_rollback(db);
-	dbq_end_durable(db);
 	pthread_mutex_unlock(&db->lock);
-	return rc;
+	return rc == PP_OK ? db_wait_durable(db, ticket) : rc;
 }
 
 int db_s3_bucket_exists(struct db *db, const char *name)
@@ -237,8 +264,9 @@ int db_s3_bucket_delete(struct db *db, const char *name)
 	snprintf(lo, sizeof(lo), "%s/", name);
 	snprintf(hi, sizeof(hi), "%s0", name); /* '0' follows '/' */
 	int64_t one;
+	uint64_t ticket = 0;
 	pthread_mutex_lock(&db->lock);
-	int rc = dbq_begin_durable(db);
+	int rc = dbq_begin(db);
 	if (rc == PP_OK && dbq_int(db, &one, "SELECT 1 FROM s3_buckets WHERE name = ?", "t", name) != PP_OK)
 		rc = PP_ENOTFOUND;
 	if (rc == PP_OK &&
@@ -248,11 +276,12 @@ int db_s3_bucket_delete(struct db *db, const char *name)
 		rc = dbq_exec(db, "DELETE FROM s3_buckets WHERE name = ?", "t", name);
 	if (rc == PP_OK)
 		rc = dbq_commit(db);
-	if (rc != PP_OK)
+	if (rc == PP_OK)
+		ticket = dbq_durable_ticket(db);
+	else
 		dbq_rollback(db);
-	dbq_end_durable(db);
 	pthread_mutex_unlock(&db->lock);
-	return rc;
+	return rc == PP_OK ? db_wait_durable(db, ticket) : rc;
 }
 
 int db_s3_buckets(struct db *db, struct s3_bucket_rec **out, size_t *n)
@@ -278,7 +307,7 @@ int db_s3_buckets(struct db *db, struct s3_bucket_rec **out, size_t *n)
 		b->created_ms = sqlite3_column_int64(st, 1);
 	}
 	if (st)
-		sqlite3_finalize(st);
+		dbq_release(db, st);
 	pthread_mutex_unlock(&db->lock);
 	return rc;
 }
@@ -437,7 +466,7 @@ int db_s3_list(struct db *db, const char *prefix, const char *delimiter, const c
 				strict = true;
 			}
 		}
-		sqlite3_finalize(st);
+		dbq_release(db, st);
 		if (!requery && rows < LIST_BATCH)
 			done = true;
 	}

@@ -36,6 +36,8 @@ int db_s3_upload_meta_set(struct db *db, int64_t upload_id, const char *etag,
  * once). Lock held, inside the commit transaction. PP_ENOTFOUND with err. */
 int db_s3_on_commit(struct db *db, int64_t upload_id, int64_t file_id, const char *name,
 		    int64_t now_ms, char *err, size_t err_len);
+/* Metadata read back from a record for the current file of `name`. */
+int db_s3_meta_restore(struct db *db, const char *name, const uint8_t *meta, size_t meta_len);
 /* A file's metadata (malloc'd packed FileMeta); PP_ENOTFOUND when none. */
 int db_s3_meta_get(struct db *db, int64_t file_id, uint8_t **meta, size_t *meta_len);
 

@@ -1,21 +1,30 @@
-/* Queries behind the tracker's background work: repair needs, garbage,
- * surplus, drained replicas and balance candidates.
+/* Queries behind the tracker's background work: repair needs, collection
+ * (tombstones and their deletes), surplus, drained copies, balance.
  *
  * Everything here is derived from the store on each pass (nothing is kept
  * only in memory), so repair and collection resume after a tracker restart.
- * For repair, a copy counts only on a node that is up (or in planned
- * maintenance): a suspect node's copies are re-made at once rather than
- * after the dead grace, as MooseFS does on a lost connection; should the
- * node come back, its surplus copies are trimmed. */
+ * Which copy counts is policy.h's rule (POLICY_SQL_*), and every decision to
+ * delete a copy is one transaction that checks the rule at that moment and
+ * turns the copy into a tombstone; the delete itself is sent afterwards and
+ * names the copy's gen. */
 #define _GNU_SOURCE
 #include "db_impl.h"
 #include "errors.h"
 #include "log.h"
+#include "policy.h"
 #include "timeutil.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Holding copies of chunk `c.id` (a correlated subquery over chunks c). */
+#define HOLDERS_OF_C                                                                        \
+	"(SELECT count(*) FROM replicas r JOIN nodes n ON n.id = r.node_id"                 \
+	" WHERE r.chunk_id = c.id AND " POLICY_SQL_HOLDS ")"
+#define KEEPERS_OF_C                                                                        \
+	"(SELECT count(*) FROM replicas r JOIN nodes n ON n.id = r.node_id"                 \
+	" WHERE r.chunk_id = c.id AND " POLICY_SQL_KEEPS ")"
 
 int db_repair_needs(struct db *db, size_t max, struct repair_need **out, size_t *n,
 		    uint64_t *copies, uint64_t *bytes)
@@ -29,13 +38,9 @@ int db_repair_needs(struct db *db, size_t max, struct repair_need **out, size_t 
 	pthread_mutex_lock(&db->lock);
 	int rc = dbq_prep(db, &st,
 			  "SELECT id, size, replication, live FROM (SELECT c.id, c.size, c.replication,"
-			  " (SELECT count(*) FROM replicas r JOIN nodes n ON n.id = r.node_id"
-			  "  WHERE r.chunk_id = c.id AND r.state = 0"
-			  "  AND (n.state = 0 OR n.maintenance_until > ?1)"
-			  "  AND n.draining = 0) AS live"
-			  " FROM chunks c WHERE c.refcount > 0) WHERE live < replication"
-			  " ORDER BY live, id",
-			  "i", time_wall_ms());
+			  " " HOLDERS_OF_C " AS live FROM chunks c WHERE c.refcount > 0)"
+			  " WHERE live < replication ORDER BY live, id",
+			  NULL);
 	while (rc == PP_OK && sqlite3_step(st) == SQLITE_ROW) {
 		uint32_t size = (uint32_t)sqlite3_column_int64(st, 1);
 		int repl = sqlite3_column_int(st, 2), live = sqlite3_column_int(st, 3);
@@ -50,13 +55,14 @@ int db_repair_needs(struct db *db, size_t max, struct repair_need **out, size_t 
 		}
 	}
 	if (st)
-		sqlite3_finalize(st);
+		dbq_release(db, st);
 	pthread_mutex_unlock(&db->lock);
 	return rc;
 }
 
-int db_gc_collect(struct db *db, int64_t now_ms, size_t max, struct chunk_node **out, size_t *n)
+int db_gc_collect(struct db *db, int64_t now_ms, size_t max, int *retired, int *dropped)
 {
+	*retired = *dropped = 0;
 	pthread_mutex_lock(&db->lock);
 	int rc = dbq_begin(db);
 	if (rc == PP_OK)
@@ -68,18 +74,63 @@ int db_gc_collect(struct db *db, int64_t now_ms, size_t max, struct chunk_node *
 		rc = dbq_exec(db,
 			      "INSERT INTO temp.garbage SELECT c.id FROM chunks c WHERE c.refcount <= 0"
 			      " AND c.gc_after_ms <= ? AND NOT EXISTS (SELECT 1 FROM upload_chunks uc"
-			      " WHERE uc.chunk_id = c.id) LIMIT ?",
+			      " WHERE uc.chunk_id = c.id)"
+			      /* a holder whose metadata records were not read yet may hold the
+			       * record of a file that needs this chunk */
+			      " AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.chunk_id = c.id"
+			      "  AND r.node_id NOT IN (SELECT node_id FROM node_scans)) LIMIT ?",
 			      "iI", now_ms, (uint64_t)max);
+	/* Every copy of garbage becomes a tombstone; pending and corrupt rows
+	 * have nothing to delete and simply go. */
 	if (rc == PP_OK)
-		rc = dbq_pairs(db, out, n, SIZE_MAX,
-			       "SELECT r.chunk_id, r.node_id FROM replicas r WHERE r.chunk_id IN"
-			       " (SELECT id FROM temp.garbage)",
-			       NULL);
-	if (rc == PP_OK)
-		rc = dbq_exec(db, "DELETE FROM chunks WHERE id IN (SELECT id FROM temp.garbage)",
+		rc = dbq_exec(db,
+			      "UPDATE replicas SET state = 5, updated_ms = 0 WHERE state = 0"
+			      " AND chunk_id IN (SELECT id FROM temp.garbage)",
 			      NULL);
+	if (rc == PP_OK) {
+		*retired = sqlite3_changes(db->conn);
+		rc = dbq_exec(db,
+			      "DELETE FROM replicas WHERE state IN (3, 4)"
+			      " AND chunk_id IN (SELECT id FROM temp.garbage)",
+			      NULL);
+	}
+	/* The chunk row goes with its last tombstone (resolved by inventory). */
 	if (rc == PP_OK)
+		rc = dbq_exec(db,
+			      "DELETE FROM chunks WHERE id IN (SELECT id FROM temp.garbage)"
+			      " AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.chunk_id = chunks.id)",
+			      NULL);
+	if (rc == PP_OK) {
+		*dropped = sqlite3_changes(db->conn);
 		rc = dbq_exec(db, "DELETE FROM temp.garbage", NULL);
+	}
+	if (rc == PP_OK)
+		rc = dbq_commit(db);
+	if (rc != PP_OK)
+		dbq_rollback(db);
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
+int db_deletes_due(struct db *db, int64_t now_ms, int64_t resend_before_ms, size_t max,
+		   struct chunk_node **out, size_t *n)
+{
+	pthread_mutex_lock(&db->lock);
+	int rc = dbq_begin(db);
+	/* Only to nodes that may answer now (ALIVE); the rest get theirs when
+	 * they are back (their inventory keeps the tombstone until then). */
+	if (rc == PP_OK)
+		rc = dbq_pairs(db, out, n, max,
+			       "SELECT r.chunk_id, r.node_id, c.size, r.gen FROM replicas r"
+			       " JOIN nodes n ON n.id = r.node_id JOIN chunks c ON c.id = r.chunk_id"
+			       " WHERE r.state = 5 AND r.updated_ms < ?1 AND (n.roles & 1) != 0"
+			       " ORDER BY r.node_id LIMIT ?2",
+			       "iI", resend_before_ms, (uint64_t)max);
+	for (size_t i = 0; rc == PP_OK && i < *n; i++)
+		rc = dbq_exec(db,
+			      "UPDATE replicas SET updated_ms = ? WHERE chunk_id = ? AND node_id = ?"
+			      " AND state = 5",
+			      "itt", now_ms, (*out)[i].chunk_id, (*out)[i].node_id);
 	if (rc == PP_OK)
 		rc = dbq_commit(db);
 	if (rc != PP_OK) {
@@ -92,14 +143,54 @@ int db_gc_collect(struct db *db, int64_t now_ms, size_t max, struct chunk_node *
 	return rc;
 }
 
+int db_delete_acked(struct db *db, const char *node_id, const char *chunk_id, uint64_t gen)
+{
+	pthread_mutex_lock(&db->lock);
+	int rc = dbq_exec(db,
+			  "UPDATE replicas SET state = 6 WHERE chunk_id = ? AND node_id = ?"
+			  " AND state = 5 AND gen = ?",
+			  "ttI", chunk_id, node_id, gen);
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
+int db_replica_retire(struct db *db, const char *node_id, const char *chunk_id)
+{
+	int64_t ok = 0;
+	pthread_mutex_lock(&db->lock);
+	int rc = dbq_begin(db);
+	if (rc == PP_OK)
+		rc = dbq_int(db, &ok,
+			     "SELECT c.refcount <= 0 OR (SELECT count(*) FROM replicas r"
+			     "  JOIN nodes n ON n.id = r.node_id WHERE r.chunk_id = c.id"
+			     "  AND r.node_id != ?2 AND " POLICY_SQL_KEEPS ") >= c.replication"
+			     " FROM chunks c WHERE c.id = ?1",
+			     "tt", chunk_id, node_id);
+	if (rc == PP_OK && !ok)
+		rc = PP_ECONFLICT;
+	if (rc == PP_OK)
+		rc = dbq_exec(db,
+			      "UPDATE replicas SET state = 5, updated_ms = 0 WHERE chunk_id = ?"
+			      " AND node_id = ? AND state = 0",
+			      "tt", chunk_id, node_id);
+	if (rc == PP_OK && sqlite3_changes(db->conn) == 0)
+		rc = PP_ENOTFOUND;
+	if (rc == PP_OK)
+		rc = dbq_commit(db);
+	if (rc != PP_OK)
+		dbq_rollback(db);
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
 int db_surplus_chunks(struct db *db, size_t max, struct chunk_node **out, size_t *n)
 {
 	pthread_mutex_lock(&db->lock);
 	int rc = dbq_pairs(db, out, n, max,
 			   "SELECT r.chunk_id, '', c.size FROM replicas r"
 			   " JOIN nodes n ON n.id = r.node_id JOIN chunks c ON c.id = r.chunk_id"
-			   " WHERE r.state = 0 AND r.extra = 0 AND n.state = 0 AND n.draining = 0"
-			   " AND c.refcount > 0 GROUP BY r.chunk_id HAVING count(*) > c.replication",
+			   " WHERE " POLICY_SQL_KEEPS " AND c.refcount > 0"
+			   " GROUP BY r.chunk_id HAVING count(*) > c.replication",
 			   NULL);
 	pthread_mutex_unlock(&db->lock);
 	return rc;
@@ -109,11 +200,9 @@ int db_drained_replicas(struct db *db, size_t max, struct chunk_node **out, size
 {
 	pthread_mutex_lock(&db->lock);
 	int rc = dbq_pairs(db, out, n, max,
-			   "SELECT r.chunk_id, r.node_id, c.size FROM nodes n"
-			   " JOIN replicas r ON r.node_id = n.id JOIN chunks c ON c.id = r.chunk_id"
-			   " WHERE n.draining = 1 AND (SELECT count(*) FROM replicas r2"
-			   "  JOIN nodes n2 ON n2.id = r2.node_id WHERE r2.chunk_id = r.chunk_id"
-			   "  AND r2.state = 0 AND n2.state = 0 AND n2.draining = 0) >= c.replication",
+			   "SELECT d.chunk_id, d.node_id, c.size, d.gen FROM nodes dn"
+			   " JOIN replicas d ON d.node_id = dn.id JOIN chunks c ON c.id = d.chunk_id"
+			   " WHERE dn.draining = 1 AND d.state = 0 AND " KEEPERS_OF_C " >= c.replication",
 			   NULL);
 	pthread_mutex_unlock(&db->lock);
 	return rc;
@@ -127,9 +216,7 @@ int db_replicas_tidy(struct db *db, int64_t pending_cutoff_ms)
 	if (rc == PP_OK)
 		rc = dbq_exec(db,
 			      "DELETE FROM replicas WHERE state = 3 AND chunk_id IN (SELECT c.id"
-			      " FROM chunks c WHERE (SELECT count(*) FROM replicas r2 JOIN nodes n2"
-			      " ON n2.id = r2.node_id WHERE r2.chunk_id = c.id AND r2.state = 0"
-			      " AND n2.state = 0) >= c.replication) ",
+			      " FROM chunks c WHERE " HOLDERS_OF_C " >= c.replication)",
 			      NULL);
 	pthread_mutex_unlock(&db->lock);
 	return rc;
@@ -140,9 +227,9 @@ int db_balance_candidates(struct db *db, const char *from, const char *to, size_
 {
 	pthread_mutex_lock(&db->lock);
 	int rc = dbq_pairs(db, out, n, max,
-			   "SELECT r.chunk_id, r.node_id, c.size FROM replicas r"
+			   "SELECT r.chunk_id, r.node_id, c.size, r.gen FROM replicas r"
 			   " JOIN chunks c ON c.id = r.chunk_id WHERE r.node_id = ?1 AND r.state = 0"
-			   " AND c.refcount > 0 AND NOT EXISTS (SELECT 1 FROM replicas r2"
+			   " AND r.extra = 0 AND c.refcount > 0 AND NOT EXISTS (SELECT 1 FROM replicas r2"
 			   " WHERE r2.chunk_id = r.chunk_id AND r2.node_id = ?2)",
 			   "tt", from, to);
 	pthread_mutex_unlock(&db->lock);

@@ -1,15 +1,17 @@
-/* The collector thread; see gc.h. One pass every 500 ms or when woken. */
+/* The collector loop; see gc.h. One pass every 500 ms or when woken. */
 #define _GNU_SOURCE
 #include "gc.h"
+#include "bgloop.h"
 #include "db.h"
 #include "errors.h"
 #include "liveness.h"
 #include "log.h"
+#include "policy.h"
+#include "records.h"
 #include "repair.h"
 #include "rpc_client.h"
 #include "timeutil.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,23 +19,18 @@
 #define GC_EVERY_MS 500
 #define GC_BATCH 1000
 #define DELETE_BATCH 512
+/* A delete not acknowledged (node slow, restarting) goes again after this. */
+#define DELETE_RESEND_MS 10000
 
 struct gc {
 	struct tracker *t;
-	pthread_t thread;
-	pthread_mutex_t lock; /* guards woken, stopping */
-	pthread_cond_t cv;
-	bool woken, stopping;
+	struct bgloop *loop;
 };
 
 void gc_wake(struct gc *g)
 {
-	if (g == NULL)
-		return;
-	pthread_mutex_lock(&g->lock);
-	g->woken = true;
-	pthread_cond_signal(&g->cv);
-	pthread_mutex_unlock(&g->lock);
+	if (g != NULL)
+		bgloop_wake(g->loop);
 }
 
 static const struct node_rec *node_by_id(const struct node_rec *nodes, size_t n, const char *id)
@@ -44,71 +41,86 @@ static const struct node_rec *node_by_id(const struct node_rec *nodes, size_t n,
 	return NULL;
 }
 
-/* Sends delete_chunks for every (chunk, node) pair to live nodes, batched
- * per node. Dead nodes keep their copies; their next inventory reports them
- * as unknown and they are collected then. */
-static void delete_pairs(struct gc *g, const struct chunk_node *p, size_t n,
-			 const struct node_rec *nodes, size_t nn, const char *why)
+/* One delete_chunks to node nd for copies p[0..k) (all on nd); records the
+ * acknowledged ones. */
+static void send_deletes(struct gc *g, const struct node_rec *nd, const struct chunk_node *p,
+			 size_t k)
 {
-	char **ids = calloc(DELETE_BATCH, sizeof(*ids));
-	bool *sent = calloc(n ? n : 1, sizeof(*sent));
-	if (ids == NULL || sent == NULL)
-		goto out;
-	for (size_t i = 0; i < n; i++) {
-		if (sent[i])
-			continue;
-		const struct node_rec *nd = node_by_id(nodes, nn, p[i].node_id);
-		size_t k = 0;
-		for (size_t j = i; j < n && k < DELETE_BATCH; j++) {
-			if (!sent[j] && strcmp(p[j].node_id, p[i].node_id) == 0) {
-				sent[j] = true;
-				ids[k++] = (char *)p[j].chunk_id;
-			}
-		}
-		if (nd == NULL || nd->liveness == LIVE_DEAD)
-			continue;
-		Pp__V1__Request req = PP__V1__REQUEST__INIT;
-		Pp__V1__DeleteChunksRequest dc = PP__V1__DELETE_CHUNKS_REQUEST__INIT;
-		dc.n_chunk_ids = k;
-		dc.chunk_ids = ids;
-		req.body_case = PP__V1__REQUEST__BODY_DELETE_CHUNKS;
-		req.delete_chunks = &dc;
-		struct rpc_reply rep;
-		int rc = rpc_call(g->t->peers, nd->address, &g->t->auth, &req, NULL, 0,
-				  RPC_TIMEOUT_SHORT_MS, &rep);
-		if (rc == PP_OK)
-			log_info("chunks_deleted", "node=%s chunks=%zu why=%s", nd->id, k, why);
-		else
-			log_warn("delete_chunks_failed", "node=%s chunks=%zu err=\"%s\"", nd->id, k,
-				 rpc_reply_error(&rep, rc));
-		rpc_reply_free(&rep);
-		/* pairs past DELETE_BATCH for this node go out from their own index */
+	char *ids[DELETE_BATCH];
+	uint64_t gens[DELETE_BATCH];
+	for (size_t i = 0; i < k; i++) {
+		ids[i] = (char *)p[i].chunk_id;
+		gens[i] = p[i].gen;
 	}
-out:
-	free(ids);
-	free(sent);
+	Pp__V1__Request req = PP__V1__REQUEST__INIT;
+	Pp__V1__DeleteChunksRequest dc = PP__V1__DELETE_CHUNKS_REQUEST__INIT;
+	dc.n_chunk_ids = k;
+	dc.chunk_ids = ids;
+	dc.n_gens = k;
+	dc.gens = gens;
+	req.body_case = PP__V1__REQUEST__BODY_DELETE_CHUNKS;
+	req.delete_chunks = &dc;
+	TRACKER_STAMP(g->t, &req);
+	struct rpc_reply rep;
+	int rc = rpc_call(g->t->peers, nd->address, &g->t->auth, &req, NULL, 0, RPC_TIMEOUT_SHORT_MS,
+			  &rep);
+	size_t acked = 0;
+	if (rc == PP_OK && rep.resp->body_case == PP__V1__RESPONSE__BODY_DELETE_CHUNKS &&
+	    rep.resp->delete_chunks->n_gone == k) {
+		for (size_t i = 0; i < k; i++) {
+			if (!rep.resp->delete_chunks->gone[i])
+				continue;
+			db_delete_acked(g->t->db, nd->id, p[i].chunk_id, p[i].gen);
+			acked++;
+		}
+		log_info("chunks_deleted", "node=%s chunks=%zu acknowledged=%zu", nd->id, k, acked);
+	} else {
+		log_warn("delete_chunks_failed", "node=%s chunks=%zu err=\"%s\"", nd->id, k,
+			 rpc_reply_error(&rep, rc != PP_OK ? rc : PP_EINTERNAL));
+	}
+	rpc_reply_free(&rep);
 }
 
-/* For one surplus chunk: drop replicas until it holds exactly its factor,
- * taking them from the zone with the most copies, then the fullest node. */
-static void trim_chunk(struct gc *g, const char *chunk_id, const struct node_rec *nodes,
-		       size_t nn)
+/* Sends every delete that is due, batched per node (the list is ordered by
+ * node). */
+static void deletes_send_due(struct gc *g, const struct node_rec *nodes, size_t nn)
+{
+	struct chunk_node *p = NULL;
+	size_t n = 0;
+	int64_t now = time_wall_ms();
+	if (db_deletes_due(g->t->db, now, now - DELETE_RESEND_MS, GC_BATCH, &p, &n) != PP_OK)
+		return;
+	for (size_t i = 0; i < n;) {
+		size_t k = 1;
+		while (i + k < n && k < DELETE_BATCH && strcmp(p[i + k].node_id, p[i].node_id) == 0)
+			k++;
+		const struct node_rec *nd = node_by_id(nodes, nn, p[i].node_id);
+		if (nd != NULL)
+			send_deletes(g, nd, p + i, k);
+		i += k;
+	}
+	free(p);
+}
+
+/* For one surplus chunk: retire keeping copies until it holds exactly its
+ * factor, taking them from the zone with the most copies, then the fullest
+ * node. The store re-checks the policy for each one (db_replica_retire). */
+static int trim_chunk(struct gc *g, const char *chunk_id, const struct node_rec *nodes, size_t nn)
 {
 	struct chunk_rec c;
 	struct replica_rec *reps = NULL;
 	size_t nr = 0;
+	int retired = 0;
 	if (repair_chunk_busy(g->t->repair, chunk_id) || db_chunk_get(g->t->db, chunk_id, &c) != PP_OK ||
 	    db_chunk_replicas(g->t->db, chunk_id, &reps, &nr) != PP_OK)
-		return;
+		return 0;
 	const struct node_rec **keep = calloc(nr + 1, sizeof(*keep));
-	struct chunk_node *drop = calloc(nr + 1, sizeof(*drop));
-	size_t nk = 0, nd = 0;
-	if (keep == NULL || drop == NULL)
+	size_t nk = 0;
+	if (keep == NULL)
 		goto out;
 	for (size_t i = 0; i < nr; i++) {
 		const struct node_rec *n = node_by_id(nodes, nn, reps[i].node_id);
-		if (n && reps[i].state == REPLICA_ST_OK && !reps[i].extra && n->liveness == LIVE_UP &&
-		    !n->draining)
+		if (n && policy_copy_keeps(reps[i].state, reps[i].extra, n->roles))
 			keep[nk++] = n;
 	}
 	while (nk > c.replication) {
@@ -127,67 +139,56 @@ static void trim_chunk(struct gc *g, const char *chunk_id, const struct node_rec
 				victim = i;
 			}
 		}
-		snprintf(drop[nd].chunk_id, sizeof(drop[nd].chunk_id), "%s", chunk_id);
-		snprintf(drop[nd].node_id, sizeof(drop[nd].node_id), "%s", keep[victim]->id);
-		nd++;
+		if (db_replica_retire(g->t->db, keep[victim]->id, chunk_id) == PP_OK) {
+			log_info("surplus_retired", "chunk=%s node=%s", chunk_id, keep[victim]->id);
+			retired++;
+		}
 		keep[victim] = keep[--nk];
 	}
-	for (size_t i = 0; i < nd; i++)
-		db_replica_remove(g->t->db, drop[i].node_id, chunk_id);
-	delete_pairs(g, drop, nd, nodes, nn, "surplus");
 out:
 	free(keep);
-	free(drop);
 	free(reps);
+	return retired;
 }
 
-static void gc_pass(struct gc *g)
+static int64_t gc_step(void *arg, struct bgloop *loop)
 {
+	(void)loop;
+	struct gc *g = arg;
 	struct tracker *t = g->t;
+	if (atomic_load(&t->standby))
+		return GC_EVERY_MS; /* the primary collects */
 	int64_t now = time_wall_ms(), grace_ms = (int64_t)t->cfg.gc_grace_s * 1000;
-	int expired = 0;
+	int expired = 0, retired = 0, dropped = 0;
 	if (db_uploads_expire(t->db, now - grace_ms, &expired) == PP_OK && expired > 0)
 		log_info("uploads_expired", "count=%d", expired);
+	/* Unreferenced chunks wait while some live node's metadata records are
+	 * unread: one of them may be what references them. */
+	if (!records_reading(t->records) &&
+	    db_gc_collect(t->db, now, GC_BATCH, &retired, &dropped) == PP_OK &&
+	    (retired > 0 || dropped > 0))
+		log_info("garbage_collected", "copies=%d chunks=%d", retired, dropped);
 	struct node_rec *nodes = NULL;
 	size_t nn = 0;
 	if (liveness_snapshot(t->live, &nodes, &nn) != PP_OK)
-		return;
+		return GC_EVERY_MS;
 	struct chunk_node *p = NULL;
 	size_t n = 0;
-	if (db_gc_collect(t->db, now, GC_BATCH, &p, &n) == PP_OK && n > 0)
-		delete_pairs(g, p, n, nodes, nn, "unreferenced");
-	free(p);
-	p = NULL;
 	if (db_surplus_chunks(t->db, GC_BATCH, &p, &n) == PP_OK)
 		for (size_t i = 0; i < n; i++)
 			trim_chunk(g, p[i].chunk_id, nodes, nn);
 	free(p);
 	p = NULL;
-	if (db_drained_replicas(t->db, GC_BATCH, &p, &n) == PP_OK && n > 0) {
+	if (db_drained_replicas(t->db, GC_BATCH, &p, &n) == PP_OK)
 		for (size_t i = 0; i < n; i++)
-			db_replica_remove(t->db, p[i].node_id, p[i].chunk_id);
-		delete_pairs(g, p, n, nodes, nn, "drained");
-	}
+			if (db_replica_retire(t->db, p[i].node_id, p[i].chunk_id) == PP_OK)
+				log_debug("drained_retired", "chunk=%s node=%s", p[i].chunk_id,
+					  p[i].node_id);
 	free(p);
+	deletes_send_due(g, nodes, nn);
 	db_replicas_tidy(t->db, now - grace_ms);
 	free(nodes);
-}
-
-static void *gc_main(void *arg)
-{
-	struct gc *g = arg;
-	for (;;) {
-		pthread_mutex_lock(&g->lock);
-		if (!g->woken && !g->stopping) {
-			time_cond_wait_ms(&g->cv, &g->lock, GC_EVERY_MS);
-		}
-		bool stop = g->stopping;
-		g->woken = false;
-		pthread_mutex_unlock(&g->lock);
-		if (stop)
-			return NULL;
-		gc_pass(g);
-	}
+	return GC_EVERY_MS;
 }
 
 int gc_start(struct tracker *t, struct gc **out)
@@ -196,23 +197,24 @@ int gc_start(struct tracker *t, struct gc **out)
 	if (g == NULL)
 		return PP_EINTERNAL;
 	g->t = t;
-	pthread_mutex_init(&g->lock, NULL);
-	pthread_cond_init(&g->cv, NULL);
-	pthread_create(&g->thread, NULL, gc_main, g);
+	if (bgloop_start("gc", gc_step, g, &g->loop) != PP_OK) {
+		free(g);
+		return PP_EINTERNAL;
+	}
 	*out = g;
 	return PP_OK;
 }
 
 void gc_stop(struct gc *g)
 {
+	if (g != NULL)
+		bgloop_stop(g->loop);
+}
+
+void gc_free(struct gc *g)
+{
 	if (g == NULL)
 		return;
-	pthread_mutex_lock(&g->lock);
-	g->stopping = true;
-	pthread_cond_signal(&g->cv);
-	pthread_mutex_unlock(&g->lock);
-	pthread_join(g->thread, NULL);
-	pthread_mutex_destroy(&g->lock);
-	pthread_cond_destroy(&g->cv);
+	bgloop_free(g->loop);
 	free(g);
 }

@@ -6,6 +6,7 @@
  * the network. */
 #define _GNU_SOURCE
 #include "handlers.h"
+#include "backup.h"
 #include "handlers_s3.h"
 #include "db.h"
 #include "db_layout.h"
@@ -16,7 +17,11 @@
 #include "inventory.h"
 #include "liveness.h"
 #include "log.h"
+#include "meta_record.h"
+#include "rpc_client.h"
 #include "placement.h"
+#include "records.h"
+#include "policy.h"
 #include "repair.h"
 #include "timeutil.h"
 
@@ -42,6 +47,16 @@ static bool name_ok(struct rpc_call *call, const char *name)
 		return false;
 	}
 	return true;
+}
+
+/* Writes go to the primary; a standby says so (clients then try the next
+ * tracker address they know). */
+static bool primary_only(struct tracker *t, struct rpc_call *call)
+{
+	if (!atomic_load(&t->standby))
+		return true;
+	rpc_call_fail(call, PP_ENOTPRIMARY, "this tracker is a standby: writes go to the primary");
+	return false;
 }
 
 static bool chunk_ok(struct rpc_call *call, const char *id)
@@ -91,6 +106,11 @@ static Pp__V1__FileInfo *file_info(struct rpc_call *call, const struct file_rec 
 	return fi;
 }
 
+bool handlers_primary_only(struct tracker *t, struct rpc_call *call)
+{
+	return primary_only(t, call);
+}
+
 Pp__V1__FileInfo *handlers_file_info(struct rpc_call *call, const struct file_rec *f)
 {
 	return file_info(call, f);
@@ -120,9 +140,13 @@ static int fill_location(struct tracker *t, struct rpc_call *call, Pp__V1__Chunk
 		return rc;
 	loc->replicas = rpc_call_alloc(call, (nr + 1) * sizeof(*loc->replicas));
 	for (size_t i = 0; i < nr; i++) {
+		/* A copy being deleted is never offered to a reader. */
+		if (reps[i].state == REPLICA_ST_DELETING || reps[i].state == REPLICA_ST_GONE)
+			continue;
 		Pp__V1__Replica *r = rpc_call_alloc(call, sizeof(*r));
 		pp__v1__replica__init(r);
 		const struct node_rec *n = node_by_id(nodes, nn, reps[i].node_id);
+		unsigned roles = n ? n->roles : 0;
 		r->node = rpc_call_strdup(call, reps[i].node_id);
 		r->address = rpc_call_strdup(call, n ? n->address : "");
 		r->load = n ? n->inflight : 0;
@@ -130,12 +154,12 @@ static int fill_location(struct tracker *t, struct rpc_call *call, Pp__V1__Chunk
 			r->state = PP__V1__REPLICA_STATE__REPLICA_CORRUPT;
 		else if (reps[i].state == REPLICA_ST_PENDING)
 			r->state = PP__V1__REPLICA_STATE__REPLICA_PENDING;
-		else if (n == NULL || n->liveness == LIVE_DEAD)
-			r->state = PP__V1__REPLICA_STATE__REPLICA_DEAD;
-		else if (n->liveness == LIVE_SUSPECT)
+		else if (policy_copy_readable(reps[i].state, roles))
+			r->state = PP__V1__REPLICA_STATE__REPLICA_OK;
+		else if (policy_copy_alive(reps[i].state, roles))
 			r->state = PP__V1__REPLICA_STATE__REPLICA_SUSPECT;
 		else
-			r->state = PP__V1__REPLICA_STATE__REPLICA_OK;
+			r->state = PP__V1__REPLICA_STATE__REPLICA_DEAD;
 		loc->replicas[loc->n_replicas++] = r;
 	}
 	qsort(loc->replicas, loc->n_replicas, sizeof(*loc->replicas), by_usefulness);
@@ -154,6 +178,8 @@ static void h_ping(void *svc, struct rpc_call *call)
 	p->role = "tracker";
 	p->version = PP_VERSION;
 	p->uptime_ms = time_mono_ms() - t->started_mono_ms;
+	p->standby = atomic_load(&t->standby);
+	p->term = atomic_load(&t->term);
 	call->resp.body_case = PP__V1__RESPONSE__BODY_PING;
 	call->resp.ping = p;
 }
@@ -162,10 +188,9 @@ static size_t placeable_count(struct tracker *t)
 {
 	struct node_rec *nodes = NULL;
 	size_t nn = 0, k = 0;
-	int64_t wall = time_wall_ms();
 	if (liveness_snapshot(t->live, &nodes, &nn) == PP_OK)
 		for (size_t i = 0; i < nn; i++)
-			k += node_placeable(&nodes[i], wall);
+			k += (nodes[i].roles & ROLE_TARGET) != 0;
 	free(nodes);
 	return k;
 }
@@ -173,6 +198,8 @@ static size_t placeable_count(struct tracker *t)
 static void h_upload_begin(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!primary_only(t, call))
+		return;
 	const Pp__V1__UploadBeginRequest *q = call->req->upload_begin;
 	if (!name_ok(call, q->name))
 		return;
@@ -201,6 +228,7 @@ static void h_upload_begin(void *svc, struct rpc_call *call)
 	r->upload_id = (uint64_t)id;
 	r->chunk_size = (uint32_t)t->cfg.chunk_size;
 	r->replication = repl;
+	r->idle_timeout_ms = (uint32_t)grace_ms(t);
 	call->resp.body_case = PP__V1__RESPONSE__BODY_UPLOAD_BEGIN;
 	call->resp.upload_begin = r;
 	log_debug("upload_begin", "upload=%lld name=\"%s\" replication=%u", (long long)id, q->name,
@@ -210,6 +238,8 @@ static void h_upload_begin(void *svc, struct rpc_call *call)
 static void h_place(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!primary_only(t, call))
+		return;
 	const Pp__V1__PlaceRequest *q = call->req->place;
 	if (!chunk_ok(call, q->chunk_id))
 		return;
@@ -248,10 +278,12 @@ static void h_place(void *svc, struct rpc_call *call)
 	size_t have = 0;
 	for (size_t i = 0; i < nr; i++) {
 		const struct node_rec *n = node_by_id(nodes, nn, reps[i].node_id);
-		if (n == NULL || n->liveness != LIVE_UP || reps[i].state != REPLICA_ST_OK)
-			continue;
-		exclude[ne++] = n->id;
-		if (!n->draining) {
+		/* A regular copy or one on its way: that node has it. Tombstones,
+		 * corrupt and extra copies do not keep a node from receiving it. */
+		if ((reps[i].state == REPLICA_ST_OK && !reps[i].extra) ||
+		    reps[i].state == REPLICA_ST_PENDING)
+			exclude[ne++] = reps[i].node_id;
+		if (n != NULL && policy_copy_holds(reps[i].state, reps[i].extra, n->roles)) {
 			zones[nz++] = n->zone;
 			have++;
 		}
@@ -262,8 +294,8 @@ static void h_place(void *svc, struct rpc_call *call)
 	}
 	size_t want = u.replication - have;
 	size_t *pick = rpc_call_alloc(call, want * sizeof(*pick));
-	rc = placement_choose(q->chunk_id, q->size, nodes, nn, exclude, ne, zones, nz, NULL, now,
-			      want, pick);
+	rc = placement_choose(q->chunk_id, q->size, nodes, nn, exclude, ne, zones, nz, NULL, want,
+			      pick);
 	if (rc != PP_OK) {
 		rpc_call_fail(call, PP_EUNAVAIL,
 			      "not enough live workers with room: chunk needs %zu more of %u copies",
@@ -293,8 +325,9 @@ int handlers_commit(struct tracker *t, int64_t upload_id, uint64_t size, const c
 	int64_t deadline = time_mono_ms() + COMMIT_WAIT_MS;
 	for (;;) {
 		err[0] = '\0';
-		rc = db_upload_commit(t->db, upload_id, size, sha256, chunk_count, time_wall_ms(), f, err,
-				      err_len);
+		int64_t now = time_wall_ms();
+		rc = db_upload_commit(t->db, upload_id, size, sha256, chunk_count, now, now + grace_ms(t), f,
+				      err, err_len);
 		if (rc != PP_EUNAVAIL || time_mono_ms() >= deadline)
 			break;
 		time_sleep_ms(50);
@@ -305,6 +338,8 @@ int handlers_commit(struct tracker *t, int64_t upload_id, uint64_t size, const c
 static void h_commit(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!primary_only(t, call))
+		return;
 	const Pp__V1__CommitRequest *q = call->req->commit;
 	if (!chunk_id_valid(q->sha256)) {
 		rpc_call_fail(call, PP_EINVAL, "invalid sha256: want 64 lowercase hex");
@@ -321,6 +356,15 @@ static void h_commit(void *svc, struct rpc_call *call)
 		rpc_call_fail(call, rc, "commit refused: %s", err);
 		return;
 	}
+	/* Acknowledged only once its metadata record is durable on workers
+	 * (DESIGN.md, "Metadata recovery"). */
+	rc = records_write(t, f.name, f.seq);
+	if (rc != PP_OK) {
+		rpc_call_fail(call, PP_EUNAVAIL,
+			      "committed, but its metadata record is not yet on enough workers (retried"
+			      " in the background)");
+		return;
+	}
 	call->resp.body_case = PP__V1__RESPONSE__BODY_FILE;
 	call->resp.file = file_info(call, &f);
 	log_info("file_committed", "name=\"%s\" version=%llu size=%llu chunks=%llu", f.name,
@@ -328,13 +372,24 @@ static void h_commit(void *svc, struct rpc_call *call)
 		 (unsigned long long)f.chunk_count);
 	if (!s3_name_hidden(f.name)) /* multipart parts are not files users see */
 		events_file(t->events, "file_committed", f.name, f.size);
-	if (f.version > 1)
-		gc_wake(t->gc); /* the old version's chunks may be unreferenced now */
+}
+
+static void h_upload_touch(void *svc, struct rpc_call *call)
+{
+	struct tracker *t = svc;
+	if (!primary_only(t, call))
+		return;
+	uint64_t id = call->req->upload_touch->upload_id;
+	if (db_upload_touch(t->db, (int64_t)id, time_wall_ms()) != PP_OK)
+		rpc_call_fail(call, PP_ENOTFOUND, "no upload %llu (expired, aborted or committed)",
+			      (unsigned long long)id);
 }
 
 static void h_upload_abort(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!primary_only(t, call))
+		return;
 	uint64_t id = call->req->upload_abort->upload_id;
 	if (db_upload_abort(t->db, (int64_t)id) != PP_OK) {
 		rpc_call_fail(call, PP_ENOTFOUND, "no upload %llu", (unsigned long long)id);
@@ -436,17 +491,25 @@ static void h_list(void *svc, struct rpc_call *call)
 static void h_delete_file(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!primary_only(t, call))
+		return;
 	const char *name = call->req->delete_file->name;
 	if (!name_ok(call, name))
 		return;
 	struct file_rec f;
-	if (db_file_delete(t->db, name, time_wall_ms(), &f) != PP_OK) {
+	int64_t now = time_wall_ms();
+	if (db_file_delete(t->db, name, now, now + grace_ms(t), &f) != PP_OK) {
 		rpc_call_fail(call, PP_ENOTFOUND, "no file named \"%s\"", name);
+		return;
+	}
+	if (records_write(t, name, f.seq) != PP_OK) {
+		rpc_call_fail(call, PP_EUNAVAIL,
+			      "deleted, but its tombstone record is not yet on enough workers (retried"
+			      " in the background)");
 		return;
 	}
 	log_info("file_deleted", "name=\"%s\" version=%llu", f.name, (unsigned long long)f.version);
 	events_file(t->events, "file_deleted", f.name, f.size);
-	gc_wake(t->gc);
 	call->resp.body_case = PP__V1__RESPONSE__BODY_FILE;
 	call->resp.file = file_info(call, &f);
 }
@@ -584,6 +647,8 @@ static void h_health(void *svc, struct rpc_call *call)
 static void h_drain(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!primary_only(t, call))
+		return;
 	const char *id = call->req->drain->node_id;
 	struct node_rec n;
 	if (liveness_set_draining(t->live, id, true) != PP_OK ||
@@ -608,6 +673,8 @@ static void h_drain(void *svc, struct rpc_call *call)
 static void h_maintenance(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!primary_only(t, call))
+		return;
 	const Pp__V1__MaintenanceRequest *q = call->req->maintenance;
 	uint64_t timeout_s = q->timeout_s ? q->timeout_s : t->cfg.maintenance_timeout_s;
 	int64_t until = q->on ? time_wall_ms() + (int64_t)timeout_s * 1000 : 0;
@@ -636,8 +703,11 @@ static void h_replicas_added(void *svc, struct rpc_call *call)
 			return;
 	int64_t now = time_wall_ms();
 	for (size_t i = 0; i < q->n_chunks; i++) {
-		int rc = db_replica_added(t->db, q->node_id, q->chunks[i]->id, q->chunks[i]->size, now,
-					  now + grace_ms(t));
+		struct copy_ref ref = {.size = q->chunks[i]->size,
+				       .gen = q->chunks[i]->gen,
+				       .extra = q->chunks[i]->extra};
+		snprintf(ref.id, sizeof(ref.id), "%s", q->chunks[i]->id);
+		int rc = db_replica_added(t->db, q->node_id, &ref, now, now + grace_ms(t));
 		if (rc != PP_OK) {
 			rpc_call_fail(call, rc, "could not record chunk %s", q->chunks[i]->id);
 			return;
@@ -651,7 +721,7 @@ static void h_chunk_corrupt(void *svc, struct rpc_call *call)
 	const Pp__V1__ChunkCorruptRequest *q = call->req->chunk_corrupt;
 	if (!chunk_ok(call, q->chunk_id))
 		return;
-	if (db_replica_set_state(t->db, q->node_id, q->chunk_id, REPLICA_ST_CORRUPT) != PP_OK) {
+	if (db_replica_corrupt(t->db, q->node_id, q->chunk_id, q->gen) != PP_OK) {
 		rpc_call_fail(call, PP_ENOTFOUND, "no replica of %s on \"%.128s\"", q->chunk_id,
 			      q->node_id);
 		return;
@@ -676,6 +746,178 @@ static void h_inventory(void *svc, struct rpc_call *call)
 		rpc_call_fail(call, rc, "%s", err);
 }
 
+/* ---- records for a standby, promotion ---- */
+
+#define READ_META_SOFT_BYTES (1u << 20)
+#define READ_META_NAMES 512
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* A standby following this tracker reads the records of every name
+ * committed or deleted after its newest, in seq order (the same answer a
+ * worker gives from its record log). */
+static void h_read_meta(void *svc, struct rpc_call *call)
+{
+	struct tracker *t = svc;
+	const Pp__V1__ReadMetaRequest *q = call->req->read_meta;
+	uint64_t after = q->after_seq > q->cursor_seq ? q->after_seq : q->cursor_seq;
+	size_t soft = q->max_bytes ? q->max_bytes : READ_META_SOFT_BYTES;
+	if (soft > 4 * READ_META_SOFT_BYTES)
+		soft = 4 * READ_META_SOFT_BYTES;
+	struct name_seq *names = NULL;
+	size_t n = 0;
+	if (db_names_after(t->db, after, READ_META_NAMES, &names, &n) != PP_OK) {
+		free(names);
+		rpc_call_fail(call, PP_EINTERNAL, "store error listing records");
+		return;
+	}
+	size_t cap = soft + 4 + META_RECORD_MAX, used = 0;
+	uint8_t *buf = rpc_call_reply_payload(call, cap);
+	Pp__V1__ReadMetaResponse *r = rpc_call_alloc(call, sizeof(*r));
+	pp__v1__read_meta_response__init(r);
+	r->cursor_name_hash = "";
+	r->cursor_seq = after;
+	size_t i = 0;
+	for (; buf != NULL && i < n; i++) {
+		struct record_head head;
+		struct records_pages pages;
+		uint32_t repl;
+		if (records_build(t, names[i].name, &head, &repl, &pages) != PP_OK) {
+			records_pages_free(&pages);
+			continue; /* changed meanwhile: a later seq lists it again */
+		}
+		size_t need = 0;
+		for (size_t p = 0; p < pages.n; p++)
+			need += 4 + pages.lens[p];
+		if (used + need > cap || (r->count > 0 && used + need > soft)) {
+			records_pages_free(&pages);
+			break;
+		}
+		for (size_t p = 0; p < pages.n; p++) {
+			put_be32(buf + used, (uint32_t)pages.lens[p]);
+			memcpy(buf + used + 4, pages.pages[p], pages.lens[p]);
+			used += 4 + pages.lens[p];
+			r->count++;
+		}
+		r->cursor_seq = names[i].seq;
+		records_pages_free(&pages);
+	}
+	r->done = i == n && n < READ_META_NAMES;
+	free(names);
+	if (buf == NULL) {
+		rpc_call_fail(call, PP_EINTERNAL, "cannot allocate the reply");
+		return;
+	}
+	rpc_call_reply_payload_truncate(call, used);
+	call->resp.body_case = PP__V1__RESPONSE__BODY_READ_META;
+	call->resp.read_meta = r;
+}
+
+/* Tells every known worker the new term, so a tracker of a lower one can
+ * change nothing from now on. */
+static void fence_workers(struct tracker *t)
+{
+	struct node_rec *nodes = NULL;
+	size_t nn = 0;
+	if (liveness_snapshot(t->live, &nodes, &nn) != PP_OK)
+		return;
+	for (size_t i = 0; i < nn; i++) {
+		if (!(nodes[i].roles & ROLE_ALIVE))
+			continue;
+		Pp__V1__Request req = PP__V1__REQUEST__INIT;
+		Pp__V1__PingRequest ping = PP__V1__PING_REQUEST__INIT;
+		req.body_case = PP__V1__REQUEST__BODY_PING;
+		req.ping = &ping;
+		TRACKER_STAMP(t, &req);
+		struct rpc_reply rep;
+		int rc = rpc_call(t->peers, nodes[i].address, &t->auth, &req, NULL, 0,
+				  RPC_TIMEOUT_SHORT_MS, &rep);
+		if (rc != PP_OK)
+			log_warn("fence_failed", "node=%s err=\"%s\"", nodes[i].id,
+				 rpc_reply_error(&rep, rc));
+		rpc_reply_free(&rep);
+	}
+	free(nodes);
+}
+
+static void h_promote(void *svc, struct rpc_call *call)
+{
+	struct tracker *t = svc;
+	if (!atomic_load(&t->standby)) {
+		rpc_call_fail(call, PP_ECONFLICT, "this tracker is already the primary");
+		return;
+	}
+	int64_t t0 = time_mono_ms();
+	/* Every commit the old primary acknowledged is on workers as a record;
+	 * whatever this standby had not followed yet comes from there. */
+	uint64_t merged = records_catch_up(t);
+	uint64_t term = atomic_load(&t->term), seen = atomic_load(&t->term_seen);
+	term = (term > seen ? term : seen) + 1;
+	if (db_kv_set(t->db, "term", term) != PP_OK) {
+		rpc_call_fail(call, PP_EINTERNAL, "cannot record the new term");
+		return;
+	}
+	atomic_store(&t->term, term);
+	atomic_store(&t->standby, false);
+	fence_workers(t);
+	repair_wake(t->repair);
+	gc_wake(t->gc);
+	Pp__V1__PromoteResponse *r = rpc_call_alloc(call, sizeof(*r));
+	pp__v1__promote_response__init(r);
+	r->term = term;
+	r->merged = merged;
+	db_commit_seq(t->db, &r->commit_seq);
+	log_info("tracker_promoted", "term=%llu merged=%llu commit_seq=%llu ms=%lld",
+		 (unsigned long long)term, (unsigned long long)merged,
+		 (unsigned long long)r->commit_seq, (long long)(time_mono_ms() - t0));
+	events_detail(t->events, "tracker_promoted", "tracker", "primary");
+	call->resp.body_case = PP__V1__RESPONSE__BODY_PROMOTE;
+	call->resp.promote = r;
+}
+
+/* ---- backups ---- */
+
+static void h_backup(void *svc, struct rpc_call *call)
+{
+	struct tracker *t = svc;
+	Pp__V1__BackupResponse *r = rpc_call_alloc(call, sizeof(*r));
+	pp__v1__backup_response__init(r);
+	int rc = backup_take(t, &r->backup_id, &r->size, &r->commit_seq);
+	if (rc != PP_OK) {
+		rpc_call_fail(call, rc, "cannot take a snapshot of the database: %s",
+			      rc == PP_EUNAVAIL ? "too many backups in progress" : pp_strerror(rc));
+		return;
+	}
+	call->resp.body_case = PP__V1__RESPONSE__BODY_BACKUP;
+	call->resp.backup = r;
+}
+
+static void h_backup_read(void *svc, struct rpc_call *call)
+{
+	(void)svc;
+	const Pp__V1__BackupReadRequest *q = call->req->backup_read;
+	size_t len = q->length ? q->length : BACKUP_PAGE_MAX;
+	if (len > BACKUP_PAGE_MAX)
+		len = BACKUP_PAGE_MAX;
+	uint8_t *buf = rpc_call_reply_payload(call, len);
+	if (buf == NULL) {
+		rpc_call_fail(call, PP_EINTERNAL, "cannot allocate the reply");
+		return;
+	}
+	size_t got = 0;
+	int rc = backup_read(q->backup_id, q->offset, buf, len, &got);
+	rpc_call_reply_payload_truncate(call, got);
+	if (rc != PP_OK)
+		rpc_call_fail(call, rc, "backup %llu: %s", (unsigned long long)q->backup_id,
+			      rc == PP_ENOTFOUND ? "unknown or expired" : pp_strerror(rc));
+}
+
 #define ROUTE(body, fn, name) {PP__V1__REQUEST__BODY_##body, fn, name}
 const struct rpc_route tracker_routes[] = {
 	ROUTE(PING, h_ping, "ping"),
@@ -683,6 +925,11 @@ const struct rpc_route tracker_routes[] = {
 	ROUTE(PLACE, h_place, "place"),
 	ROUTE(COMMIT, h_commit, "commit"),
 	ROUTE(UPLOAD_ABORT, h_upload_abort, "upload_abort"),
+	ROUTE(UPLOAD_TOUCH, h_upload_touch, "upload_touch"),
+	ROUTE(BACKUP, h_backup, "backup"),
+	ROUTE(BACKUP_READ, h_backup_read, "backup_read"),
+	ROUTE(READ_META, h_read_meta, "read_meta"),
+	ROUTE(PROMOTE, h_promote, "promote"),
 	ROUTE(MANIFEST, h_manifest, "manifest"),
 	ROUTE(LIST, h_list, "list"),
 	ROUTE(DELETE_FILE, h_delete_file, "delete_file"),

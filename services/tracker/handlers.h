@@ -20,6 +20,8 @@ struct file_rec;
  * on the call, and a commit that waits a moment for replicas_added to
  * catch up with the client's put (the REST and S3 commits both need it). */
 Pp__V1__FileInfo *handlers_file_info(struct rpc_call *call, const struct file_rec *f);
+/* False (and the call failed) on a standby tracker, which takes no writes. */
+bool handlers_primary_only(struct tracker *t, struct rpc_call *call);
 int handlers_commit(struct tracker *t, int64_t upload_id, uint64_t size, const char *sha256,
 		    uint64_t chunk_count, struct file_rec *f, char *err, size_t err_len);
 

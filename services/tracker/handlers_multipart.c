@@ -56,14 +56,9 @@ int s3_multipart_drop(struct tracker *t, const char *id, bool keep_row, const ch
 	int rc = keep_row ? PP_OK : db_mpu_forget(t->db, id);
 	char **names = NULL;
 	size_t n = 0;
-	if (db_mpu_part_names(t->db, id, &names, &n) == PP_OK) {
-		for (size_t i = 0; i < n; i++) {
-			struct file_rec f;
-			db_file_delete(t->db, names[i], time_wall_ms(), &f);
-		}
-		if (n > 0)
-			gc_wake(t->gc);
-	}
+	if (db_mpu_part_names(t->db, id, &names, &n) == PP_OK)
+		for (size_t i = 0; i < n; i++)
+			s3_delete_file(t, names[i], why);
 	db_names_free(names, n);
 	if ((rc == PP_OK && !keep_row) || n > 0)
 		log_info("multipart_dropped", "upload=%s parts=%zu why=%s", id, n, why);
@@ -74,6 +69,8 @@ void h_s3_multipart_create(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
 	const Pp__V1__MultipartCreateRequest *q = call->req->multipart_create;
+	if (!handlers_primary_only(t, call))
+		return;
 	const char *why = s3_bucket_check(q->bucket);
 	char name[PP_NAME_MAX + 2];
 	snprintf(name, sizeof(name), "%s/%s", q->bucket, q->key);
@@ -345,6 +342,8 @@ void h_s3_multipart_complete(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
 	const Pp__V1__MultipartCompleteRequest *q = call->req->multipart_complete;
+	if (!handlers_primary_only(t, call))
+		return;
 	if (q->n_parts == 0 || q->n_parts > S3_PART_MAX) {
 		rpc_call_fail(call, PP_EINVAL, "MalformedXML: 1 to 10000 parts");
 		return;
@@ -377,8 +376,14 @@ void h_s3_multipart_complete(void *svc, struct rpc_call *call)
 	}
 	log_info("multipart_completed", "upload=%s name=\"%s\" parts=%zu size=%llu version=%llu", r.id,
 		 f.name, q->n_parts, (unsigned long long)f.size, (unsigned long long)f.version);
-	events_file(t->events, "file_committed", f.name, f.size);
+	/* The parts go whatever happens to the record: a retried completion
+	 * finds the upload completed and answers with the object. */
 	s3_multipart_drop(t, r.id, true, "completed");
+	if (!s3_record_commit(t, call, &f)) {
+		mpu_rec_clear(&r);
+		return;
+	}
+	events_file(t->events, "file_committed", f.name, f.size);
 	mpu_rec_clear(&r);
 	object_reply(t, call, &f);
 }
@@ -387,6 +392,8 @@ void h_s3_multipart_abort(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
 	const char *id = call->req->multipart_abort->upload_id;
+	if (!handlers_primary_only(t, call))
+		return;
 	if (!upload_id_ok(call, id))
 		return;
 	struct mpu_rec r = {0};

@@ -14,6 +14,7 @@
 #include "gc.h"
 #include "handlers.h"
 #include "log.h"
+#include "records.h"
 #include "timeutil.h"
 
 #include <stdio.h>
@@ -45,6 +46,26 @@ static uint8_t *meta_pack(struct rpc_call *call, const Pp__V1__FileMeta *meta, s
 	if (meta)
 		pp__v1__file_meta__pack(meta, b);
 	return b;
+}
+
+void s3_delete_file(struct tracker *t, const char *name, const char *why)
+{
+	struct file_rec f;
+	int64_t now = time_wall_ms();
+	if (db_file_delete(t->db, name, now, now + (int64_t)t->cfg.gc_grace_s * 1000, &f) != PP_OK)
+		return;
+	records_write(t, name, f.seq); /* pending records are retried by records.c */
+	log_debug("s3_file_deleted", "name=\"%s\" why=%s", name, why);
+}
+
+bool s3_record_commit(struct tracker *t, struct rpc_call *call, const struct file_rec *f)
+{
+	if (records_write(t, f->name, f->seq) == PP_OK)
+		return true;
+	rpc_call_fail(call, PP_EUNAVAIL,
+		      "committed, but its metadata record is not yet on enough workers (retried in the"
+		      " background)");
+	return false;
 }
 
 /* Sizes include the NUL, as in rpc.options. */
@@ -205,6 +226,8 @@ void h_s3_object_copy(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
 	const Pp__V1__ObjectCopyRequest *q = call->req->object_copy;
+	if (!handlers_primary_only(t, call))
+		return;
 	const char *why = name_check(q->source, strlen(q->source));
 	if (why == NULL)
 		why = name_check(q->dest, strlen(q->dest));
@@ -228,12 +251,12 @@ void h_s3_object_copy(void *svc, struct rpc_call *call)
 		rpc_call_fail(call, rc, "copy refused: %s", err[0] ? err : pp_strerror(rc));
 		return;
 	}
+	if (!s3_record_commit(t, call, &f))
+		return;
 	log_info("file_copied", "source=\"%s\" name=\"%s\" version=%llu size=%llu", q->source, f.name,
 		 (unsigned long long)f.version, (unsigned long long)f.size);
 	if (!s3_name_hidden(f.name))
 		events_file(t->events, "file_committed", f.name, f.size);
-	if (f.version > 1)
-		gc_wake(t->gc);
 	call->resp.body_case = PP__V1__RESPONSE__BODY_OBJECT;
 	call->resp.object = object_info(t, call, &f);
 }
@@ -289,6 +312,8 @@ void h_s3_bucket(void *svc, struct rpc_call *call)
 		rpc_call_fail(call, PP_EINVAL, "invalid bucket name \"%.64s\": %s", q->name, why);
 		return;
 	}
+	if (q->op != PP__V1__BUCKET_REQUEST__OP__HEAD && !handlers_primary_only(t, call))
+		return;
 	int rc;
 	switch (q->op) {
 	case PP__V1__BUCKET_REQUEST__OP__CREATE:

@@ -13,6 +13,8 @@
 
 #include <stdbool.h>
 
+struct file_rec;
+
 /* Commit hook: checks and stores the S3 metadata a CommitRequest carries;
  * false when it failed the call. */
 bool s3_commit_meta(struct tracker *t, struct rpc_call *call, const Pp__V1__CommitRequest *q);
@@ -20,6 +22,12 @@ bool s3_commit_meta(struct tracker *t, struct rpc_call *call, const Pp__V1__Comm
 const char *s3_meta_check(const Pp__V1__FileMeta *meta);
 /* A packed FileMeta unpacked onto the call's memory; NULL when len is 0. */
 Pp__V1__FileMeta *s3_meta_unpack(struct rpc_call *call, const uint8_t *data, size_t len);
+/* Deletes a file the S3 layer owns (a multipart part) and writes its
+ * tombstone record (retried in the background when workers are short). */
+void s3_delete_file(struct tracker *t, const char *name, const char *why);
+/* After an S3 commit: its metadata record durable on workers (DESIGN.md,
+ * "Metadata recovery"); false, with the call failed, when not yet. */
+bool s3_record_commit(struct tracker *t, struct rpc_call *call, const struct file_rec *f);
 /* Removes a multipart upload's parts, and unless keep_row its record
  * (abort, expiry, bucket delete); PP_ENOTFOUND when there is no such
  * upload. A completed upload keeps its record a while (keep_row). */

@@ -20,10 +20,9 @@
 struct report {
 	char node_id[NODE_ID_MAX];
 	uint64_t report_id;
+	uint64_t snapshot_seq;
 	uint32_t next_page;
-	int64_t since_ms; /* wall time of the first page */
-	char (*ids)[PP_SHA256_HEX];
-	uint32_t *sizes;
+	struct copy_ref *refs;
 	size_t n, cap;
 };
 
@@ -33,8 +32,7 @@ static struct report *reports[REPORTS_MAX];
 static void report_free(struct report *r)
 {
 	if (r) {
-		free(r->ids);
-		free(r->sizes);
+		free(r->refs);
 		free(r);
 	}
 }
@@ -70,19 +68,18 @@ static int append(struct report *r, const Pp__V1__InventoryRequest *q)
 		size_t cap = r->cap ? r->cap : 1024;
 		while (cap < r->n + q->n_chunks)
 			cap *= 2;
-		void *ids = realloc(r->ids, cap * sizeof(*r->ids));
-		if (ids == NULL)
+		struct copy_ref *refs = realloc(r->refs, cap * sizeof(*r->refs));
+		if (refs == NULL)
 			return PP_EINTERNAL;
-		r->ids = ids;
-		void *sizes = realloc(r->sizes, cap * sizeof(*r->sizes));
-		if (sizes == NULL)
-			return PP_EINTERNAL;
-		r->sizes = sizes;
+		r->refs = refs;
 		r->cap = cap;
 	}
 	for (size_t i = 0; i < q->n_chunks; i++) {
-		snprintf(r->ids[r->n], PP_SHA256_HEX, "%s", q->chunks[i]->id);
-		r->sizes[r->n++] = q->chunks[i]->size;
+		struct copy_ref *c = &r->refs[r->n++];
+		snprintf(c->id, sizeof(c->id), "%s", q->chunks[i]->id);
+		c->size = q->chunks[i]->size;
+		c->gen = q->chunks[i]->gen;
+		c->extra = q->chunks[i]->extra;
 	}
 	return PP_OK;
 }
@@ -108,9 +105,9 @@ int inventory_page(struct tracker *t, const Pp__V1__InventoryRequest *q, char *e
 		}
 		snprintf((*slot)->node_id, NODE_ID_MAX, "%s", q->node_id);
 		(*slot)->report_id = q->report_id;
-		(*slot)->since_ms = time_wall_ms();
+		(*slot)->snapshot_seq = q->snapshot_seq;
 	} else if (*slot == NULL || (*slot)->report_id != q->report_id ||
-		   (*slot)->next_page != q->page) {
+		   (*slot)->next_page != q->page || (*slot)->snapshot_seq != q->snapshot_seq) {
 		snprintf(err, err_len, "inventory page %u of report %llu is out of order; start again"
 			 " at page 0", q->page, (unsigned long long)q->report_id);
 		report_free(*slot);
@@ -136,14 +133,18 @@ unlock:
 		return rc;
 	int64_t now = time_wall_ms();
 	int removed = 0;
-	rc = db_inventory_reconcile(t->db, done->node_id, done->ids, done->sizes, done->n,
-				    done->since_ms, now, now + (int64_t)t->cfg.gc_grace_s * 1000,
-				    &removed);
+	rc = db_inventory_reconcile(t->db, done->node_id, done->refs, done->n, done->snapshot_seq,
+				    now, now + (int64_t)t->cfg.gc_grace_s * 1000, &removed);
 	if (rc == PP_OK) {
-		log_info("inventory_reconciled", "node=%s chunks=%zu forgotten=%d", done->node_id,
-			 done->n, removed);
+		log_info("inventory_reconciled", "node=%s chunks=%zu forgotten=%d snapshot=%llu",
+			 done->node_id, done->n, removed, (unsigned long long)done->snapshot_seq);
 		repair_wake(t->repair);
 		gc_wake(t->gc);
+	} else if (rc == PP_ECONFLICT) {
+		/* Overtaken by a later report (a retried one): nothing to learn. */
+		log_info("inventory_stale", "node=%s snapshot=%llu", done->node_id,
+			 (unsigned long long)done->snapshot_seq);
+		rc = PP_OK;
 	} else {
 		snprintf(err, err_len, "store error reconciling the inventory");
 	}

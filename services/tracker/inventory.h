@@ -1,9 +1,10 @@
 /* Worker inventories (DESIGN.md, "Inventory"): a report is the pages of one
- * report_id, in order; at the last page the tracker reconciles — records
- * what the node holds, forgets what it no longer holds (and so repairs it),
- * keeps unknown chunks as garbage until the gc grace passes, and wakes the
- * collector to trim surplus copies. Reports being assembled live in memory;
- * a restart only means the worker's next report is used instead. */
+ * report_id, in order; at the last page the tracker reconciles against the
+ * report's snapshot_seq (db_inventory_reconcile) — records what the node
+ * holds, forgets what it no longer held at the snapshot (and so repairs
+ * it), resolves tombstones, keeps unknown chunks as garbage until the gc
+ * grace passes, and wakes the collector. Reports being assembled live in
+ * memory; a restart only means the worker's next report is used instead. */
 #ifndef PP_TRACKER_INVENTORY_H
 #define PP_TRACKER_INVENTORY_H
 

@@ -1,14 +1,19 @@
 /* Liveness: heartbeat receiver, pipe-event hook and the state machine; see
- * liveness.h. Two threads: `rx` receives heartbeats, `tick` evaluates every
- * node (woken at once by a pipe drop or a new node, else every 50 ms).
- * l->lock guards the node table; it is never held across the store or
- * network, so pipe callbacks (on nng's threads) stay short. */
+ * liveness.h. The `rx` thread receives heartbeats; the evaluation loop runs
+ * every 50 ms or at once when woken (a pipe drop, a new or returning node,
+ * an operator change). l->lock guards the node table; it is never held
+ * across the store or the network, so pipe callbacks (on nng's threads)
+ * stay short. l->save_lock orders the loop's and operators' writes of
+ * node rows, so the store never ends with an older record than memory. */
 #define _GNU_SOURCE
 #include "liveness.h"
+#include "bgloop.h"
 #include "errors.h"
 #include "events.h"
 #include "frame.h"
+#include "gc.h"
 #include "log.h"
+#include "policy.h"
 #include "pp/v1/bus.pb-c.h"
 #include "repair.h"
 #include "timeutil.h"
@@ -28,19 +33,23 @@ struct lnode {
 	int64_t last_hb_mono;
 	int64_t dropped_mono; /* bus pipe removed at; 0 = connected */
 	uint32_t pipe_id;
-	int shown; /* last reported NodeState */
+	int shown;            /* last reported NodeState */
+	unsigned saved_roles; /* roles last written to the store */
 };
 
 struct liveness {
 	struct tracker *t;
 	nng_socket sub;
-	pthread_t rx, tick;
-	pthread_mutex_t lock; /* guards nodes, n, cap, stopping */
-	pthread_cond_t wake;
+	pthread_t rx;
+	bool rx_running, closed; /* main thread's own */
+	struct bgloop *tick;
+	pthread_mutex_t lock; /* guards nodes, n, cap */
+	pthread_mutex_t save_lock; /* held from evaluating to saving */
 	struct lnode *nodes;
 	size_t n, cap;
-	bool stopping;
-	int64_t last_refused_log;
+	int64_t started_mono;
+	int64_t last_save_mono;   /* the loop's own */
+	int64_t last_refused_log; /* rx thread's own */
 };
 
 int node_state_of(const struct node_rec *r, int64_t now_wall_ms)
@@ -62,12 +71,6 @@ const char *node_state_name(int s)
 	return s >= 0 && s < 5 ? names[s] : "unknown";
 }
 
-bool node_placeable(const struct node_rec *r, int64_t now_wall_ms)
-{
-	return r->liveness == LIVE_UP && !r->draining && !r->disk_full &&
-	       r->maintenance_until_ms <= now_wall_ms;
-}
-
 static struct lnode *find(struct liveness *l, const char *id)
 {
 	for (size_t i = 0; i < l->n; i++)
@@ -76,6 +79,7 @@ static struct lnode *find(struct liveness *l, const char *id)
 	return NULL;
 }
 
+/* Lock held. A node is never credited before the loop has evaluated it. */
 static struct lnode *add(struct liveness *l, const char *id)
 {
 	if (l->n == l->cap) {
@@ -89,7 +93,7 @@ static struct lnode *add(struct liveness *l, const char *id)
 	struct lnode *x = &l->nodes[l->n++];
 	memset(x, 0, sizeof(*x));
 	snprintf(x->rec.id, sizeof(x->rec.id), "%s", id);
-	x->rec.liveness = LIVE_DEAD; /* until the tick sees its heartbeat */
+	x->rec.liveness = LIVE_DEAD;
 	x->shown = -1;
 	return x;
 }
@@ -129,6 +133,16 @@ static void on_heartbeat(struct liveness *l, nng_msg *m)
 		log_warn("heartbeat_refused", "reason=\"bad node id, address or zone\"");
 		goto out;
 	}
+	/* A worker that has seen a higher term has met a promoted tracker:
+	 * this one was replaced and steps down before it changes anything. */
+	struct tracker *t = l->t;
+	for (uint64_t seen = atomic_load(&t->term_seen); hb->term > seen;)
+		if (atomic_compare_exchange_weak(&t->term_seen, &seen, hb->term))
+			break;
+	if (hb->term > atomic_load(&t->term) && !atomic_exchange(&t->standby, true))
+		log_error("tracker_demoted", "term=%llu worker=%s worker_term=%llu reason=\"another"
+			  " tracker was promoted\"", (unsigned long long)atomic_load(&t->term),
+			  hb->node_id, (unsigned long long)hb->term);
 	uint32_t pipe = nng_pipe_id(nng_msg_get_pipe(m));
 	pthread_mutex_lock(&l->lock);
 	struct lnode *x = find(l, hb->node_id);
@@ -145,16 +159,18 @@ static void on_heartbeat(struct liveness *l, nng_msg *m)
 		x->rec.chunks = hb->chunks;
 		x->rec.inflight = hb->inflight;
 		x->rec.started_at_ms = hb->started_at_ms;
+		wake = wake || x->rec.disk_full != hb->disk_full || !x->rec.heard ||
+		       x->rec.liveness != LIVE_UP;
 		x->rec.disk_full = hb->disk_full;
 		x->rec.last_heartbeat_ms = time_wall_ms();
+		x->rec.heard = true;
 		x->last_hb_mono = time_mono_ms();
 		x->pipe_id = pipe;
 		x->dropped_mono = 0;
-		wake = wake || x->rec.liveness != LIVE_UP;
 	}
-	if (wake)
-		pthread_cond_signal(&l->wake);
 	pthread_mutex_unlock(&l->lock);
+	if (wake)
+		bgloop_wake(l->tick);
 out:
 	pp__v1__heartbeat__free_unpacked(hb, NULL);
 }
@@ -175,21 +191,24 @@ static void *rx_main(void *arg)
 }
 
 /* nng thread: a worker's bus connection went away (its process died, most
- * likely). Mark it; the tick thread decides. */
+ * likely). Mark it; the loop decides. */
 static void on_pipe_removed(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
 	(void)ev;
 	struct liveness *l = arg;
 	uint32_t id = nng_pipe_id(p);
+	bool wake = false;
 	pthread_mutex_lock(&l->lock);
 	for (size_t i = 0; i < l->n; i++) {
 		if (l->nodes[i].pipe_id == id) {
 			l->nodes[i].dropped_mono = time_mono_ms();
 			l->nodes[i].pipe_id = 0;
-			pthread_cond_signal(&l->wake);
+			wake = true;
 		}
 	}
 	pthread_mutex_unlock(&l->lock);
+	if (wake)
+		bgloop_wake(l->tick);
 }
 
 /* Lock held. The liveness the node should have now. */
@@ -197,6 +216,12 @@ static int evaluate(struct liveness *l, struct lnode *x, int64_t now, int64_t wa
 {
 	const struct tracker_config *c = &l->t->cfg;
 	bool maint = x->rec.maintenance_until_ms > wall;
+	if (!x->rec.heard) {
+		/* Known only from the store: nothing it held is vouched for. */
+		bool gone = x->rec.liveness == LIVE_DEAD ||
+			    now - l->started_mono >= (int64_t)c->dead_ms;
+		return gone && !maint ? LIVE_DEAD : LIVE_SUSPECT;
+	}
 	int64_t age = now - x->last_hb_mono;
 	if (x->dropped_mono != 0 && x->last_hb_mono <= x->dropped_mono) {
 		if (!maint && now - x->dropped_mono >= (int64_t)c->dead_grace_ms)
@@ -210,96 +235,112 @@ static int evaluate(struct liveness *l, struct lnode *x, int64_t now, int64_t wa
 	return LIVE_UP;
 }
 
-static void *tick_main(void *arg)
+/* Lock held. Re-evaluates node x; true when the store must hear of it. */
+static bool reevaluate(struct liveness *l, struct lnode *x, int64_t now, int64_t wall)
 {
-	struct liveness *l = arg;
-	int64_t last_save = time_mono_ms();
-	for (;;) {
-		pthread_mutex_lock(&l->lock);
-		if (!l->stopping) {
-			time_cond_wait_ms(&l->wake, &l->lock, TICK_MS);
-		}
-		if (l->stopping) {
-			pthread_mutex_unlock(&l->lock);
-			return NULL;
-		}
-		int64_t now = time_mono_ms(), wall = time_wall_ms();
-		bool save_all = now - last_save >= SAVE_EVERY_MS;
-		struct node_rec *changed = calloc(l->n ? l->n : 1, sizeof(*changed));
-		int *was = calloc(l->n ? l->n : 1, sizeof(*was));
-		size_t nc = 0;
-		bool lost_holder = false;
-		for (size_t i = 0; changed && was && i < l->n; i++) {
-			struct lnode *x = &l->nodes[i];
-			if (x->rec.maintenance_until_ms != 0 && x->rec.maintenance_until_ms <= wall) {
-				log_info("maintenance_expired", "node=%s", x->rec.id);
-				x->rec.maintenance_until_ms = 0;
-			}
-			int live = evaluate(l, x, now, wall);
-			if (live == LIVE_DEAD && x->rec.liveness != LIVE_DEAD)
-				lost_holder = true;
-			x->rec.liveness = live;
-			int shown = node_state_of(&x->rec, wall);
-			if (shown != x->shown || save_all) {
-				was[nc] = shown != x->shown ? x->shown : -2;
-				changed[nc++] = x->rec;
-				x->shown = shown;
-			}
-		}
-		pthread_mutex_unlock(&l->lock);
-		if (nc > 0)
-			db_node_save(l->t->db, changed, nc);
-		bool any = false;
-		for (size_t i = 0; i < nc; i++) {
-			if (was[i] == -2)
-				continue;
-			any = true;
-			const char *state = node_state_name(node_state_of(&changed[i], wall));
-			log_info("node_state", "node=%s state=%s was=%s address=%s", changed[i].id,
-				 state, was[i] < 0 ? "new" : node_state_name(was[i]),
-				 changed[i].address);
-			events_node_state(l->t->events, changed[i].id, state);
-		}
-		if (any || lost_holder)
-			repair_wake(l->t->repair);
-		if (save_all)
-			last_save = now;
-		free(changed);
-		free(was);
+	if (x->rec.maintenance_until_ms != 0 && x->rec.maintenance_until_ms <= wall) {
+		log_info("maintenance_expired", "node=%s", x->rec.id);
+		x->rec.maintenance_until_ms = 0;
 	}
+	x->rec.liveness = evaluate(l, x, now, wall);
+	x->rec.roles = policy_node_roles(&x->rec, wall);
+	return x->rec.roles != x->saved_roles || node_state_of(&x->rec, wall) != x->shown;
 }
 
-int liveness_start(struct tracker *t, struct liveness **out)
+struct change {
+	struct node_rec rec;
+	int was;      /* NodeState before; -1 new; -2 unchanged (periodic save) */
+	bool lost;    /* roles were taken away: repair and collection re-plan */
+};
+
+static int64_t tick_step(void *arg, struct bgloop *loop)
+{
+	(void)loop;
+	struct liveness *l = arg;
+	int64_t now = time_mono_ms(), wall = time_wall_ms();
+	bool save_all = now - l->last_save_mono >= SAVE_EVERY_MS;
+	pthread_mutex_lock(&l->save_lock);
+	pthread_mutex_lock(&l->lock);
+	struct change *ch = calloc(l->n ? l->n : 1, sizeof(*ch));
+	size_t nc = 0;
+	for (size_t i = 0; ch != NULL && i < l->n; i++) {
+		struct lnode *x = &l->nodes[i];
+		unsigned before = x->saved_roles;
+		if (!reevaluate(l, x, now, wall) && !save_all)
+			continue;
+		int shown = node_state_of(&x->rec, wall);
+		ch[nc].rec = x->rec;
+		ch[nc].was = shown != x->shown ? x->shown : -2;
+		ch[nc].lost = (before & ~x->rec.roles) != 0;
+		nc++;
+		x->shown = shown;
+		x->saved_roles = x->rec.roles;
+	}
+	pthread_mutex_unlock(&l->lock);
+	if (ch == NULL) {
+		pthread_mutex_unlock(&l->save_lock);
+		return TICK_MS;
+	}
+	if (save_all)
+		l->last_save_mono = now;
+	struct node_rec *recs = calloc(nc ? nc : 1, sizeof(*recs));
+	for (size_t i = 0; recs != NULL && i < nc; i++)
+		recs[i] = ch[i].rec;
+	/* Saved before anyone is told, so no query credits the old roles. */
+	if (recs != NULL && nc > 0)
+		db_node_save(l->t->db, recs, nc);
+	pthread_mutex_unlock(&l->save_lock);
+	free(recs);
+	bool changed = false;
+	for (size_t i = 0; i < nc; i++) {
+		changed = changed || ch[i].was != -2 || ch[i].lost;
+		if (ch[i].was == -2)
+			continue;
+		const char *state = node_state_name(node_state_of(&ch[i].rec, wall));
+		log_info("node_state", "node=%s state=%s was=%s heard=%d roles=%u address=%s",
+			 ch[i].rec.id, state, ch[i].was < 0 ? "new" : node_state_name(ch[i].was),
+			 (int)ch[i].rec.heard, ch[i].rec.roles, ch[i].rec.address);
+		events_node_state(l->t->events, ch[i].rec.id, state);
+	}
+	free(ch);
+	if (changed) {
+		repair_wake(l->t->repair);
+		gc_wake(l->t->gc);
+	}
+	return TICK_MS;
+}
+
+int liveness_open(struct tracker *t, struct liveness **out)
 {
 	struct liveness *l = calloc(1, sizeof(*l));
 	if (l == NULL)
 		return PP_EINTERNAL;
 	l->t = t;
+	l->started_mono = l->last_save_mono = time_mono_ms();
 	pthread_mutex_init(&l->lock, NULL);
-	pthread_cond_init(&l->wake, NULL);
-	/* Nodes known from before a restart: give them a full suspect/dead
-	 * window to heartbeat again before anything is repaired. */
+	pthread_mutex_init(&l->save_lock, NULL);
+	/* Nodes known from before a restart are suspect (or dead) until they
+	 * heart-beat to this process, and their roles say so in the store
+	 * before any other module reads it. */
 	struct node_rec *recs = NULL;
 	size_t n = 0;
-	int64_t now = time_mono_ms();
+	int64_t wall = time_wall_ms();
 	if (db_nodes_load(t->db, &recs, &n) == PP_OK) {
 		for (size_t i = 0; i < n; i++) {
 			struct lnode *x = add(l, recs[i].id);
 			if (x == NULL)
 				break;
 			x->rec = recs[i];
-			x->shown = node_state_of(&x->rec, time_wall_ms());
-			x->last_hb_mono = x->rec.liveness == LIVE_DEAD ? now - (int64_t)t->cfg.dead_ms
-								       : now;
-			/* Nothing is known of a node until it heart-beats to this
-			 * tracker: its copies must not count, or surplus trimming
-			 * could delete live copies and keep one on a node that died
-			 * while the tracker was down. */
-			if (x->rec.liveness == LIVE_UP) {
-				x->rec.liveness = LIVE_SUSPECT;
-				db_node_save(t->db, &x->rec, 1);
-			}
+			x->rec.heard = false;
+			x->rec.inflight = 0;
+			x->rec.liveness = recs[i].liveness == LIVE_DEAD ? LIVE_DEAD : LIVE_SUSPECT;
+			x->rec.roles = policy_node_roles(&x->rec, wall);
+			x->saved_roles = x->rec.roles;
+			x->shown = node_state_of(&x->rec, wall);
+			recs[i] = x->rec;
 		}
+		if (n > 0 && db_node_save(t->db, recs, n) != PP_OK)
+			log_error("nodes_reset_failed", "nodes=%zu", n);
 	}
 	free(recs);
 	int rv = nng_sub0_open(&l->sub);
@@ -307,7 +348,6 @@ int liveness_start(struct tracker *t, struct liveness **out)
 		nng_socket_set_size(l->sub, NNG_OPT_RECVMAXSZ, HEARTBEAT_MAX_BYTES);
 		nng_socket_set(l->sub, NNG_OPT_SUB_SUBSCRIBE, "", 0);
 		nng_socket_set_int(l->sub, NNG_OPT_RECVBUF, 1024);
-		nng_pipe_notify(l->sub, NNG_PIPE_EV_REM_POST, on_pipe_removed, l);
 		rv = nng_listen(l->sub, t->cfg.bus_url, NULL, 0);
 		if (rv != 0) {
 			log_error("listen_failed", "address=%s what=bus err=\"%s\"", t->cfg.bus_url,
@@ -316,31 +356,64 @@ int liveness_start(struct tracker *t, struct liveness **out)
 		}
 	}
 	if (rv != 0) {
+		pthread_mutex_destroy(&l->save_lock);
+		pthread_mutex_destroy(&l->lock);
 		free(l->nodes);
 		free(l);
 		return PP_EINVAL;
 	}
-	pthread_create(&l->rx, NULL, rx_main, l);
-	pthread_create(&l->tick, NULL, tick_main, l);
 	*out = l;
+	return PP_OK;
+}
+
+int liveness_run(struct liveness *l)
+{
+	if (bgloop_start("liveness", tick_step, l, &l->tick) != PP_OK)
+		return PP_EINTERNAL;
+	/* A drop before this is noticed by heartbeat age instead. */
+	nng_pipe_notify(l->sub, NNG_PIPE_EV_REM_POST, on_pipe_removed, l);
+	if (pthread_create(&l->rx, NULL, rx_main, l) != 0) {
+		log_error("thread_start_failed", "thread=liveness_rx");
+		return PP_EINTERNAL;
+	}
+	l->rx_running = true;
 	return PP_OK;
 }
 
 void liveness_stop(struct liveness *l)
 {
+	if (l == NULL || l->closed)
+		return;
+	nng_close(l->sub); /* no more pipe callbacks once it returns */
+	l->closed = true;
+	if (l->rx_running)
+		pthread_join(l->rx, NULL);
+	l->rx_running = false;
+	bgloop_stop(l->tick);
+}
+
+void liveness_free(struct liveness *l)
+{
 	if (l == NULL)
 		return;
-	pthread_mutex_lock(&l->lock);
-	l->stopping = true;
-	pthread_cond_signal(&l->wake);
-	pthread_mutex_unlock(&l->lock);
-	pthread_join(l->tick, NULL);
-	nng_close(l->sub);
-	pthread_join(l->rx, NULL);
+	liveness_stop(l);
+	bgloop_free(l->tick);
+	pthread_mutex_destroy(&l->save_lock);
 	pthread_mutex_destroy(&l->lock);
-	pthread_cond_destroy(&l->wake);
 	free(l->nodes);
 	free(l);
+}
+
+bool liveness_settled(struct liveness *l)
+{
+	if (time_mono_ms() - l->started_mono >= (int64_t)l->t->cfg.dead_ms)
+		return true;
+	pthread_mutex_lock(&l->lock);
+	bool settled = true;
+	for (size_t i = 0; settled && i < l->n; i++)
+		settled = l->nodes[i].rec.heard || l->nodes[i].rec.liveness == LIVE_DEAD;
+	pthread_mutex_unlock(&l->lock);
+	return settled;
 }
 
 int liveness_snapshot(struct liveness *l, struct node_rec **out, size_t *n)
@@ -365,35 +438,42 @@ int liveness_get(struct liveness *l, const char *id, struct node_rec *out)
 	return x ? PP_OK : PP_ENOTFOUND;
 }
 
-/* Applies an operator change to memory and the store at once, so repair and
- * placement see it before the reply goes out. */
-static int admin_change(struct liveness *l, const char *id, int what, int64_t value)
+/* Applies an operator change to memory and the store at once (roles
+ * included), so repair, collection and placement see it before the reply
+ * goes out. */
+static int admin_change(struct liveness *l, const char *id, bool draining_change, int64_t value)
 {
+	int64_t wall = time_wall_ms();
+	pthread_mutex_lock(&l->save_lock);
 	pthread_mutex_lock(&l->lock);
 	struct lnode *x = find(l, id);
 	struct node_rec copy;
 	if (x) {
-		if (what == 0)
+		if (draining_change)
 			x->rec.draining = value != 0;
 		else
 			x->rec.maintenance_until_ms = value;
+		x->rec.roles = policy_node_roles(&x->rec, wall);
+		x->saved_roles = x->rec.roles;
 		copy = x->rec;
-		pthread_cond_signal(&l->wake);
 	}
 	pthread_mutex_unlock(&l->lock);
+	int rc = x ? db_node_save(l->t->db, &copy, 1) : PP_ENOTFOUND;
+	pthread_mutex_unlock(&l->save_lock);
 	if (x == NULL)
 		return PP_ENOTFOUND;
-	int rc = db_node_save(l->t->db, &copy, 1);
+	bgloop_wake(l->tick);
 	repair_wake(l->t->repair);
+	gc_wake(l->t->gc);
 	return rc;
 }
 
 int liveness_set_draining(struct liveness *l, const char *id, bool on)
 {
-	return admin_change(l, id, 0, on);
+	return admin_change(l, id, true, on);
 }
 
 int liveness_set_maintenance(struct liveness *l, const char *id, int64_t until_ms)
 {
-	return admin_change(l, id, 1, until_ms);
+	return admin_change(l, id, false, until_ms);
 }

@@ -3,6 +3,7 @@
  * wires the modules together and stops them cleanly on SIGINT/SIGTERM; the
  * signals are blocked in every thread and taken by sigwait here. */
 #define _GNU_SOURCE
+#include "backup.h"
 #include "balance.h"
 #include "db.h"
 #include "errors.h"
@@ -15,7 +16,11 @@
 #include "inventory.h"
 #include "liveness.h"
 #include "log.h"
+#include "metrics.h"
 #include "process.h"
+#include "records.h"
+#include "prom_http.h"
+#include "prom_process.h"
 #include "repair.h"
 #include "rpc_server.h"
 #include "timeutil.h"
@@ -69,6 +74,7 @@ int main(int argc, char **argv)
 	struct tracker t = {0};
 	struct tracker_config *c = &t.cfg;
 	const char *spread = "0.10";
+	const char *metrics_addr = NULL;
 	c->chunk_size = PP_CHUNK_SIZE_DEFAULT;
 	c->replication = 2;
 	c->heartbeat_ms = 1000;
@@ -95,6 +101,9 @@ int main(int argc, char **argv)
 		{"maintenance-timeout-s", "PP_MAINTENANCE_TIMEOUT_S", FLAG_UINT, &c->maintenance_timeout_s, "default maintenance window (default 600)", false, 0},
 		{"balance-spread", "PP_BALANCE_SPREAD", FLAG_STRING, &spread, "allowed usage spread between workers, a fraction (default 0.10)", false, 0},
 		{"key-file", "PP_KEY_FILE", FLAG_STRING, &c->key_file, "cluster key file", false, 0},
+		{"follow", "PP_FOLLOW", FLAG_STRING, &c->follow_url, "run as a read-only standby of the tracker at this address (tcp://HOST:PORT); `ppctl promote` makes it the primary", false, 0},
+		{"rebuild", "PP_REBUILD", FLAG_BOOL, &c->rebuild, "merge every metadata record the workers hold into the database (an empty database does this by itself)", false, 0},
+		{"metrics", "PP_METRICS", FLAG_STRING, &metrics_addr, "serve Prometheus metrics at http://HOST:PORT/metrics (default: off)", false, 0},
 		{"s3-upload-expiry-s", "PP_S3_UPLOAD_EXPIRY_S", FLAG_UINT, &c->s3_upload_expiry_s, "S3 multipart uploads idle this long are aborted (default 604800, 7 days)", false, 0},
 		{0},
 	};
@@ -125,6 +134,8 @@ int main(int argc, char **argv)
 
 	int rc = 1;
 	struct rpc_server *srv = NULL;
+	struct prom_registry *reg = NULL;
+	struct prom_http *metrics_http = NULL;
 	t.started_mono_ms = time_mono_ms();
 	if (auth_setup(&t.auth, c->key_file) != PP_OK)
 		return 1;
@@ -134,17 +145,30 @@ int main(int argc, char **argv)
 	}
 	if (rpc_peers_new(&t.peers) != PP_OK)
 		goto out;
+	uint64_t term = 0;
+	if (db_kv_get(t.db, "term", &term) != PP_OK)
+		goto out;
+	atomic_store(&t.term, term ? term : 1);
+	atomic_store(&t.standby, c->follow_url != NULL);
 	if (events_open(c->events_url, &t.auth, &t.events) != PP_OK) {
 		fprintf(stderr, "pp-tracker: cannot listen on --events %s\n", c->events_url);
 		goto out;
 	}
-	if (liveness_start(&t, &t.live) != PP_OK) {
+	/* Liveness opens first (the others read its table) and runs last (it
+	 * wakes them); repair before collection and balance, which ask it. */
+	if (liveness_open(&t, &t.live) != PP_OK) {
 		fprintf(stderr, "pp-tracker: cannot listen on --bus %s\n", c->bus_url);
 		goto out;
 	}
-	if (repair_start(&t, &t.repair) != PP_OK || gc_start(&t, &t.gc) != PP_OK ||
-	    balance_start(&t, &t.balance) != PP_OK ||
+	/* Records before collection: no node's chunks are garbage until its
+	 * metadata records were read. */
+	if (repair_start(&t, &t.repair) != PP_OK || records_start(&t, c->rebuild, &t.records) != PP_OK ||
+	    gc_start(&t, &t.gc) != PP_OK ||
+	    balance_start(&t, &t.balance) != PP_OK || liveness_run(t.live) != PP_OK ||
 	    multipart_expiry_start(&t, &t.mpu_expiry) != PP_OK)
+		goto out;
+	if (prom_registry_new(&reg) != PP_OK || prom_process_register(reg, "tracker") != PP_OK ||
+	    tracker_metrics_register(&t, reg) != PP_OK)
 		goto out;
 	struct rpc_server_config sc = {
 		.listen_url = c->listen_url,
@@ -156,32 +180,49 @@ int main(int argc, char **argv)
 		.contexts = RPC_CONTEXTS,
 		.threads = RPC_THREADS,
 		.max_msg_bytes = FRAME_PB_MAX + FRAME_HEADER_BYTES + AUTH_MAC_BYTES,
+		.metrics = reg,
 	};
 	if (rpc_server_start(&sc, &srv) != PP_OK) {
 		fprintf(stderr, "pp-tracker: cannot listen on --listen %s\n", c->listen_url);
 		goto out;
 	}
-	log_info("tracker_started", "listen=%s bus=%s events=%s db=%s chunk_size=%llu replication=%llu",
+	if (metrics_addr != NULL && prom_http_start(metrics_addr, reg, &metrics_http) != PP_OK) {
+		fprintf(stderr, "pp-tracker: cannot serve --metrics on %s\n", metrics_addr);
+		goto out;
+	}
+	log_info("tracker_started", "listen=%s bus=%s events=%s db=%s chunk_size=%llu replication=%llu"
+		 " role=%s follow=%s term=%llu",
 		 c->listen_url, c->bus_url, c->events_url, c->db_path,
-		 (unsigned long long)c->chunk_size, (unsigned long long)c->replication);
+		 (unsigned long long)c->chunk_size, (unsigned long long)c->replication,
+		 c->follow_url ? "standby" : "primary", c->follow_url ? c->follow_url : "-",
+		 (unsigned long long)atomic_load(&t.term));
 	int sig = 0;
 	sigwait(&sigs, &sig);
 	log_info("tracker_stopping", "signal=%d", sig);
 	rc = 0;
 out:
+	prom_http_stop(metrics_http); /* scrapes read the modules stopped below */
+	/* Every thread stops before anything is freed: loops call each other
+	 * (liveness wakes repair and collection, which read its table). */
 	rpc_server_stop(srv);
 	multipart_expiry_stop(t.mpu_expiry);
+	liveness_stop(t.live);
 	balance_stop(t.balance);
 	gc_stop(t.gc);
-	/* liveness wakes repair, so repair goes after it */
-	liveness_stop(t.live);
-	t.live = NULL;
+	records_stop(t.records);
 	repair_stop(t.repair);
+	balance_free(t.balance);
+	gc_free(t.gc);
+	records_free(t.records);
+	repair_free(t.repair);
+	liveness_free(t.live);
 	events_close(t.events);
 	if (t.peers)
 		rpc_peers_free(t.peers);
 	db_close(t.db);
+	prom_registry_free(reg);
 	inventory_cleanup();
+	backup_cleanup();
 	auth_free(&t.auth);
 	return rc;
 }

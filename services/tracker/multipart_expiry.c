@@ -9,6 +9,7 @@
 #include "timeutil.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
@@ -27,6 +28,8 @@ struct multipart_expiry {
 static void expiry_pass(struct multipart_expiry *x)
 {
 	struct tracker *t = x->t;
+	if (atomic_load(&t->standby))
+		return; /* a standby changes nothing */
 	int64_t now = time_wall_ms();
 	int64_t cutoff = now - (int64_t)t->cfg.s3_upload_expiry_s * 1000;
 	int64_t keep = (int64_t)t->cfg.s3_upload_expiry_s * 1000 < COMPLETED_KEEP_MS
@@ -42,9 +45,8 @@ static void expiry_pass(struct multipart_expiry *x)
 	n = 0;
 	if (db_mpu_orphan_parts(t->db, EXPIRY_BATCH, &names, &n) == PP_OK) {
 		for (size_t i = 0; i < n; i++) {
-			struct file_rec f;
-			if (db_file_delete(t->db, names[i], time_wall_ms(), &f) == PP_OK)
-				log_info("multipart_orphan_part_deleted", "name=\"%s\"", names[i]);
+			s3_delete_file(t, names[i], "orphan");
+			log_info("multipart_orphan_part_deleted", "name=\"%s\"", names[i]);
 		}
 	}
 	db_names_free(names, n);

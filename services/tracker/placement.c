@@ -6,7 +6,7 @@
  * placements are stable when other nodes come and go. */
 #include "placement.h"
 #include "errors.h"
-#include "liveness.h"
+#include "policy.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -109,8 +109,8 @@ out:
 
 int placement_choose(const char *chunk_id, uint32_t size, const struct node_rec *nodes,
 		     size_t n, const char *const *exclude, size_t n_exclude,
-		     const char *const *held_zones, size_t n_held, const bool *skip,
-		     int64_t now_wall_ms, size_t want, size_t *out_idx)
+		     const char *const *held_zones, size_t n_held, const bool *skip, size_t want,
+		     size_t *out_idx)
 {
 	struct placement_node *cand = calloc(n ? n : 1, sizeof(*cand));
 	size_t *map = calloc(n ? n : 1, sizeof(*map));
@@ -122,7 +122,7 @@ int placement_choose(const char *chunk_id, uint32_t size, const struct node_rec 
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct node_rec *r = &nodes[i];
-		if (!node_placeable(r, now_wall_ms) || (skip && skip[i]))
+		if (!(r->roles & ROLE_TARGET) || (skip && skip[i]))
 			continue;
 		/* capacity 0 = the worker did not say: no room check, least weight */
 		uint64_t free_bytes = r->capacity > r->used ? r->capacity - r->used : 0;

@@ -32,12 +32,13 @@ int placement_pick(const char *chunk_id, const struct placement_node *cand, size
 #include "db.h"
 #include <stdbool.h>
 
-/* Picks `want` targets among nodes for a chunk of `size` bytes: placeable
- * nodes with room, not named in exclude, not flagged in skip (may be NULL).
- * held_zones: zones already holding a live copy. out_idx: indices into nodes. */
+/* Picks `want` targets among nodes for a chunk of `size` bytes: nodes with
+ * the TARGET role (policy.h) and room, not named in exclude, not flagged in
+ * skip (may be NULL). held_zones: zones already holding a copy. out_idx:
+ * indices into nodes. */
 int placement_choose(const char *chunk_id, uint32_t size, const struct node_rec *nodes,
 		     size_t n, const char *const *exclude, size_t n_exclude,
-		     const char *const *held_zones, size_t n_held, const bool *skip,
-		     int64_t now_wall_ms, size_t want, size_t *out_idx);
+		     const char *const *held_zones, size_t n_held, const bool *skip, size_t want,
+		     size_t *out_idx);
 
 #endif

@@ -1,11 +1,14 @@
 /* Repair planner and dispatch pool; see repair.h.
  *
  * r->lock guards the task queue, the in-flight table and the statistics.
- * The planner never holds it across the store or the network. A flight is
- * recorded before its task is queued and removed only when the transfer has
- * finished, so per-node limits count queued and running transfers alike. */
+ * The planner (a background loop) never holds it across the store or the
+ * network. A flight is recorded before its task is queued and removed only
+ * when the transfer has finished, so per-node limits count queued and
+ * running transfers alike. Which copy counts, may be read or may receive is
+ * policy.h's rule. */
 #define _GNU_SOURCE
 #include "repair.h"
+#include "bgloop.h"
 #include "db.h"
 #include "errors.h"
 #include "events.h"
@@ -13,6 +16,7 @@
 #include "liveness.h"
 #include "log.h"
 #include "placement.h"
+#include "policy.h"
 #include "rpc_client.h"
 #include "timeutil.h"
 
@@ -45,8 +49,7 @@ struct task {
 	char target_addr[NODE_ADDR_MAX];
 	char sources[MAX_SOURCES][NODE_ADDR_MAX];
 	int n_sources;
-	char move_from[NODE_ID_MAX]; /* "" = repair; else delete from it after */
-	char move_from_addr[NODE_ADDR_MAX];
+	char move_from[NODE_ID_MAX]; /* "" = repair; else retire its copy after */
 };
 
 struct rate_sample {
@@ -56,27 +59,27 @@ struct rate_sample {
 
 struct repair {
 	struct tracker *t;
-	pthread_t planner;
+	struct bgloop *planner;
 	pthread_t workers[DISPATCH_THREADS];
+	int n_workers;
 	pthread_mutex_t lock; /* guards everything below */
-	pthread_cond_t plan_cv, work_cv;
-	bool dirty, stopping;
+	pthread_cond_t work_cv;
+	bool stopping;
 	struct task *head, *tail;
 	struct flight *flights;
 	size_t n_flights, cap_flights;
 	uint64_t copies_left, bytes_left, done, bytes_done;
 	struct rate_sample samples[64];
 	size_t n_samples;
+	/* the planner's own */
+	int64_t last_progress_ms, last_health_ms;
+	bool was_active;
 };
 
 void repair_wake(struct repair *r)
 {
-	if (r == NULL)
-		return;
-	pthread_mutex_lock(&r->lock);
-	r->dirty = true;
-	pthread_cond_signal(&r->plan_cv);
-	pthread_mutex_unlock(&r->lock);
+	if (r != NULL)
+		bgloop_wake(r->planner);
 }
 
 /* Lock held. Transfers touching node (as source or target). */
@@ -142,23 +145,6 @@ static void flight_remove(struct repair *r, const struct task *tk)
 	}
 }
 
-static void delete_on(struct tracker *t, const char *addr, const char *chunk_id)
-{
-	Pp__V1__Request req = PP__V1__REQUEST__INIT;
-	Pp__V1__DeleteChunksRequest dc = PP__V1__DELETE_CHUNKS_REQUEST__INIT;
-	char *ids[1] = {(char *)chunk_id};
-	dc.n_chunk_ids = 1;
-	dc.chunk_ids = ids;
-	req.body_case = PP__V1__REQUEST__BODY_DELETE_CHUNKS;
-	req.delete_chunks = &dc;
-	struct rpc_reply rep;
-	int rc = rpc_call(t->peers, addr, &t->auth, &req, NULL, 0, RPC_TIMEOUT_SHORT_MS, &rep);
-	if (rc != PP_OK)
-		log_warn("delete_chunk_failed", "address=%s chunk=%s err=\"%s\"", addr, chunk_id,
-			 rpc_reply_error(&rep, rc));
-	rpc_reply_free(&rep);
-}
-
 static void run_task(struct repair *r, struct task *tk)
 {
 	struct tracker *t = r->t;
@@ -173,18 +159,18 @@ static void run_task(struct repair *r, struct task *tk)
 	pc.size = tk->size;
 	req.body_case = PP__V1__REQUEST__BODY_PULL_CHUNK;
 	req.pull_chunk = &pc;
+	TRACKER_STAMP(t, &req);
 	int64_t t0 = time_mono_ms();
 	struct rpc_reply rep;
 	int rc = rpc_call(t->peers, tk->target_addr, &t->auth, &req, NULL, 0, RPC_TIMEOUT_DATA_MS,
 			  &rep);
 	if (rc == PP_OK) {
-		int64_t now = time_wall_ms();
-		db_replica_added(t->db, tk->target, tk->chunk_id, tk->size, now,
-				 now + (int64_t)t->cfg.gc_grace_s * 1000);
-		if (tk->move_from[0]) {
-			db_replica_remove(t->db, tk->move_from, tk->chunk_id);
-			delete_on(t, tk->move_from_addr, tk->chunk_id);
-		}
+		/* The target registered its copy before answering. A move then
+		 * retires the source copy, if the policy agrees at this moment;
+		 * the collector sends the delete. */
+		if (tk->move_from[0] && db_replica_retire(t->db, tk->move_from, tk->chunk_id) != PP_OK)
+			log_info("move_source_kept", "chunk=%s node=%s reason=\"chunk would fall below"
+				 " its factor\"", tk->chunk_id, tk->move_from);
 		log_debug("repair_copied", "chunk=%s target=%s bytes=%u ms=%lld move=%d",
 			  tk->chunk_id, tk->target, tk->size, (long long)(time_mono_ms() - t0),
 			  tk->move_from[0] != '\0');
@@ -204,9 +190,8 @@ static void run_task(struct repair *r, struct task *tk)
 		}
 		r->samples[r->n_samples++] = (struct rate_sample){time_mono_ms(), tk->size};
 	}
-	r->dirty = true;
-	pthread_cond_signal(&r->plan_cv);
 	pthread_mutex_unlock(&r->lock);
+	bgloop_wake(r->planner);
 }
 
 static void *worker_main(void *arg)
@@ -238,7 +223,10 @@ static const struct node_rec *node_by_id(const struct node_rec *nodes, size_t n,
 	return NULL;
 }
 
-/* Plans one copy of need->id; true when a transfer was queued. */
+/* Plans one copy of need->id; true when a transfer was queued. The target
+ * is a node holding a readable extra copy when one can receive (it claims
+ * that copy: no bytes move), else the placement's choice among the nodes
+ * with no row for the chunk. */
 static bool plan_one(struct repair *r, const struct repair_need *need,
 		     const struct node_rec *nodes, size_t nn, int64_t wall)
 {
@@ -253,18 +241,25 @@ static bool plan_one(struct repair *r, const struct repair_need *need,
 	bool *skip = calloc(nn + 1, sizeof(*skip));
 	struct task *tk = calloc(1, sizeof(*tk));
 	const struct node_rec *src_nodes[MAX_SOURCES];
-	size_t nz = 0, ns = 0;
+	const struct node_rec *claim = NULL;
+	size_t nz = 0, ns = 0, ne = 0;
 	if (!exclude || !zones || !skip || !tk)
 		goto out;
 	pthread_mutex_lock(&r->lock);
 	for (size_t i = 0; i < nr; i++) {
-		exclude[i] = reps[i].node_id;
 		const struct node_rec *nd = node_by_id(nodes, nn, reps[i].node_id);
-		if (nd == NULL || reps[i].state != REPLICA_ST_OK || nd->liveness != LIVE_UP)
+		/* A tombstone's node may receive the chunk again (as a new gen). */
+		if (reps[i].state != REPLICA_ST_DELETING && reps[i].state != REPLICA_ST_GONE)
+			exclude[ne++] = reps[i].node_id;
+		if (nd == NULL)
 			continue;
-		if (!nd->draining)
+		if (policy_copy_holds(reps[i].state, reps[i].extra, nd->roles))
 			zones[nz++] = nd->zone;
-		if (ns < MAX_SOURCES && node_load(r, nd->id) < limit)
+		if (!policy_copy_readable(reps[i].state, nd->roles) || node_load(r, nd->id) >= limit)
+			continue;
+		if (reps[i].extra && claim == NULL && (nd->roles & ROLE_TARGET))
+			claim = nd;
+		if (ns < MAX_SOURCES)
 			src_nodes[ns++] = nd;
 	}
 	for (size_t i = 0; i < nn; i++)
@@ -272,14 +267,18 @@ static bool plan_one(struct repair *r, const struct repair_need *need,
 	pthread_mutex_unlock(&r->lock);
 	if (ns == 0)
 		goto out; /* lost, or every holder is busy: next pass */
-	size_t pick;
-	if (placement_choose(need->id, need->size, nodes, nn, exclude, nr, zones, nz, skip, wall,
-			     1, &pick) != PP_OK)
-		goto out;
+	const struct node_rec *target = claim;
+	if (target == NULL) {
+		size_t pick;
+		if (placement_choose(need->id, need->size, nodes, nn, exclude, ne, zones, nz, skip,
+				     1, &pick) != PP_OK)
+			goto out;
+		target = &nodes[pick];
+	}
 	snprintf(tk->chunk_id, sizeof(tk->chunk_id), "%s", need->id);
 	tk->size = need->size;
-	snprintf(tk->target, sizeof(tk->target), "%s", nodes[pick].id);
-	snprintf(tk->target_addr, sizeof(tk->target_addr), "%s", nodes[pick].address);
+	snprintf(tk->target, sizeof(tk->target), "%s", target->id);
+	snprintf(tk->target_addr, sizeof(tk->target_addr), "%s", target->address);
 	/* least busy holder first */
 	for (size_t i = 0; i < ns; i++)
 		for (size_t k = i + 1; k < ns; k++)
@@ -289,10 +288,15 @@ static bool plan_one(struct repair *r, const struct repair_need *need,
 				src_nodes[k] = x;
 			}
 	for (size_t i = 0; i < ns; i++)
-		snprintf(tk->sources[tk->n_sources++], NODE_ADDR_MAX, "%s", src_nodes[i]->address);
-	db_replica_pending(r->t->db, tk->target, tk->chunk_id, wall);
+		if (src_nodes[i] != target)
+			snprintf(tk->sources[tk->n_sources++], NODE_ADDR_MAX, "%s",
+				 src_nodes[i]->address);
+	if (claim == NULL)
+		db_replica_pending(r->t->db, tk->target, tk->chunk_id, wall);
 	pthread_mutex_lock(&r->lock);
-	if (!chunk_busy_locked(r, tk->chunk_id) && flight_add(r, tk, src_nodes[0]->id) == PP_OK) {
+	if (!chunk_busy_locked(r, tk->chunk_id) &&
+	    flight_add(r, tk, ns > 0 && src_nodes[0] != target ? src_nodes[0]->id : target->id) ==
+		    PP_OK) {
 		queued = true;
 		tk = NULL;
 	}
@@ -323,7 +327,6 @@ int repair_submit_move(struct repair *r, const char *chunk_id, uint32_t size,
 	snprintf(tk->sources[0], NODE_ADDR_MAX, "%s", from.address);
 	tk->n_sources = 1;
 	snprintf(tk->move_from, sizeof(tk->move_from), "%s", from.id);
-	snprintf(tk->move_from_addr, sizeof(tk->move_from_addr), "%s", from.address);
 	uint32_t limit = (uint32_t)r->t->cfg.repair_per_node;
 	int rc = PP_ECONFLICT;
 	pthread_mutex_lock(&r->lock);
@@ -369,67 +372,58 @@ void repair_stats_get(struct repair *r, struct repair_stats *out)
 		out->eta_s = (double)out->bytes_left / out->rate_bps;
 }
 
-static void *planner_main(void *arg)
+/* One planning pass: the queue is derived from the store each time. */
+static int64_t planner_step(void *arg, struct bgloop *loop)
 {
+	(void)loop;
 	struct repair *r = arg;
-	int64_t last_progress = 0, last_health = 0;
-	bool was_active = false;
-	for (;;) {
+	struct repair_need *needs = NULL;
+	size_t n = 0;
+	uint64_t copies = 0, bytes = 0;
+	struct node_rec *nodes = NULL;
+	size_t nn = 0;
+	/* Until nodes known from before a restart had their chance to come
+	 * back, what they hold is neither trusted nor copied again; a standby
+	 * repairs nothing. */
+	bool settled = liveness_settled(r->t->live) && !atomic_load(&r->t->standby);
+	if (db_repair_needs(r->t->db, PLAN_BATCH, &needs, &n, &copies, &bytes) == PP_OK &&
+	    liveness_snapshot(r->t->live, &nodes, &nn) == PP_OK) {
 		pthread_mutex_lock(&r->lock);
-		if (!r->dirty && !r->stopping) {
-			int64_t ms = r->copies_left > 0 ? PLAN_BUSY_MS : PLAN_IDLE_MS;
-			time_cond_wait_ms(&r->plan_cv, &r->lock, ms);
-		}
-		bool stop = r->stopping;
-		r->dirty = false;
+		r->copies_left = copies;
+		r->bytes_left = bytes;
 		pthread_mutex_unlock(&r->lock);
-		if (stop)
-			return NULL;
-
-		struct repair_need *needs = NULL;
-		size_t n = 0;
-		uint64_t copies = 0, bytes = 0;
-		struct node_rec *nodes = NULL;
-		size_t nn = 0;
-		if (db_repair_needs(r->t->db, PLAN_BATCH, &needs, &n, &copies, &bytes) == PP_OK &&
-		    liveness_snapshot(r->t->live, &nodes, &nn) == PP_OK) {
-			pthread_mutex_lock(&r->lock);
-			r->copies_left = copies;
-			r->bytes_left = bytes;
-			pthread_mutex_unlock(&r->lock);
-			int64_t wall = time_wall_ms();
-			size_t planned = 0;
-			for (size_t i = 0; i < n; i++) {
-				if (repair_chunk_busy(r, needs[i].id))
-					continue;
-				planned += plan_one(r, &needs[i], nodes, nn, wall);
-			}
-			if (planned > 0)
-				log_info("repair_planned", "transfers=%zu copies_left=%llu bytes_left=%llu",
-					 planned, (unsigned long long)copies,
-					 (unsigned long long)bytes);
+		int64_t wall = time_wall_ms();
+		size_t planned = 0;
+		for (size_t i = 0; settled && i < n; i++) {
+			if (repair_chunk_busy(r, needs[i].id))
+				continue;
+			planned += plan_one(r, &needs[i], nodes, nn, wall);
 		}
-		free(needs);
-		free(nodes);
-
-		struct repair_stats s;
-		repair_stats_get(r, &s);
-		bool active = s.queued > 0 || s.in_flight > 0;
-		int64_t now = time_mono_ms();
-		if ((active || was_active) && now - last_progress >= PROGRESS_EVERY_MS) {
-			Pp__V1__Health h = PP__V1__HEALTH__INIT;
-			if (tracker_health(r->t, &h) == PP_OK)
-				events_health(r->t->events, "repair_progress", &h);
-			last_progress = now;
-			was_active = active;
-		}
-		if (now - last_health >= HEALTH_EVERY_MS) {
-			Pp__V1__Health h = PP__V1__HEALTH__INIT;
-			if (tracker_health(r->t, &h) == PP_OK)
-				events_health(r->t->events, "health", &h);
-			last_health = now;
-		}
+		if (planned > 0)
+			log_info("repair_planned", "transfers=%zu copies_left=%llu bytes_left=%llu",
+				 planned, (unsigned long long)copies, (unsigned long long)bytes);
 	}
+	free(needs);
+	free(nodes);
+
+	struct repair_stats s;
+	repair_stats_get(r, &s);
+	bool active = s.queued > 0 || s.in_flight > 0;
+	int64_t now = time_mono_ms();
+	if ((active || r->was_active) && now - r->last_progress_ms >= PROGRESS_EVERY_MS) {
+		Pp__V1__Health h = PP__V1__HEALTH__INIT;
+		if (tracker_health(r->t, &h) == PP_OK)
+			events_health(r->t->events, "repair_progress", &h);
+		r->last_progress_ms = now;
+		r->was_active = active;
+	}
+	if (now - r->last_health_ms >= HEALTH_EVERY_MS) {
+		Pp__V1__Health h = PP__V1__HEALTH__INIT;
+		if (tracker_health(r->t, &h) == PP_OK)
+			events_health(r->t->events, "health", &h);
+		r->last_health_ms = now;
+	}
+	return copies > 0 ? PLAN_BUSY_MS : PLAN_IDLE_MS;
 }
 
 int repair_start(struct tracker *t, struct repair **out)
@@ -438,15 +432,23 @@ int repair_start(struct tracker *t, struct repair **out)
 	if (r == NULL)
 		return PP_EINTERNAL;
 	r->t = t;
-	r->dirty = true;
 	pthread_mutex_init(&r->lock, NULL);
-	pthread_cond_init(&r->plan_cv, NULL);
-	pthread_cond_init(&r->work_cv, NULL);
-	for (int i = 0; i < DISPATCH_THREADS; i++)
-		pthread_create(&r->workers[i], NULL, worker_main, r);
-	/* The planner reads t->repair (through tracker_health): publish it first. */
+	time_cond_init(&r->work_cv);
+	for (int i = 0; i < DISPATCH_THREADS; i++) {
+		if (pthread_create(&r->workers[i], NULL, worker_main, r) != 0) {
+			log_error("thread_start_failed", "thread=repair_dispatch index=%d", i);
+			repair_free(r);
+			return PP_EINTERNAL;
+		}
+		r->n_workers++;
+	}
+	/* The planner reads t->repair (through tracker_health): publish first. */
 	*out = r;
-	pthread_create(&r->planner, NULL, planner_main, r);
+	if (bgloop_start("repair", planner_step, r, &r->planner) != PP_OK) {
+		*out = NULL;
+		repair_free(r);
+		return PP_EINTERNAL;
+	}
 	return PP_OK;
 }
 
@@ -454,14 +456,22 @@ void repair_stop(struct repair *r)
 {
 	if (r == NULL)
 		return;
+	bgloop_stop(r->planner);
 	pthread_mutex_lock(&r->lock);
 	r->stopping = true;
-	pthread_cond_broadcast(&r->plan_cv);
 	pthread_cond_broadcast(&r->work_cv);
 	pthread_mutex_unlock(&r->lock);
-	pthread_join(r->planner, NULL);
-	for (int i = 0; i < DISPATCH_THREADS; i++)
+	for (int i = 0; i < r->n_workers; i++)
 		pthread_join(r->workers[i], NULL);
+	r->n_workers = 0;
+}
+
+void repair_free(struct repair *r)
+{
+	if (r == NULL)
+		return;
+	repair_stop(r);
+	bgloop_free(r->planner);
 	while (r->head) {
 		struct task *tk = r->head;
 		r->head = tk->next;
@@ -469,7 +479,6 @@ void repair_stop(struct repair *r)
 	}
 	free(r->flights);
 	pthread_mutex_destroy(&r->lock);
-	pthread_cond_destroy(&r->plan_cv);
 	pthread_cond_destroy(&r->work_cv);
 	free(r);
 }

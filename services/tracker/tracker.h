@@ -9,6 +9,8 @@
 #include "auth.h"
 #include "rpc_peer.h"
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct tracker_config {
@@ -27,6 +29,8 @@ struct tracker_config {
 	uint64_t gc_grace_s;       /* unknown chunks, abandoned uploads */
 	uint64_t maintenance_timeout_s;
 	double balance_spread;     /* fraction of capacity */
+	bool rebuild;              /* read back every metadata record */
+	const char *follow_url;    /* --follow: a standby of the tracker there */
 	uint64_t s3_upload_expiry_s; /* idle S3 multipart uploads are aborted after this */
 };
 
@@ -36,6 +40,7 @@ struct liveness;
 struct repair;
 struct gc;
 struct balance;
+struct records;
 struct multipart_expiry;
 
 struct tracker {
@@ -47,10 +52,22 @@ struct tracker {
 	struct repair *repair;
 	struct gc *gc;
 	struct balance *balance;
+	struct records *records;
 	struct multipart_expiry *mpu_expiry; /* S3 multipart collector */
 	struct rpc_peers *peers; /* workers, by address */
 	int64_t started_mono_ms;
+	/* Role (DESIGN.md, "Metadata recovery": standby). A standby serves
+	 * reads and refuses writes; its background work (repair, collection,
+	 * balance, writing records) waits. `term` stamps what this tracker asks
+	 * of workers; a heartbeat showing a higher term means another tracker
+	 * was promoted, and this one steps down. */
+	atomic_bool standby;
+	_Atomic uint64_t term;
+	_Atomic uint64_t term_seen; /* the highest in any worker's heartbeat */
 };
+
+/* Stamps a request to a worker with this tracker's term. */
+#define TRACKER_STAMP(t, req) ((req)->term = atomic_load(&(t)->term))
 
 #define TRACKER_REPLICATION_MIN 2
 #define TRACKER_REPLICATION_MAX 16

@@ -1,5 +1,5 @@
-/* In-memory index of the chunks a worker holds: id -> size, extra-copy flag
- * and last access, with running totals (count, bytes).
+/* In-memory index of the chunks a worker holds: id -> size, copy generation,
+ * extra-copy flag and last access, with running totals (count, bytes).
  *
  * Open addressing with linear probing keyed by the binary SHA-256 (already
  * uniformly distributed, so its first bytes are the hash). Not thread-safe:
@@ -16,6 +16,7 @@
 struct chunk_entry {
 	uint8_t id[CHUNK_ID_BYTES];
 	uint32_t size;
+	uint64_t gen;         /* names this copy; see store.h */
 	bool used;            /* slot occupied */
 	bool extra;           /* pulled for direct access: evicted first */
 	int64_t last_access_ms; /* monotonic; the least recent extra goes first */

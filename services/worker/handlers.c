@@ -12,11 +12,15 @@
 #include "flags.h"
 #include "hash.h"
 #include "log.h"
+#include "meta_log.h"
+#include "meta_record.h"
 #include "rpc_client.h"
 #include "timeutil.h"
+#include "trackers.h"
 #include "transfer.h"
 #include "worker.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +29,9 @@
 static void h_ping(void *svc, struct rpc_call *call)
 {
 	struct worker *w = svc;
+	/* A promoted tracker pings every worker with its new term (fencing). */
+	if (call->req->term > atomic_load(&w->term) && !trackers_term_ok(w, call))
+		return;
 	Pp__V1__PingResponse *p = rpc_call_alloc(call, sizeof(*p));
 	pp__v1__ping_response__init(p);
 	p->node_id = (char *)w->cfg.id;
@@ -82,10 +89,11 @@ static void h_put_chunk(void *svc, struct rpc_call *call)
 	};
 	if (forwarding && transfer_forward_start(&fwd) != PP_OK)
 		fwd.rc = PP_EINTERNAL;
-	int rc = store_put(w->store, id, call->payload, call->payload_len, false);
+	struct store_copy copy;
+	int rc = store_put(w->store, id, call->payload, call->payload_len, false, &copy);
 	bool registered = false;
 	if (rc == PP_OK)
-		registered = transfer_register(w, id, (uint32_t)call->payload_len) == PP_OK;
+		registered = transfer_register(w, id, &copy) == PP_OK;
 	int down_rc = forwarding ? transfer_forward_join(&fwd) : PP_OK;
 	if (forwarding)
 		worker_slot_give(w);
@@ -217,28 +225,50 @@ static void h_delete_chunks(void *svc, struct rpc_call *call)
 {
 	struct worker *w = svc;
 	const Pp__V1__DeleteChunksRequest *r = call->req->delete_chunks;
+	if (!trackers_term_ok(w, call))
+		return;
+	if (r->n_gens != r->n_chunk_ids) {
+		rpc_call_fail(call, PP_EINVAL, "%zu chunk ids but %zu gens: a delete names each copy",
+			      r->n_chunk_ids, r->n_gens);
+		return;
+	}
 	for (size_t i = 0; i < r->n_chunk_ids; i++) {
 		if (!chunk_id_valid(r->chunk_ids[i])) {
 			rpc_call_fail(call, PP_EINVAL, "invalid chunk id at %zu", i);
 			return;
 		}
 	}
-	size_t deleted = 0;
-	for (size_t i = 0; i < r->n_chunk_ids; i++)
-		if (store_delete(w->store, r->chunk_ids[i]) == PP_OK)
-			deleted++;
-	log_info("chunks_deleted", "asked=%zu deleted=%zu", r->n_chunk_ids, deleted);
+	Pp__V1__DeleteChunksResponse *dr = rpc_call_alloc(call, sizeof(*dr));
+	pp__v1__delete_chunks_response__init(dr);
+	dr->gone = rpc_call_alloc(call, (r->n_chunk_ids + 1) * sizeof(*dr->gone));
+	dr->n_gone = r->n_chunk_ids;
+	size_t deleted = 0, kept = 0;
+	for (size_t i = 0; i < r->n_chunk_ids; i++) {
+		int rc = store_delete(w->store, r->chunk_ids[i], r->gens[i]);
+		deleted += rc == PP_OK;
+		/* Another gen is a copy written after the tracker decided: kept. */
+		if (rc == PP_ECONFLICT) {
+			kept++;
+			log_info("delete_skipped", "chunk=%s gen=%llu reason=\"newer copy held\"",
+				 r->chunk_ids[i], (unsigned long long)r->gens[i]);
+		}
+		dr->gone[i] = rc == PP_OK || rc == PP_ENOTFOUND || rc == PP_ECONFLICT;
+	}
+	log_info("chunks_deleted", "asked=%zu deleted=%zu kept=%zu", r->n_chunk_ids, deleted, kept);
+	call->resp.body_case = PP__V1__RESPONSE__BODY_DELETE_CHUNKS;
+	call->resp.delete_chunks = dr;
 }
 
 /* Holds a valid copy already? Reading verifies it (a bad one is
  * quarantined and pulled again). */
-static bool holds_valid_copy(struct worker *w, const char *id, uint32_t *size)
+static bool holds_valid_copy(struct worker *w, const char *id)
 {
-	if (store_size(w->store, id, size) != PP_OK)
+	uint32_t size;
+	if (store_size(w->store, id, &size) != PP_OK)
 		return false;
-	uint8_t *buf = malloc(*size ? *size : 1);
+	uint8_t *buf = malloc(size ? size : 1);
 	size_t len;
-	bool ok = buf != NULL && store_read(w->store, id, buf, *size, &len, false) == PP_OK;
+	bool ok = buf != NULL && store_read(w->store, id, buf, size, &len, false) == PP_OK;
 	free(buf);
 	return ok;
 }
@@ -248,13 +278,18 @@ static void h_pull_chunk(void *svc, struct rpc_call *call)
 	struct worker *w = svc;
 	const Pp__V1__PullChunkRequest *r = call->req->pull_chunk;
 	const char *id = r->chunk_id;
+	if (!trackers_term_ok(w, call))
+		return;
 	if (!chunk_id_valid(id)) {
 		rpc_call_fail(call, PP_EINVAL, "invalid chunk id");
 		return;
 	}
-	uint32_t size;
-	if (holds_valid_copy(w, id, &size)) {
-		int rc = transfer_register(w, id, size);
+	/* A copy held already (an extra one, say) is claimed rather than
+	 * copied again: it becomes a regular copy under a new gen, so a delete
+	 * of the old one still in flight cannot remove it. */
+	struct store_copy copy;
+	if (holds_valid_copy(w, id) && store_claim(w->store, id, &copy) == PP_OK) {
+		int rc = transfer_register(w, id, &copy);
 		if (rc != PP_OK)
 			rpc_call_fail(call, rc, "held, but the tracker did not record it");
 		return;
@@ -272,6 +307,90 @@ static void h_pull_chunk(void *svc, struct rpc_call *call)
 		rpc_call_fail(call, rc, "pull of %s failed: %s", id, pp_strerror(rc));
 }
 
+/* ---- metadata records (DESIGN.md, "Metadata recovery") ---- */
+
+#define READ_META_DEFAULT_BYTES (1u << 20)
+
+static bool name_hash_parse(const char *hex, uint8_t out[META_NAME_HASH_BYTES])
+{
+	if (!chunk_id_valid(hex)) /* same shape: 64 lowercase hex */
+		return false;
+	for (int i = 0; i < META_NAME_HASH_BYTES; i++) {
+		unsigned v;
+		sscanf(hex + 2 * i, "%2x", &v);
+		out[i] = (uint8_t)v;
+	}
+	return true;
+}
+
+static void h_put_meta(void *svc, struct rpc_call *call)
+{
+	struct worker *w = svc;
+	if (!trackers_term_ok(w, call))
+		return;
+	if (call->payload_len == 0 || call->payload_len > META_RECORD_MAX) {
+		rpc_call_fail(call, PP_EINVAL, "a metadata record of 1..%u bytes is the payload",
+			      META_RECORD_MAX);
+		return;
+	}
+	int rc = meta_log_put(w->meta, call->payload, call->payload_len);
+	if (rc != PP_OK)
+		rpc_call_fail(call, rc, "metadata record not kept: %s", pp_strerror(rc));
+}
+
+static void h_read_meta(void *svc, struct rpc_call *call)
+{
+	struct worker *w = svc;
+	const Pp__V1__ReadMetaRequest *r = call->req->read_meta;
+	struct meta_cursor cur = {.seq = r->cursor_seq, .page = r->cursor_page};
+	if (r->cursor_seq != 0 && !name_hash_parse(r->cursor_name_hash, cur.name_hash)) {
+		rpc_call_fail(call, PP_EINVAL, "cursor_name_hash: want 64 lowercase hex");
+		return;
+	}
+	size_t soft = r->max_bytes ? r->max_bytes : READ_META_DEFAULT_BYTES;
+	if (soft > READ_META_DEFAULT_BYTES * 4)
+		soft = READ_META_DEFAULT_BYTES * 4;
+	size_t cap = soft + 4 + META_RECORD_MAX;
+	uint8_t *buf = rpc_call_reply_payload(call, cap);
+	if (buf == NULL) {
+		rpc_call_fail(call, PP_EINTERNAL, "cannot allocate the reply");
+		return;
+	}
+	size_t used = 0;
+	uint32_t count = 0;
+	bool done = false;
+	int rc = meta_log_read(w->meta, r->after_seq, &cur, buf, soft, cap, &used, &count, &done);
+	rpc_call_reply_payload_truncate(call, rc == PP_OK ? used : 0);
+	if (rc != PP_OK) {
+		rpc_call_fail(call, rc, "cannot read the metadata log");
+		return;
+	}
+	Pp__V1__ReadMetaResponse *rr = rpc_call_alloc(call, sizeof(*rr));
+	pp__v1__read_meta_response__init(rr);
+	rr->count = count;
+	rr->done = done;
+	rr->cursor_seq = cur.seq;
+	rr->cursor_page = cur.page;
+	rr->cursor_name_hash = rpc_call_alloc(call, 2 * META_NAME_HASH_BYTES + 1);
+	hex_encode(cur.name_hash, META_NAME_HASH_BYTES, rr->cursor_name_hash);
+	call->resp.body_case = PP__V1__RESPONSE__BODY_READ_META;
+	call->resp.read_meta = rr;
+}
+
+static void h_delete_meta(void *svc, struct rpc_call *call)
+{
+	struct worker *w = svc;
+	const Pp__V1__DeleteMetaRequest *r = call->req->delete_meta;
+	uint8_t hash[META_NAME_HASH_BYTES];
+	if (!trackers_term_ok(w, call))
+		return;
+	if (!name_hash_parse(r->name_hash, hash)) {
+		rpc_call_fail(call, PP_EINVAL, "name_hash: want 64 lowercase hex");
+		return;
+	}
+	meta_log_forget_below(w->meta, hash, r->below_seq);
+}
+
 /* protobuf-c allocator over the call's arena, so a proxied answer lives
  * exactly as long as the reply that carries it. */
 static void *arena_alloc(void *data, size_t size) { return rpc_call_alloc(data, size); }
@@ -286,8 +405,7 @@ static void h_proxy(void *svc, struct rpc_call *call)
 {
 	struct worker *w = svc;
 	struct rpc_reply reply;
-	int rc = rpc_call(w->peers, w->cfg.tracker, &w->auth, call->req, NULL, 0, PROXY_TIMEOUT_MS,
-			  &reply);
+	int rc = trackers_call(w, call->req, PROXY_TIMEOUT_MS, &reply);
 	if (reply.resp == NULL) {
 		rpc_call_fail(call, rc, "tracker unreachable from this worker: %s",
 			      rpc_reply_error(&reply, rc));
@@ -314,6 +432,9 @@ const struct rpc_route worker_routes[] = {
 	{PP__V1__REQUEST__BODY_HAS_CHUNKS, h_has_chunks, "has_chunks"},
 	{PP__V1__REQUEST__BODY_DELETE_CHUNKS, h_delete_chunks, "delete_chunks"},
 	{PP__V1__REQUEST__BODY_PULL_CHUNK, h_pull_chunk, "pull_chunk"},
+	{PP__V1__REQUEST__BODY_PUT_META, h_put_meta, "put_meta"},
+	{PP__V1__REQUEST__BODY_READ_META, h_read_meta, "read_meta"},
+	{PP__V1__REQUEST__BODY_DELETE_META, h_delete_meta, "delete_meta"},
 	{PP__V1__REQUEST__BODY_MANIFEST, h_proxy, "manifest"},
 	{PP__V1__REQUEST__BODY_LIST, h_proxy, "list"},
 	{PP__V1__REQUEST__BODY_NODES, h_proxy, "nodes"},

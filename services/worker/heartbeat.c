@@ -2,9 +2,10 @@
  *
  * The dial is non-blocking so nng keeps retrying a bus that is not up yet;
  * the pipe-added callback (an nng thread) only sets a flag and wakes the
- * publishing thread, which owns every send. `lock` guards stop/connected. */
+ * publishing loop, which owns every send. `connected` is atomic. */
 #define _GNU_SOURCE
 #include "heartbeat.h"
+#include "trackers.h"
 #include "errors.h"
 #include "frame.h"
 #include "log.h"
@@ -12,9 +13,10 @@
 #include "rpc_client.h"
 #include "timeutil.h"
 #include "worker.h"
-#include "worker_util.h"
+#include "bgloop.h"
 
 #include <nng/protocol/pubsub0/pub.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
@@ -23,11 +25,8 @@
 struct heartbeat {
 	struct worker *w;
 	nng_socket sock;
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	bool stop;
-	bool connected; /* a new bus connection wants a heartbeat now */
+	struct bgloop *loop;
+	atomic_bool connected; /* a new bus connection wants a heartbeat now */
 };
 
 static void on_pipe_added(nng_pipe pipe, nng_pipe_ev ev, void *arg)
@@ -35,10 +34,8 @@ static void on_pipe_added(nng_pipe pipe, nng_pipe_ev ev, void *arg)
 	(void)pipe;
 	(void)ev;
 	struct heartbeat *hb = arg;
-	pthread_mutex_lock(&hb->lock);
-	hb->connected = true;
-	pthread_cond_broadcast(&hb->cond);
-	pthread_mutex_unlock(&hb->lock);
+	atomic_store(&hb->connected, true);
+	bgloop_wake(hb->loop);
 }
 
 static void publish(struct heartbeat *hb)
@@ -56,6 +53,7 @@ static void publish(struct heartbeat *hb)
 	m.inflight = atomic_load(&w->inflight);
 	m.started_at_ms = w->started_at_ms;
 	m.disk_full = st.disk_full;
+	m.term = atomic_load(&w->term);
 	nng_msg *msg;
 	if (pbc_frame(&w->auth, &m.base, NULL, 0, &msg) != PP_OK)
 		return;
@@ -64,28 +62,18 @@ static void publish(struct heartbeat *hb)
 		nng_msg_free(msg);
 }
 
-static void *heartbeat_main(void *arg)
+static int64_t heartbeat_step(void *arg, struct bgloop *loop)
 {
+	(void)loop;
 	struct heartbeat *hb = arg;
-	int64_t period = (int64_t)hb->w->cfg.heartbeat_ms;
-	int64_t next = 0;
-	pthread_mutex_lock(&hb->lock);
-	while (!hb->stop) {
-		int64_t now = time_mono_ms();
-		if (hb->connected || now >= next) {
-			if (hb->connected)
-				log_info("bus_connected", "address=%s", hb->w->cfg.bus);
-			hb->connected = false;
-			pthread_mutex_unlock(&hb->lock);
-			publish(hb);
-			pthread_mutex_lock(&hb->lock);
-			next = now + period;
-			continue;
-		}
-		worker_cond_wait_ms(&hb->cond, &hb->lock, next - now);
+	if (atomic_exchange(&hb->connected, false)) {
+		/* A new bus connection is most often a tracker that (re)started:
+		 * it gets a full inventory now, not at the next interval. */
+		log_info("bus_connected", "buses=%s", hb->w->cfg.bus);
+		trackers_inventory_request(hb->w);
 	}
-	pthread_mutex_unlock(&hb->lock);
-	return NULL;
+	publish(hb);
+	return (int64_t)hb->w->cfg.heartbeat_ms;
 }
 
 int heartbeat_start(struct worker *w, struct heartbeat **out)
@@ -94,30 +82,32 @@ int heartbeat_start(struct worker *w, struct heartbeat **out)
 	if (hb == NULL)
 		return PP_EINTERNAL;
 	hb->w = w;
-	pthread_mutex_init(&hb->lock, NULL);
-	worker_cond_init(&hb->cond);
 	int rv = nng_pub0_open(&hb->sock);
 	if (rv != 0)
 		goto fail;
 	nng_socket_set_size(hb->sock, NNG_OPT_RECVMAXSZ, HEARTBEAT_MSG_MAX);
 	nng_socket_set_ms(hb->sock, NNG_OPT_RECONNMINT, 50);
 	nng_socket_set_ms(hb->sock, NNG_OPT_RECONNMAXT, 1000);
-	nng_pipe_notify(hb->sock, NNG_PIPE_EV_ADD_POST, on_pipe_added, hb);
-	rv = nng_dial(hb->sock, w->cfg.bus, NULL, NNG_FLAG_NONBLOCK);
-	if (rv != 0) {
-		log_error("bus_dial_failed", "address=%s err=\"%s\"", w->cfg.bus, nng_strerror(rv));
+	/* The loop exists before the first pipe callback can wake it. */
+	if (bgloop_start("heartbeat", heartbeat_step, hb, &hb->loop) != PP_OK) {
 		nng_close(hb->sock);
 		goto fail;
 	}
-	if (pthread_create(&hb->thread, NULL, heartbeat_main, hb) != 0) {
-		nng_close(hb->sock);
-		goto fail;
+	nng_pipe_notify(hb->sock, NNG_PIPE_EV_ADD_POST, on_pipe_added, hb);
+	/* One PUB socket dialed to every tracker's bus: each gets every beat. */
+	for (size_t i = 0; i < w->n_buses; i++) {
+		rv = nng_dial(hb->sock, w->buses[i], NULL, NNG_FLAG_NONBLOCK);
+		if (rv != 0) {
+			log_error("bus_dial_failed", "address=%s err=\"%s\"", w->buses[i],
+				  nng_strerror(rv));
+			nng_close(hb->sock);
+			bgloop_free(hb->loop);
+			goto fail;
+		}
 	}
 	*out = hb;
 	return PP_OK;
 fail:
-	pthread_cond_destroy(&hb->cond);
-	pthread_mutex_destroy(&hb->lock);
 	free(hb);
 	return PP_EINVAL;
 }
@@ -126,13 +116,8 @@ void heartbeat_stop(struct heartbeat *hb)
 {
 	if (hb == NULL)
 		return;
-	pthread_mutex_lock(&hb->lock);
-	hb->stop = true;
-	pthread_cond_broadcast(&hb->cond);
-	pthread_mutex_unlock(&hb->lock);
-	pthread_join(hb->thread, NULL);
+	/* The socket first: its pipe callback wakes the loop. */
 	nng_close(hb->sock);
-	pthread_cond_destroy(&hb->cond);
-	pthread_mutex_destroy(&hb->lock);
+	bgloop_free(hb->loop);
 	free(hb);
 }

@@ -13,10 +13,15 @@
 #include "heartbeat.h"
 #include "inventory.h"
 #include "log.h"
+#include "meta_log.h"
+#include "metrics.h"
 #include "process.h"
+#include "prom_http.h"
+#include "prom_process.h"
 #include "rpc_server.h"
 #include "scrub.h"
 #include "store.h"
+#include "trackers.h"
 #include "timeutil.h"
 #include "worker.h"
 
@@ -27,10 +32,11 @@
 
 #define WORKER_ID_MAX 64
 
-static void on_corrupt(void *arg, const char *chunk_id)
+static void on_corrupt(void *arg, const char *chunk_id, uint64_t gen)
 {
 	struct worker *w = arg;
-	inventory_report_corrupt(w->inventory, chunk_id);
+	worker_metrics_chunk_corrupt();
+	trackers_report_corrupt(w, chunk_id, gen);
 }
 
 /* An evicted copy is reported by the next inventory (the tracker drops the
@@ -39,7 +45,29 @@ static void on_evict(void *arg, const char *chunk_id)
 {
 	(void)chunk_id;
 	struct worker *w = arg;
-	inventory_request(w->inventory);
+	trackers_inventory_request(w);
+}
+
+static bool tcp_address(const char *a) { return a && strncmp(a, "tcp://", 6) == 0 && a[6]; }
+
+/* --tracker and --bus: matching comma-separated lists of tcp:// addresses. */
+static int split_trackers(struct worker *w)
+{
+	const char *why = NULL;
+	if (flags_split_list(w->cfg.tracker, WORKER_TRACKERS_MAX, &w->trackers, &w->n_trackers) !=
+		    PP_OK ||
+	    flags_split_list(w->cfg.bus, WORKER_TRACKERS_MAX, &w->buses, &w->n_buses) != PP_OK)
+		why = "--tracker and --bus must be lists of at most 4 addresses, no empty ones";
+	else if (w->n_trackers != w->n_buses)
+		why = "--tracker and --bus must name as many addresses (paired by position)";
+	for (size_t i = 0; why == NULL && i < w->n_trackers; i++)
+		if (!tcp_address(w->trackers[i]) || !tcp_address(w->buses[i]))
+			why = "--tracker and --bus must be tcp://HOST:PORT addresses";
+	if (why != NULL) {
+		fprintf(stderr, "pp-worker: %s\n", why);
+		return PP_EINVAL;
+	}
+	return PP_OK;
 }
 
 static bool id_valid(const char *id)
@@ -56,9 +84,9 @@ static bool id_valid(const char *id)
 	return true;
 }
 
-static bool tcp_address(const char *a) { return a && strncmp(a, "tcp://", 6) == 0 && a[6]; }
 
-static int parse_flags(int argc, char **argv, struct worker_config *cfg, const char **key_file)
+static int parse_flags(int argc, char **argv, struct worker_config *cfg, const char **key_file,
+		       const char **metrics_addr)
 {
 	static const struct flags_program prog = {
 		.name = "pp-worker",
@@ -78,8 +106,8 @@ static int parse_flags(int argc, char **argv, struct worker_config *cfg, const c
 		{"listen", "PP_LISTEN", FLAG_STRING, &cfg->listen, "RPC address to listen on", true, 0},
 		{"advertise", "PP_ADVERTISE", FLAG_STRING, &cfg->advertise,
 		 "RPC address peers dial (default: --listen)", false, 0},
-		{"tracker", "PP_TRACKER", FLAG_STRING, &cfg->tracker, "tracker RPC address", true, 0},
-		{"bus", "PP_BUS", FLAG_STRING, &cfg->bus, "tracker heartbeat bus address", true, 0},
+		{"tracker", "PP_TRACKER", FLAG_STRING, &cfg->tracker, "tracker RPC address; a comma-separated list for a primary and standbys", true, 0},
+		{"bus", "PP_BUS", FLAG_STRING, &cfg->bus, "tracker heartbeat bus address, one per --tracker", true, 0},
 		{"data", "PP_DATA", FLAG_STRING, &cfg->data_dir, "data directory", true, 0},
 		{"capacity", "PP_CAPACITY", FLAG_BYTES, &cfg->capacity_bytes,
 		 "bytes this node may store (default: the disk's free space)", false, 0},
@@ -90,6 +118,8 @@ static int parse_flags(int argc, char **argv, struct worker_config *cfg, const c
 		 "background verification rate in bytes/s (default 64MiB, 0 = off)", false, 0},
 		{"heartbeat-ms", "PP_HEARTBEAT_MS", FLAG_UINT, &cfg->heartbeat_ms,
 		 "heartbeat period (default 1000)", false, 0},
+		{"metrics", "PP_METRICS", FLAG_STRING, metrics_addr,
+		 "serve Prometheus metrics at http://HOST:PORT/metrics (default: off)", false, 0},
 		{0},
 	};
 	int next = 0;
@@ -103,9 +133,8 @@ static int parse_flags(int argc, char **argv, struct worker_config *cfg, const c
 	const char *why = NULL;
 	if (!id_valid(cfg->id))
 		why = "--id must be 1-64 characters of [A-Za-z0-9._-]";
-	else if (!tcp_address(cfg->listen) || !tcp_address(cfg->tracker) || !tcp_address(cfg->bus) ||
-		 (cfg->advertise && !tcp_address(cfg->advertise)))
-		why = "--listen, --advertise, --tracker and --bus must be tcp://HOST:PORT addresses";
+	else if (!tcp_address(cfg->listen) || (cfg->advertise && !tcp_address(cfg->advertise)))
+		why = "--listen and --advertise must be tcp://HOST:PORT addresses";
 	else if (cfg->heartbeat_ms == 0 || cfg->heartbeat_ms > 600000)
 		why = "--heartbeat-ms must be between 1 and 600000";
 	else if (inventory_s == 0 || scrub_pass_s == 0)
@@ -136,7 +165,8 @@ int main(int argc, char **argv)
 	w.cfg.scrub_rate_bps = 64ull << 20;
 	w.cfg.heartbeat_ms = 1000;
 	const char *key_file = NULL;
-	int rc = parse_flags(argc, argv, &w.cfg, &key_file);
+	const char *metrics_addr = NULL;
+	int rc = parse_flags(argc, argv, &w.cfg, &key_file, &metrics_addr);
 	if (rc != FLAGS_CONTINUE)
 		return rc == FLAGS_EXIT_OK ? 0 : 1;
 
@@ -144,11 +174,19 @@ int main(int argc, char **argv)
 	struct rpc_server *server = NULL;
 	struct heartbeat *hb = NULL;
 	struct scrub *scrub = NULL;
+	struct prom_registry *reg = NULL;
+	struct prom_http *metrics_http = NULL;
 	if (auth_setup(&w.auth, key_file) != PP_OK)
 		return 1;
 	w.started_at_ms = time_wall_ms();
 	worker_slots_init(&w);
+	if (prom_registry_new(&reg) != PP_OK || prom_process_register(reg, "worker") != PP_OK ||
+	    worker_metrics_register(&w, &scrub, reg) != PP_OK)
+		goto out;
 	char err[512];
+	if (split_trackers(&w) != PP_OK)
+		goto out;
+	pthread_mutex_init(&w.term_lock, NULL);
 	struct store_config sc = {
 		.data_dir = w.cfg.data_dir,
 		.capacity_bytes = w.cfg.capacity_bytes,
@@ -158,6 +196,15 @@ int main(int argc, char **argv)
 	};
 	if (store_open(&sc, &w.store, err, sizeof(err)) != PP_OK) {
 		log_error("store_unusable", "dir=%s err=\"%s\"", w.cfg.data_dir, err);
+		fprintf(stderr, "pp-worker: %s\n", err);
+		goto out;
+	}
+	if (trackers_term_load(&w, err, sizeof(err)) != PP_OK) {
+		fprintf(stderr, "pp-worker: %s\n", err);
+		goto out;
+	}
+	if (meta_log_open(w.cfg.data_dir, &w.auth, NULL, &w.meta, err, sizeof(err)) != PP_OK) {
+		log_error("meta_log_unusable", "dir=%s err=\"%s\"", w.cfg.data_dir, err);
 		fprintf(stderr, "pp-worker: %s\n", err);
 		goto out;
 	}
@@ -173,14 +220,24 @@ int main(int argc, char **argv)
 		.contexts = WORKER_RPC_CONTEXTS,
 		.threads = WORKER_RPC_THREADS,
 		.max_msg_bytes = FRAME_MAX_BYTES,
+		.metrics = reg,
 	};
 	if (rpc_server_start(&srv_cfg, &server) != PP_OK) {
 		fprintf(stderr, "pp-worker: cannot listen on %s\n", w.cfg.listen);
 		goto out;
 	}
-	if (inventory_start(&w, &w.inventory) != PP_OK || heartbeat_start(&w, &hb) != PP_OK ||
-	    scrub_start(&w, &scrub) != PP_OK) {
+	for (size_t i = 0; i < w.n_trackers; i++) {
+		if (inventory_start(&w, w.trackers[i], &w.inventories[i]) != PP_OK) {
+			fprintf(stderr, "pp-worker: cannot start background threads (see log)\n");
+			goto out;
+		}
+	}
+	if (heartbeat_start(&w, &hb) != PP_OK || scrub_start(&w, &scrub) != PP_OK) {
 		fprintf(stderr, "pp-worker: cannot start background threads (see log)\n");
+		goto out;
+	}
+	if (metrics_addr != NULL && prom_http_start(metrics_addr, reg, &metrics_http) != PP_OK) {
+		fprintf(stderr, "pp-worker: cannot serve --metrics on %s\n", metrics_addr);
 		goto out;
 	}
 	log_info("worker_started", "id=%s listen=%s advertise=%s zone=%s tracker=%s bus=%s",
@@ -190,14 +247,21 @@ int main(int argc, char **argv)
 	log_info("worker_stopping", "signal=%d", sig);
 	exit_code = 0;
 out:
+	prom_http_stop(metrics_http); /* scrapes read the modules stopped below */
 	rpc_server_stop(server);
 	scrub_stop(scrub);
 	heartbeat_stop(hb);
-	inventory_stop(w.inventory);
-	w.inventory = NULL;
+	for (size_t i = 0; i < WORKER_TRACKERS_MAX; i++) {
+		inventory_stop(w.inventories[i]);
+		w.inventories[i] = NULL;
+	}
 	rpc_peers_free(w.peers);
+	flags_list_free(w.trackers, w.n_trackers);
+	flags_list_free(w.buses, w.n_buses);
+	meta_log_close(w.meta);
 	store_close(w.store);
 	worker_slots_destroy(&w);
+	prom_registry_free(reg);
 	auth_free(&w.auth);
 	if (exit_code == 0)
 		log_info("worker_stopped", "id=%s", w.cfg.id);

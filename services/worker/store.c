@@ -1,15 +1,20 @@
 /* The chunk store: durable one-file-per-chunk storage with verified reads;
- * see store.h for the on-disk layout.
+ * see store.h for the on-disk layout and copy generations.
  *
  * Invariants: a chunk id is validated with chunk_id_valid() before any path
- * is built from it; `lock` guards the index, `reserved_bytes` and
- * `disk_full`; file I/O happens outside the lock, and space for a write is
- * reserved under the lock first so concurrent puts never overshoot capacity. */
+ * is built from it. `lock` guards the index, the gens, `reserved_bytes` and
+ * `disk_full`, and every change of a chunk's visible file (the rename that
+ * publishes a write, the unlink of a delete or eviction, the move to
+ * quarantine) happens under it together with the index change, so a file
+ * and its index entry always describe the same copy. Writing and fsyncing
+ * the bytes happens outside the lock; space is reserved under it first so
+ * concurrent puts never overshoot capacity. */
 #define _GNU_SOURCE
 #include "store.h"
 #include "chunk_index.h"
 #include "errors.h"
 #include "frame.h"
+#include "fsutil.h"
 #include "hash.h"
 #include "log.h"
 #include "timeutil.h"
@@ -30,13 +35,21 @@
 
 #define STORE_PATH_MAX 4096
 
+/* A write in progress: its gen is given out but not yet in the index. */
+struct pending_write {
+	uint64_t gen;
+	struct pending_write *next;
+};
+
 struct store {
 	struct store_config cfg;
 	char *dir;                /* owned copy of cfg.data_dir */
-	pthread_mutex_t lock;     /* guards index, reserved_bytes, disk_full */
+	pthread_mutex_t lock;     /* guards everything below */
 	struct chunk_index index;
 	uint64_t reserved_bytes;  /* space promised to writes in progress */
 	bool disk_full;
+	uint64_t last_gen;        /* the highest gen given out */
+	struct pending_write *pending; /* on the writers' stacks */
 	atomic_ulong tmp_seq;     /* unique temp names */
 };
 
@@ -58,22 +71,12 @@ static int chunk_path(const struct store *s, const char *id, char *buf)
 	return path_fmt(buf, "%s/chunks/%.2s/%.2s/%s", s->dir, id, id + 2, id);
 }
 
-static int fsync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int rv = fsync(fd);
-	close(fd);
-	return rv;
-}
-
 /* mkdir that is fine with an existing directory; makes a new one durable. */
 static int ensure_dir(const char *path, const char *parent)
 {
 	if (mkdir(path, 0755) == 0) {
 		if (parent)
-			fsync_dir(parent);
+			fs_fsync_dir(parent);
 		return 0;
 	}
 	struct stat st;
@@ -105,7 +108,8 @@ static struct chunk_entry *lru_extra(struct store *s, const uint8_t *keep)
 	return best;
 }
 
-/* Removes the chunk's files (not the index entry: the caller did that). */
+/* Removes the chunk's files (not the index entry: the caller did that, under
+ * the same hold of the lock). */
 static void remove_files(struct store *s, const char *id)
 {
 	char path[STORE_PATH_MAX];
@@ -117,7 +121,7 @@ static void remove_files(struct store *s, const char *id)
 
 /* Evicts extra copies until `need` more bytes fit under `limit` (or, with
  * limit 0, until `need` bytes were freed). Evicted ids go to *victims
- * (malloc'd hex ids) for the caller to delete outside the lock. */
+ * (malloc'd hex ids) for the caller to report outside the lock. */
 static bool evict_for(struct store *s, const uint8_t *keep, uint64_t need, uint64_t limit,
 		      char (**victims)[65], size_t *nvictims)
 {
@@ -139,13 +143,14 @@ static bool evict_for(struct store *s, const uint8_t *keep, uint64_t need, uint6
 		uint8_t id[CHUNK_ID_BYTES];
 		memcpy(id, e->id, sizeof(id));
 		chunk_index_remove(&s->index, id, NULL);
+		remove_files(s, grown[*nvictims - 1]);
 	}
 }
 
+/* Outside the lock: the files are gone already; log and tell the owner. */
 static void finish_evictions(struct store *s, char (*victims)[65], size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		remove_files(s, victims[i]);
 		log_info("chunk_evicted", "chunk=%s reason=space", victims[i]);
 		if (s->cfg.on_evict)
 			s->cfg.on_evict(s->cfg.cb_arg, victims[i]);
@@ -235,7 +240,9 @@ static void scan_leaf(struct store *s, const char *ab, const char *cd)
 		uint8_t bin[CHUNK_ID_BYTES];
 		bool created;
 		chunk_id_to_bin(id, bin);
-		chunk_index_insert(&s->index, bin, (uint32_t)st.st_size, NULL, &created);
+		struct chunk_entry *e;
+		if (chunk_index_insert(&s->index, bin, (uint32_t)st.st_size, &e, &created) == PP_OK)
+			e->gen = ++s->last_gen;
 	}
 	closedir(d);
 }
@@ -291,6 +298,38 @@ static void scan_extra(struct store *s)
 	closedir(d);
 }
 
+/* Gens continue above every gen of an earlier run: the epoch (high 32 bits)
+ * is max(stored + 1, unix seconds now), written durably before any gen of
+ * this run is given out, so even a wiped data dir starts above the old one. */
+static int epoch_bump(struct store *s, char *err, size_t err_len)
+{
+	char path[STORE_PATH_MAX], tmp[STORE_PATH_MAX];
+	path_fmt(path, "%s/epoch", s->dir);
+	path_fmt(tmp, "%s/tmp/epoch", s->dir);
+	uint64_t stored = 0;
+	if (fs_read_u64(path, &stored) < 0) {
+		snprintf(err, err_len, "data dir %s: cannot read %s: %s", s->dir, path, strerror(errno));
+		return PP_EINVAL;
+	}
+	uint64_t epoch = stored + 1;
+	uint64_t now_s = (uint64_t)(time_wall_ms() / 1000);
+	if (now_s > epoch)
+		epoch = now_s;
+	if (epoch > UINT32_MAX) {
+		snprintf(err, err_len, "data dir %s: epoch file says %llu, beyond 2^32", s->dir,
+			 (unsigned long long)stored);
+		return PP_EINVAL;
+	}
+	char text[32];
+	snprintf(text, sizeof(text), "%llu\n", (unsigned long long)epoch);
+	if (fs_replace_small(path, tmp, text) != 0) {
+		snprintf(err, err_len, "data dir %s: cannot write %s: %s", s->dir, path, strerror(errno));
+		return PP_EINVAL;
+	}
+	s->last_gen = epoch << 32;
+	return PP_OK;
+}
+
 int store_open(const struct store_config *cfg, struct store **out, char *err, size_t err_len)
 {
 	if (cfg->data_dir == NULL || cfg->data_dir[0] == '\0') {
@@ -314,14 +353,16 @@ int store_open(const struct store_config *cfg, struct store **out, char *err, si
 		goto fail;
 	}
 	rc = check_layout(s, err, err_len);
+	if (rc == PP_OK)
+		rc = epoch_bump(s, err, err_len);
 	if (rc != PP_OK)
 		goto fail;
 	clean_tmp(s);
 	scan_chunks(s);
 	scan_extra(s);
-	log_info("store_opened", "dir=%s chunks=%zu used=%llu capacity=%llu", s->dir,
+	log_info("store_opened", "dir=%s chunks=%zu used=%llu capacity=%llu epoch=%llu", s->dir,
 		 s->index.count, (unsigned long long)s->index.bytes,
-		 (unsigned long long)cfg->capacity_bytes);
+		 (unsigned long long)cfg->capacity_bytes, (unsigned long long)(s->last_gen >> 32));
 	*out = s;
 	return PP_OK;
 fail:
@@ -356,17 +397,16 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
-/* temp file -> fsync -> rename -> fsync dir. Returns 0 or an errno. */
-static int write_durable(struct store *s, const char *id, const void *data, size_t len)
+/* Outside the lock: temp file written and fsynced, its directories made.
+ * Returns 0 or an errno; on error the temp file is gone. */
+static int write_temp(struct store *s, const char *id, const void *data, size_t len, char *tmp)
 {
-	char tmp[STORE_PATH_MAX], dst[STORE_PATH_MAX], dir_ab[STORE_PATH_MAX],
-		dir_cd[STORE_PATH_MAX], chunks[STORE_PATH_MAX];
+	char dir_ab[STORE_PATH_MAX], dir_cd[STORE_PATH_MAX], chunks[STORE_PATH_MAX];
 	unsigned long seq = atomic_fetch_add(&s->tmp_seq, 1);
 	path_fmt(tmp, "%s/tmp/%s.%ld.%lu", s->dir, id, (long)getpid(), seq);
 	path_fmt(chunks, "%s/chunks", s->dir);
 	path_fmt(dir_ab, "%s/%.2s", chunks, id);
 	path_fmt(dir_cd, "%s/%.2s", dir_ab, id + 2);
-	chunk_path(s, id, dst);
 	int err = 0;
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0)
@@ -376,10 +416,6 @@ static int write_durable(struct store *s, const char *id, const void *data, size
 	if (close(fd) != 0 && err == 0)
 		err = errno;
 	if (err == 0 && (ensure_dir(dir_ab, chunks) != 0 || ensure_dir(dir_cd, dir_ab) != 0))
-		err = errno;
-	if (err == 0 && rename(tmp, dst) != 0)
-		err = errno;
-	if (err == 0 && fsync_dir(dir_cd) != 0)
 		err = errno;
 	if (err != 0)
 		unlink(tmp);
@@ -412,7 +448,47 @@ static int reserve(struct store *s, const uint8_t *bin, size_t len, char (**vict
 	return PP_OK;
 }
 
-int store_put(struct store *s, const char *id, const void *data, size_t len, bool extra)
+static void pending_remove(struct store *s, const struct pending_write *pw)
+{
+	for (struct pending_write **p = &s->pending; *p; p = &(*p)->next) {
+		if (*p == pw) {
+			*p = pw->next;
+			return;
+		}
+	}
+}
+
+/* Lock held: the temp file becomes the chunk file and the index says so. */
+static int publish_locked(struct store *s, const char *id, const uint8_t *bin, const char *tmp,
+			  size_t len, uint64_t gen, bool extra, struct store_copy *out)
+{
+	char dst[STORE_PATH_MAX];
+	chunk_path(s, id, dst);
+	if (rename(tmp, dst) != 0)
+		return errno;
+	struct chunk_entry *e;
+	bool created;
+	if (chunk_index_insert(&s->index, bin, (uint32_t)len, &e, &created) != PP_OK) {
+		unlink(dst); /* out of memory: a file the index does not know would be a leak */
+		return ENOMEM;
+	}
+	if (created) {
+		e->extra = extra;
+		if (extra)
+			set_extra_marker(s, id, true);
+	} else if (!extra && e->extra) {
+		e->extra = false;
+		set_extra_marker(s, id, false);
+	}
+	e->gen = gen;
+	e->last_access_ms = time_mono_ms();
+	if (out)
+		*out = (struct store_copy){e->size, e->gen, e->extra};
+	return 0;
+}
+
+int store_put(struct store *s, const char *id, const void *data, size_t len, bool extra,
+	      struct store_copy *out)
 {
 	if (!chunk_id_valid(id))
 		return PP_EINVAL;
@@ -430,12 +506,17 @@ int store_put(struct store *s, const char *id, const void *data, size_t len, boo
 	char(*victims)[65] = NULL;
 	size_t nvictims = 0;
 	int rc = PP_OK;
+	struct pending_write pw = {0};
 
 	pthread_mutex_lock(&s->lock);
-	struct chunk_entry *held = chunk_index_find(&s->index, bin);
-	bool rewrite = held != NULL;
+	bool rewrite = chunk_index_find(&s->index, bin) != NULL;
 	if (!rewrite)
 		rc = reserve(s, bin, len, &victims, &nvictims);
+	if (rc == PP_OK) {
+		pw.gen = ++s->last_gen;
+		pw.next = s->pending;
+		s->pending = &pw;
+	}
 	pthread_mutex_unlock(&s->lock);
 	finish_evictions(s, victims, nvictims);
 	victims = NULL;
@@ -445,9 +526,8 @@ int store_put(struct store *s, const char *id, const void *data, size_t len, boo
 		return rc;
 	}
 
-	if (extra && !rewrite)
-		set_extra_marker(s, id, true);
-	int err = write_durable(s, id, data, len);
+	char tmp[STORE_PATH_MAX];
+	int err = write_temp(s, id, data, len, tmp);
 	if (err == ENOSPC || err == EDQUOT) {
 		/* The disk is fuller than our accounting: make room from extra
 		 * copies once and retry before refusing. */
@@ -456,25 +536,16 @@ int store_put(struct store *s, const char *id, const void *data, size_t len, boo
 		pthread_mutex_unlock(&s->lock);
 		finish_evictions(s, victims, nvictims);
 		if (freed && nvictims > 0)
-			err = write_durable(s, id, data, len);
+			err = write_temp(s, id, data, len, tmp);
 	}
 
 	pthread_mutex_lock(&s->lock);
+	pending_remove(s, &pw);
 	if (!rewrite)
 		s->reserved_bytes -= len;
+	if (err == 0)
+		err = publish_locked(s, id, bin, tmp, len, pw.gen, extra, out);
 	if (err == 0) {
-		struct chunk_entry *e;
-		bool created;
-		rc = chunk_index_insert(&s->index, bin, (uint32_t)len, &e, &created);
-		if (rc == PP_OK) {
-			if (created)
-				e->extra = extra;
-			else if (!extra && e->extra) {
-				e->extra = false;
-				set_extra_marker(s, id, false);
-			}
-			e->last_access_ms = time_mono_ms();
-		}
 		s->disk_full = false;
 	} else {
 		rc = (err == ENOSPC || err == EDQUOT) ? PP_ENOSPACE : PP_EINTERNAL;
@@ -484,18 +555,48 @@ int store_put(struct store *s, const char *id, const void *data, size_t len, boo
 	pthread_mutex_unlock(&s->lock);
 
 	if (err != 0) {
-		if (extra && !rewrite)
-			set_extra_marker(s, id, false);
+		unlink(tmp);
 		log_error("chunk_write_failed", "op=store_put chunk=%s err=\"%s\"", id, strerror(err));
 		return rc;
 	}
-	log_debug("chunk_stored", "chunk=%s size=%zu extra=%d", id, len, (int)extra);
-	return rc;
+	/* The rename is durable once its directory is: before anyone is told. */
+	char dir_cd[STORE_PATH_MAX];
+	path_fmt(dir_cd, "%s/chunks/%.2s/%.2s", s->dir, id, id + 2);
+	if (fs_fsync_dir(dir_cd) != 0) {
+		log_error("chunk_write_failed", "op=fsync_dir chunk=%s err=\"%s\"", id, strerror(errno));
+		return PP_EINTERNAL;
+	}
+	log_debug("chunk_stored", "chunk=%s size=%zu extra=%d gen=%llu", id, len, (int)extra,
+		  (unsigned long long)pw.gen);
+	return PP_OK;
+}
+
+int store_claim(struct store *s, const char *id, struct store_copy *out)
+{
+	if (!chunk_id_valid(id))
+		return PP_EINVAL;
+	uint8_t bin[CHUNK_ID_BYTES];
+	chunk_id_to_bin(id, bin);
+	pthread_mutex_lock(&s->lock);
+	struct chunk_entry *e = chunk_index_find(&s->index, bin);
+	if (e != NULL) {
+		e->gen = ++s->last_gen;
+		if (e->extra) {
+			e->extra = false;
+			set_extra_marker(s, id, false);
+		}
+		*out = (struct store_copy){e->size, e->gen, false};
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (e == NULL)
+		return PP_ENOTFOUND;
+	log_debug("chunk_claimed", "chunk=%s gen=%llu", id, (unsigned long long)out->gen);
+	return PP_OK;
 }
 
 /* ---- read, delete, stats ---------------------------------------------- */
 
-int store_size(struct store *s, const char *id, uint32_t *size)
+int store_stat(struct store *s, const char *id, struct store_copy *out)
 {
 	if (!chunk_id_valid(id))
 		return PP_EINVAL;
@@ -504,9 +605,18 @@ int store_size(struct store *s, const char *id, uint32_t *size)
 	pthread_mutex_lock(&s->lock);
 	struct chunk_entry *e = chunk_index_find(&s->index, bin);
 	if (e)
-		*size = e->size;
+		*out = (struct store_copy){e->size, e->gen, e->extra};
 	pthread_mutex_unlock(&s->lock);
 	return e ? PP_OK : PP_ENOTFOUND;
+}
+
+int store_size(struct store *s, const char *id, uint32_t *size)
+{
+	struct store_copy c;
+	int rc = store_stat(s, id, &c);
+	if (rc == PP_OK)
+		*size = c.size;
+	return rc;
 }
 
 bool store_has(struct store *s, const char *id)
@@ -515,26 +625,40 @@ bool store_has(struct store *s, const char *id)
 	return store_size(s, id, &size) == PP_OK;
 }
 
-/* Moves a bad copy aside and forgets it; reports it once. */
-static void quarantine(struct store *s, const char *id, const char *why)
+/* Lock held: forgets copy `gen` of the chunk and removes its files; false
+ * when the store holds no copy or another one (written since). */
+static bool forget_copy_locked(struct store *s, const char *id, uint64_t gen)
 {
 	uint8_t bin[CHUNK_ID_BYTES];
 	chunk_id_to_bin(id, bin);
-	pthread_mutex_lock(&s->lock);
-	bool was_held = chunk_index_remove(&s->index, bin, NULL);
-	pthread_mutex_unlock(&s->lock);
+	struct chunk_entry *e = chunk_index_find(&s->index, bin);
+	if (e == NULL || e->gen != gen)
+		return false;
+	chunk_index_remove(&s->index, bin, NULL);
+	return true;
+}
+
+/* Moves bad copy `gen` aside and forgets it; reports it once. A copy
+ * written since the bad read is left alone. */
+static void quarantine(struct store *s, const char *id, uint64_t gen, const char *why)
+{
 	char src[STORE_PATH_MAX], dst[STORE_PATH_MAX], marker[STORE_PATH_MAX];
 	chunk_path(s, id, src);
 	path_fmt(dst, "%s/quarantine/%s", s->dir, id);
-	if (rename(src, dst) != 0 && errno != ENOENT)
-		unlink(src);
 	extra_marker_path(s, id, marker);
-	unlink(marker);
-	if (!was_held)
+	pthread_mutex_lock(&s->lock);
+	bool ours = forget_copy_locked(s, id, gen);
+	if (ours) {
+		if (rename(src, dst) != 0 && errno != ENOENT)
+			unlink(src);
+		unlink(marker);
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (!ours)
 		return;
 	log_warn("chunk_quarantined", "chunk=%s reason=%s", id, why);
 	if (s->cfg.on_corrupt)
-		s->cfg.on_corrupt(s->cfg.cb_arg, id);
+		s->cfg.on_corrupt(s->cfg.cb_arg, id, gen);
 }
 
 static int read_all(int fd, uint8_t *buf, size_t len)
@@ -553,11 +677,11 @@ static int read_all(int fd, uint8_t *buf, size_t len)
 
 int store_read(struct store *s, const char *id, uint8_t *buf, size_t cap, size_t *len, bool touch)
 {
-	uint32_t size;
-	int rc = store_size(s, id, &size);
+	struct store_copy c;
+	int rc = store_stat(s, id, &c);
 	if (rc != PP_OK)
 		return rc;
-	if (size > cap)
+	if (c.size > cap)
 		return PP_ETOOLARGE;
 	char path[STORE_PATH_MAX];
 	chunk_path(s, id, path);
@@ -565,30 +689,30 @@ int store_read(struct store *s, const char *id, uint8_t *buf, size_t cap, size_t
 	if (fd < 0) {
 		if (errno != ENOENT)
 			return PP_EINTERNAL;
-		/* Deleted behind our back (or by a concurrent delete): forget it. */
-		uint8_t bin[CHUNK_ID_BYTES];
-		chunk_id_to_bin(id, bin);
+		/* Removed behind our back (by hand, say): forget that copy. */
 		pthread_mutex_lock(&s->lock);
-		chunk_index_remove(&s->index, bin, NULL);
+		bool gone = forget_copy_locked(s, id, c.gen);
 		pthread_mutex_unlock(&s->lock);
+		if (gone)
+			log_warn("chunk_missing", "chunk=%s reason=\"file vanished\"", id);
 		return PP_ENOTFOUND;
 	}
 	struct stat st;
 	const char *why = NULL;
-	if (fstat(fd, &st) != 0 || read_all(fd, buf, size) != 0)
+	if (fstat(fd, &st) != 0 || read_all(fd, buf, c.size) != 0)
 		why = "short_read";
-	else if ((uint64_t)st.st_size != size)
+	else if ((uint64_t)st.st_size != c.size)
 		why = "size_changed";
 	close(fd);
 	char hex[PP_SHA256_HEX];
 	if (why == NULL) {
-		if (sha256_hex(buf, size, hex) != PP_OK)
+		if (sha256_hex(buf, c.size, hex) != PP_OK)
 			return PP_EINTERNAL;
 		if (strcmp(hex, id) != 0)
 			why = "hash_mismatch";
 	}
 	if (why != NULL) {
-		quarantine(s, id, why);
+		quarantine(s, id, c.gen, why);
 		return PP_EINTEGRITY;
 	}
 	if (touch) {
@@ -600,25 +724,30 @@ int store_read(struct store *s, const char *id, uint8_t *buf, size_t cap, size_t
 			e->last_access_ms = time_mono_ms();
 		pthread_mutex_unlock(&s->lock);
 	}
-	*len = size;
+	*len = c.size;
 	return PP_OK;
 }
 
-int store_delete(struct store *s, const char *id)
+int store_delete(struct store *s, const char *id, uint64_t gen)
 {
 	if (!chunk_id_valid(id))
 		return PP_EINVAL;
 	uint8_t bin[CHUNK_ID_BYTES];
 	chunk_id_to_bin(id, bin);
+	int rc = PP_OK;
 	pthread_mutex_lock(&s->lock);
-	bool held = chunk_index_remove(&s->index, bin, NULL);
-	if (held)
+	struct chunk_entry *e = chunk_index_find(&s->index, bin);
+	if (e == NULL) {
+		rc = PP_ENOTFOUND;
+	} else if (e->gen != gen) {
+		rc = PP_ECONFLICT;
+	} else {
+		chunk_index_remove(&s->index, bin, NULL);
+		remove_files(s, id);
 		s->disk_full = false;
+	}
 	pthread_mutex_unlock(&s->lock);
-	if (!held)
-		return PP_ENOTFOUND;
-	remove_files(s, id);
-	return PP_OK;
+	return rc;
 }
 
 void store_get_stats(struct store *s, struct store_stats *out)
@@ -638,7 +767,7 @@ void store_get_stats(struct store *s, struct store_stats *out)
 	}
 }
 
-int store_list(struct store *s, struct store_ref **refs, size_t *n)
+int store_list(struct store *s, struct store_ref **refs, size_t *n, uint64_t *snapshot_seq)
 {
 	pthread_mutex_lock(&s->lock);
 	size_t count = s->index.count;
@@ -654,10 +783,19 @@ int store_list(struct store *s, struct store_ref **refs, size_t *n)
 			continue;
 		chunk_id_to_hex(e->id, r[k].id);
 		r[k].size = e->size;
+		r[k].gen = e->gen;
+		r[k].extra = e->extra;
 		k++;
 	}
+	/* Writes in progress publish later with the gen they hold now. */
+	uint64_t seq = s->last_gen;
+	for (const struct pending_write *p = s->pending; p; p = p->next)
+		if (p->gen - 1 < seq)
+			seq = p->gen - 1;
 	pthread_mutex_unlock(&s->lock);
 	*refs = r;
 	*n = k;
+	if (snapshot_seq)
+		*snapshot_seq = seq;
 	return PP_OK;
 }

@@ -3,8 +3,18 @@
  * On disk: DATA/chunks/ab/cd/<id> (one file per chunk), DATA/tmp (writes in
  * progress, emptied at open), DATA/quarantine/<id> (copies that failed their
  * hash), DATA/extra/<id> (empty markers: copies pulled for direct access,
- * evicted first). A chunk file only ever appears by rename of a fully written
- * and fsynced temp file, and every read is verified against the id. */
+ * evicted first), DATA/epoch (see below). A chunk file only ever appears by
+ * rename of a fully written and fsynced temp file, and every read is
+ * verified against the id.
+ *
+ * Copy generations: every copy the store holds has a `gen`, unique and
+ * increasing within the store across restarts (the high 32 bits are an
+ * epoch bumped and fsynced at every open, the low ones count writes). A new
+ * write, a rewrite and a claim each give the copy a higher gen, so a delete
+ * that names the gen it means never removes a copy written after the
+ * tracker decided (DESIGN.md, "Durability rules"). A listing carries a
+ * snapshot_seq: every copy written or claimed after the listing has a
+ * higher gen. */
 #ifndef PP_WORKER_STORE_H
 #define PP_WORKER_STORE_H
 
@@ -19,7 +29,7 @@ struct store_config {
 	uint64_t capacity_bytes; /* 0: limited by the disk only */
 	/* Called (outside the store lock) once per chunk quarantined after a
 	 * failed hash, and per extra copy evicted to make room. */
-	void (*on_corrupt)(void *arg, const char *chunk_id);
+	void (*on_corrupt)(void *arg, const char *chunk_id, uint64_t gen);
 	void (*on_evict)(void *arg, const char *chunk_id);
 	void *cb_arg;
 };
@@ -31,21 +41,36 @@ struct store_stats {
 	bool disk_full;          /* last write hit ENOSPC or the capacity */
 };
 
+/* One held copy. */
+struct store_copy {
+	uint32_t size;
+	uint64_t gen;
+	bool extra;
+};
+
 struct store_ref {
 	char id[65];
 	uint32_t size;
+	uint64_t gen;
+	bool extra;
 };
 
-/* Creates the layout, checks it is writable, empties tmp/ and indexes the
- * chunks found. On failure writes a sentence into err. */
+/* Creates the layout, checks it is writable, empties tmp/, bumps the epoch
+ * and indexes the chunks found. On failure writes a sentence into err. */
 int store_open(const struct store_config *cfg, struct store **out, char *err, size_t err_len);
 void store_close(struct store *s);
 
 /* Verifies sha256(data) == id (PP_EINTEGRITY), makes room (evicting extra
- * copies first, else PP_ENOSPACE) and stores durably. Storing a chunk already
- * held rewrites it; a non-extra put of an extra copy makes it a regular one. */
-int store_put(struct store *s, const char *chunk_id, const void *data, size_t len, bool extra);
+ * copies first, else PP_ENOSPACE) and stores durably; *out (may be NULL)
+ * describes the copy now held. Storing a chunk already held rewrites it
+ * under a new gen; a non-extra put of an extra copy makes it a regular one. */
+int store_put(struct store *s, const char *chunk_id, const void *data, size_t len, bool extra,
+	      struct store_copy *out);
+/* A held copy becomes a regular (non-extra) one under a new gen, as if it
+ * had just been written. PP_ENOTFOUND when not held. */
+int store_claim(struct store *s, const char *chunk_id, struct store_copy *out);
 /* PP_ENOTFOUND when not held. */
+int store_stat(struct store *s, const char *chunk_id, struct store_copy *out);
 int store_size(struct store *s, const char *chunk_id, uint32_t *size);
 bool store_has(struct store *s, const char *chunk_id);
 /* Reads the whole chunk into buf (cap >= its size) and verifies it; on a
@@ -53,10 +78,13 @@ bool store_has(struct store *s, const char *chunk_id);
  * returned. touch: counts as an access (false for the scrubber). */
 int store_read(struct store *s, const char *chunk_id, uint8_t *buf, size_t cap, size_t *len,
 	       bool touch);
-/* PP_ENOTFOUND when not held. */
-int store_delete(struct store *s, const char *chunk_id);
+/* Deletes the copy of generation gen: PP_OK when deleted, PP_ENOTFOUND when
+ * no copy is held, PP_ECONFLICT when the copy held has another gen (it was
+ * written or claimed after whoever asked decided; it stays). */
+int store_delete(struct store *s, const char *chunk_id, uint64_t gen);
 void store_get_stats(struct store *s, struct store_stats *out);
-/* A snapshot of every held chunk; *refs is malloc'd, the caller frees it. */
-int store_list(struct store *s, struct store_ref **refs, size_t *n);
+/* A snapshot of every held copy (*refs is malloc'd, the caller frees it) and
+ * its snapshot_seq (see the top of this file). */
+int store_list(struct store *s, struct store_ref **refs, size_t *n, uint64_t *snapshot_seq);
 
 #endif

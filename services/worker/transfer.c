@@ -9,6 +9,7 @@
 #include "errors.h"
 #include "log.h"
 #include "timeutil.h"
+#include "trackers.h"
 #include "worker.h"
 
 #include <pthread.h>
@@ -24,11 +25,13 @@
  * not time out first; 8 s moves 16 MiB even at 2 MB/s. */
 #define FORWARD_TIMEOUT_PER_HOP_MS 8000
 
-int transfer_register(struct worker *w, const char *chunk_id, uint32_t size)
+int transfer_register(struct worker *w, const char *chunk_id, const struct store_copy *copy)
 {
 	Pp__V1__ChunkRef ref = PP__V1__CHUNK_REF__INIT;
 	ref.id = (char *)chunk_id;
-	ref.size = size;
+	ref.size = copy->size;
+	ref.gen = copy->gen;
+	ref.extra = copy->extra;
 	Pp__V1__ChunkRef *refs[1] = {&ref};
 	Pp__V1__ReplicasAddedRequest ra = PP__V1__REPLICAS_ADDED_REQUEST__INIT;
 	ra.node_id = (char *)w->cfg.id;
@@ -38,11 +41,14 @@ int transfer_register(struct worker *w, const char *chunk_id, uint32_t size)
 	req.body_case = PP__V1__REQUEST__BODY_REPLICAS_ADDED;
 	req.replicas_added = &ra;
 	struct rpc_reply reply;
-	int rc = rpc_call(w->peers, w->cfg.tracker, &w->auth, &req, NULL, 0, RPC_TIMEOUT_SHORT_MS,
-			  &reply);
+	/* The primary takes it before the put is acknowledged; the other
+	 * trackers hear of it soon after. */
+	int rc = trackers_call(w, &req, RPC_TIMEOUT_SHORT_MS, &reply);
 	if (rc != PP_OK)
 		log_warn("replica_register_failed", "chunk=%s err=\"%s\"", chunk_id,
 			 rpc_reply_error(&reply, rc));
+	else
+		trackers_queue_added(w, atomic_load(&w->preferred), &ref);
 	rpc_reply_free(&reply);
 	return rc;
 }
@@ -102,7 +108,7 @@ int transfer_forward_join(struct transfer_forward *f)
 
 /* One get_chunk from one source, verified and stored. */
 static int pull_from(struct worker *w, const char *chunk_id, const char *source, bool extra,
-		     uint32_t *size)
+		     struct store_copy *copy)
 {
 	Pp__V1__GetChunkRequest get = PP__V1__GET_CHUNK_REQUEST__INIT;
 	get.chunk_id = (char *)chunk_id;
@@ -115,8 +121,7 @@ static int pull_from(struct worker *w, const char *chunk_id, const char *source,
 		rc = rpc_call(w->peers, source, &w->auth, &req, NULL, 0, RPC_TIMEOUT_DATA_MS, &reply);
 	if (rc == PP_OK) {
 		/* store_put verifies the hash: a bad source gives PP_EINTEGRITY. */
-		rc = store_put(w->store, chunk_id, reply.payload, reply.payload_len, extra);
-		*size = (uint32_t)reply.payload_len;
+		rc = store_put(w->store, chunk_id, reply.payload, reply.payload_len, extra, copy);
 	}
 	if (rc != PP_OK)
 		log_warn("pull_source_failed", "chunk=%s source=%s err=\"%s\"", chunk_id, source,
@@ -139,8 +144,7 @@ static int locate(struct worker *w, const char *chunk_id, char ***addrs, size_t 
 	struct rpc_reply reply;
 	*addrs = NULL;
 	*n = 0;
-	int rc = rpc_call(w->peers, w->cfg.tracker, &w->auth, &req, NULL, 0, RPC_TIMEOUT_SHORT_MS,
-			  &reply);
+	int rc = trackers_call(w, &req, RPC_TIMEOUT_SHORT_MS, &reply);
 	if (rc != PP_OK || reply.resp->body_case != PP__V1__RESPONSE__BODY_LOCATE) {
 		log_warn("locate_failed", "chunk=%s err=\"%s\"", chunk_id,
 			 rc != PP_OK ? rpc_reply_error(&reply, rc) : "no locate body");
@@ -187,7 +191,7 @@ int transfer_pull(struct worker *w, const char *chunk_id, char *const *sources, 
 		  bool extra)
 {
 	int rc = PP_EUNAVAIL;
-	uint32_t size = 0;
+	struct store_copy copy = {0};
 	int64_t started = time_mono_ms();
 	for (int round = 0; round < TRANSFER_PULL_ROUNDS; round++) {
 		char **located = NULL;
@@ -200,7 +204,7 @@ int transfer_pull(struct worker *w, const char *chunk_id, char *const *sources, 
 			n_from = n_located;
 		}
 		for (size_t i = 0; i < n_from; i++) {
-			rc = pull_from(w, chunk_id, from[i], extra, &size);
+			rc = pull_from(w, chunk_id, from[i], extra, &copy);
 			if (rc == PP_OK || rc == PP_ENOSPACE)
 				break;
 		}
@@ -214,7 +218,7 @@ int transfer_pull(struct worker *w, const char *chunk_id, char *const *sources, 
 			 pp_err_name(rc));
 		return rc;
 	}
-	log_info("chunk_pulled", "chunk=%s size=%u extra=%d ms=%lld", chunk_id, size, (int)extra,
-		 (long long)(time_mono_ms() - started));
-	return transfer_register(w, chunk_id, size);
+	log_info("chunk_pulled", "chunk=%s size=%u extra=%d gen=%llu ms=%lld", chunk_id, copy.size,
+		 (int)copy.extra, (unsigned long long)copy.gen, (long long)(time_mono_ms() - started));
+	return transfer_register(w, chunk_id, &copy);
 }

@@ -6,6 +6,7 @@
 #define PP_WORKER_TRANSFER_H
 
 #include "rpc_client.h"
+#include "store.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -15,8 +16,9 @@
 
 struct worker;
 
-/* replicas_added for one chunk held here; waits for the tracker's answer. */
-int transfer_register(struct worker *w, const char *chunk_id, uint32_t size);
+/* replicas_added for one copy held here (its gen and extra flag tell the
+ * tracker which copy and whether it counts); waits for the answer. */
+int transfer_register(struct worker *w, const char *chunk_id, const struct store_copy *copy);
 
 /* A put forwarded to the next node of the pipeline, run on its own thread
  * so the local write proceeds in parallel. The payload must stay valid

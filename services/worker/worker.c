@@ -1,41 +1,17 @@
-/* Shared helpers of the worker's parts: transfer slots (a counting
- * semaphore with a timed wait) and monotonic condition-variable waits. */
+/* Transfer slots: a counting semaphore with a timed wait, shared by the
+ * worker's handlers (see worker.h). */
 #define _GNU_SOURCE
 #include "worker.h"
 #include "errors.h"
-#include "worker_util.h"
+#include "timeutil.h"
 
 #include <errno.h>
 #include <time.h>
 
-void worker_cond_init(pthread_cond_t *c)
-{
-	pthread_condattr_t attr;
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(c, &attr);
-	pthread_condattr_destroy(&attr);
-}
-
-int worker_cond_wait_ms(pthread_cond_t *c, pthread_mutex_t *m, int64_t ms)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	if (ms < 0)
-		ms = 0;
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	return pthread_cond_timedwait(c, m, &ts);
-}
-
 void worker_slots_init(struct worker *w)
 {
 	pthread_mutex_init(&w->slots_lock, NULL);
-	worker_cond_init(&w->slots_cond);
+	time_cond_init(&w->slots_cond);
 	w->slots_free = WORKER_TRANSFER_SLOTS;
 }
 
@@ -50,7 +26,7 @@ int worker_slot_take(struct worker *w, int wait_ms)
 	int rc = PP_OK;
 	pthread_mutex_lock(&w->slots_lock);
 	while (w->slots_free == 0) {
-		if (worker_cond_wait_ms(&w->slots_cond, &w->slots_lock, wait_ms) == ETIMEDOUT &&
+		if (time_cond_wait_ms(&w->slots_cond, &w->slots_lock, wait_ms) == ETIMEDOUT &&
 		    w->slots_free == 0) {
 			rc = PP_EUNAVAIL;
 			break;

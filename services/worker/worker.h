@@ -22,13 +22,14 @@
  * forwarding to each other can take every thread. */
 #define WORKER_TRANSFER_SLOTS 12
 #define WORKER_SLOT_WAIT_MS 10000
+#define WORKER_TRACKERS_MAX 4
 
 struct worker_config {
 	const char *id;
 	const char *listen;
 	const char *advertise;
-	const char *tracker;
-	const char *bus;
+	const char *tracker;  /* comma-separated: primary, then standbys */
+	const char *bus;      /* the matching bus addresses */
 	const char *data_dir;
 	const char *zone;
 	uint64_t capacity_bytes;
@@ -39,13 +40,23 @@ struct worker_config {
 };
 
 struct inventory;
+struct meta_log;
 
 struct worker {
 	struct worker_config cfg;
 	struct auth auth;
 	struct store *store;
-	struct rpc_peers *peers;      /* the tracker and other workers */
-	struct inventory *inventory;  /* link to the tracker (reports) */
+	struct meta_log *meta;        /* metadata records kept for the tracker */
+	struct rpc_peers *peers;      /* the trackers and other workers */
+	char **trackers;              /* cfg.tracker split; owned */
+	size_t n_trackers;
+	char **buses;                 /* cfg.bus split; owned */
+	size_t n_buses;
+	atomic_size_t preferred;      /* the tracker that last took a write */
+	/* one report loop per tracker, same index */
+	struct inventory *inventories[WORKER_TRACKERS_MAX];
+	pthread_mutex_t term_lock;    /* guards persisting term */
+	_Atomic uint64_t term;        /* highest tracker term seen */
 	int64_t started_at_ms;        /* wall clock */
 	atomic_uint inflight;         /* chunk transfers in progress */
 	pthread_mutex_t slots_lock;   /* guards slots_free */

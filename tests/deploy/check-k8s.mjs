@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import YAML from 'yaml';
 import {
-  BINARIES, DOCUMENTED_ENV, DEPLOY_HELPER_ENV, PORTS, IMAGE,
+  BINARIES, DOCUMENTED_ENV, DEPLOY_HELPER_ENV, PORTS, METRICS_PORTS, IMAGE,
   binaryOf, commandWords, flagsIn, flagValue, expandVars, quantity,
 } from './contract.mjs';
 
@@ -480,6 +480,28 @@ const CHECKS = {
     return errs;
   },
 
+  // Every service pod serves --metrics on its port and says so to
+  // Prometheus (deploy/monitoring/prometheus-kubernetes.yml).
+  metrics(objs) {
+    const errs = [];
+    for (const [name, port] of Object.entries(METRICS_PORTS)) {
+      const o = objs.find((x) => ['StatefulSet', 'Deployment'].includes(x.kind) && x.metadata.name === name);
+      if (!o) continue;
+      const c = podSpec(o).containers.find((x) => binaryOf(containerWords(x).join(' ')) === name);
+      if (!c) continue;
+      const ann = o.spec.template.metadata.annotations ?? {};
+      if (ann['prometheus.io/scrape'] !== 'true') errs.push(`${name}: pods lack prometheus.io/scrape: "true"`);
+      if (ann['prometheus.io/port'] !== String(port)) errs.push(`${name}: prometheus.io/port is ${ann['prometheus.io/port']}, want ${port}`);
+      if (ann['prometheus.io/path'] !== '/metrics') errs.push(`${name}: prometheus.io/path is not /metrics`);
+      const m = flagValue(containerWords(c), 'metrics') ?? envMap(c).PP_METRICS;
+      if (!m || !m.endsWith(`:${port}`)) errs.push(`${name}: --metrics is ${m}, want HOST:${port}`);
+      if (!(c.ports ?? []).some((p) => p.containerPort === port && p.name === 'metrics')) {
+        errs.push(`${name}: no container port ${port} named metrics`);
+      }
+    }
+    return errs;
+  },
+
   resources(objs) {
     const errs = [];
     for (const o of workloads(objs)) {
@@ -617,6 +639,16 @@ const MUTATIONS = [
   }],
   ['gateway Service port', /\[ports\] pp-gateway: Service has no port 8080/, (o) => {
     find(o, 'Service', 'pp-gateway').spec.ports[0].port = 80;
+  }],
+  ['no scrape annotation', /\[metrics\] pp-worker: pods lack prometheus.io\/scrape/, (o) => {
+    delete worker(o).spec.template.metadata.annotations['prometheus.io/scrape'];
+  }],
+  ['annotation on the wrong port', /\[metrics\] pp-gateway: prometheus.io\/port is 8080/, (o) => {
+    find(o, 'Deployment', 'pp-gateway').spec.template.metadata.annotations['prometheus.io/port'] = '8080';
+  }],
+  ['no --metrics', /\[metrics\] pp-tracker: --metrics is undefined/, (o) => {
+    const c = podSpec(find(o, 'StatefulSet', 'pp-tracker')).containers[0];
+    c.args = c.args.filter((a) => !a.startsWith('--metrics'));
   }],
   ['no limits', /\[resources\] .*no memory request and limit/, (o) => { delete wc(o).resources.limits; }],
   ['no PDB', /\[disruptionBudgets\] pp-worker: no PodDisruptionBudget/, (o) => {

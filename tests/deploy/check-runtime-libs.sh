@@ -18,7 +18,8 @@ for b in "${bins[@]}"; do
 		exit 77
 	fi
 done
-if ldd "$bin/pp-tracker" | grep -q 'libasan\|libubsan'; then
+libs=$(ldd "$bin/pp-tracker")
+if [[ $libs == *libasan* || $libs == *libubsan* ]]; then
 	echo "SKIP: $bin holds a sanitizer build; the image is a release build"
 	exit 77
 fi

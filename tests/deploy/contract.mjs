@@ -7,21 +7,21 @@
 export const BINARIES = {
   'pp-tracker': {
     flags: ['listen', 'bus', 'events', 'db', 'chunk-size', 'replication', 'heartbeat-ms',
-      'suspect-ms', 'dead-ms', 'key-file', 'help', 'version'],
+      'suspect-ms', 'dead-ms', 'key-file', 'metrics', 'help', 'version'],
     env: ['PP_LISTEN', 'PP_BUS', 'PP_EVENTS', 'PP_DB', 'PP_CHUNK_SIZE', 'PP_REPLICATION',
-      'PP_HEARTBEAT_MS', 'PP_SUSPECT_MS', 'PP_DEAD_MS', 'PP_KEY_FILE'],
+      'PP_HEARTBEAT_MS', 'PP_SUSPECT_MS', 'PP_DEAD_MS', 'PP_KEY_FILE', 'PP_METRICS'],
   },
   'pp-worker': {
     flags: ['id', 'listen', 'advertise', 'tracker', 'bus', 'data', 'capacity', 'zone',
-      'key-file', 'help', 'version'],
+      'key-file', 'metrics', 'help', 'version'],
     env: ['PP_ID', 'PP_LISTEN', 'PP_ADVERTISE', 'PP_TRACKER', 'PP_BUS', 'PP_DATA',
-      'PP_CAPACITY', 'PP_ZONE', 'PP_KEY_FILE'],
+      'PP_CAPACITY', 'PP_ZONE', 'PP_KEY_FILE', 'PP_METRICS'],
   },
   'pp-gateway': {
     flags: ['http', 'tracker', 'events', 'web-root', 'token-file', 'key-file', 'max-upload',
-      'help', 'version'],
+      'metrics', 'help', 'version'],
     env: ['PP_HTTP', 'PP_TRACKER', 'PP_EVENTS', 'PP_WEB_ROOT', 'PP_TOKEN_FILE', 'PP_KEY_FILE',
-      'PP_MAX_UPLOAD'],
+      'PP_MAX_UPLOAD', 'PP_METRICS'],
   },
   // Global flags, then the verbs' own flags (put --name/--replication, get -o).
   ppctl: {
@@ -40,6 +40,9 @@ export const DOCUMENTED_ENV = [...new Set(Object.values(BINARIES).flatMap((b) =>
 export const DEPLOY_HELPER_ENV = ['POD_NAME', 'POD_NAMESPACE', 'NODE_NAME'];
 
 export const PORTS = { trackerRpc: 7000, trackerBus: 7001, trackerEvents: 7002, worker: 7100, gateway: 8080 };
+
+// --metrics ports (Prometheus scrapes pods by annotation; no Service needed).
+export const METRICS_PORTS = { 'pp-tracker': 7090, 'pp-worker': 7190, 'pp-gateway': 7091 };
 
 export const IMAGE = 'peer-pressure:0.1.0';
 

@@ -23,7 +23,15 @@ TRACKER_ADDR=tcp://127.0.0.1:$base
 pp_wait_for "ppcluster printed its banner" 20 grep -q "Peer Pressure is up" "$PP_TMP/logs/ppcluster.log"
 grep -q "http://127.0.0.1:$http/" "$PP_TMP/logs/ppcluster.log" || fail "no web UI address printed"
 pp_wait_for "3 workers up" 15 pp_nodes_up_is 3
-curl -fsS "http://127.0.0.1:$http/" | grep -qi "<html" || fail "the web UI is not served at /"
+page=$(curl -fsS "http://127.0.0.1:$http/") || fail "GET / failed"
+[[ ${page,,} == *"<html"* ]] || fail "the web UI is not served at /"
+# Metrics are on by default: tracker BASE+90, gateway BASE+91, worker K BASE+190+K.
+m=$(curl -fsS "http://127.0.0.1:$((base + 90))/metrics") || fail "no tracker metrics at BASE+90"
+grep -q '^pp_cluster_nodes{state="up"} 3$' <<<"$m" || fail "tracker metrics at BASE+90"
+m=$(curl -fsS "http://127.0.0.1:$((base + 91))/metrics") || fail "no gateway metrics at BASE+91"
+grep -q '^pp_tracker_reachable 1$' <<<"$m" || fail "gateway metrics at BASE+91"
+m=$(curl -fsS "http://127.0.0.1:$((base + 193))/metrics") || fail "no worker 3 metrics at BASE+193"
+grep -q '^pp_worker_info{node="w3"' <<<"$m" || fail "worker 3 metrics at BASE+193"
 grep -q -- "aws --endpoint-url http://127.0.0.1:$s3 s3" "$PP_TMP/logs/ppcluster.log" || fail "no aws-cli line printed"
 [ "$(stat -c %a "$dir/s3.credentials")" = 600 ] || fail "the S3 credentials are readable by others"
 if [ -x /usr/bin/aws ]; then

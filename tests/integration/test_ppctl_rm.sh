@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Delete (issue 3): rm removes the file at once (stat/get say not found,
-# exit 2), and its chunks disappear from the workers within seconds, while
-# chunks another file still references stay.
+# exit 2), and its chunks disappear from the workers once the collection
+# grace (--gc-grace-s, 2 s here) has passed, while chunks another file still
+# references stay.
 . "$PP_SOURCE_DIR/tests/lib/cluster.sh"
 
-pp_start_tracker --chunk-size 1MiB
+pp_start_tracker --chunk-size 1MiB --gc-grace-s 2
 for i in 1 2 3; do pp_start_worker "w$i"; done
 pp_wait_for "3 workers up" 15 pp_nodes_up_is 3
 
@@ -27,7 +28,7 @@ chunks_left() {
 	local n=0
 	for w in w1 w2 w3; do
 		for id in $ids; do
-			if pp_worker_chunks "$w" | grep -qx "$id"; then n=$((n + 1)); fi
+			if pp_worker_has "$w" "$id"; then n=$((n + 1)); fi
 		done
 	done
 	echo "$n"
@@ -37,7 +38,7 @@ pp_wait_for "deleted chunks collected from the workers" 20 no_chunks_left
 
 for id in $keep_ids; do
 	n=0
-	for w in w1 w2 w3; do if pp_worker_chunks "$w" | grep -qx "$id"; then n=$((n + 1)); fi; done
+	for w in w1 w2 w3; do if pp_worker_has "$w" "$id"; then n=$((n + 1)); fi; done
 	[ "$n" -ge 2 ] || fail "chunk $id of a kept file lost replicas ($n)"
 done
 ppctl get keep -o "$PP_TMP/keep.out"

@@ -9,9 +9,10 @@
 LIMIT_KB=$((64 * 1024))
 SIZE=$((300 * 1048576))
 assert_rss=1
+symbols=$(nm -a "$PP_BIN_DIR/ppctl" 2>/dev/null || true)
+libs=$(ldd "$PP_BIN_DIR/ppctl" 2>/dev/null || true)
 if [ "${PP_SANITIZE:-}" = ON ] || [ "${PP_SANITIZE:-}" = 1 ] ||
-	nm -a "$PP_BIN_DIR/ppctl" 2>/dev/null | grep -q '__asan_init' ||
-	ldd "$PP_BIN_DIR/ppctl" 2>/dev/null | grep -q libasan; then
+	[[ $symbols == *__asan_init* || $libs == *libasan* ]]; then
 	assert_rss=0
 	pp_log "sanitizer build: RSS figures are not meaningful here; checking the transfer only"
 fi

@@ -17,7 +17,7 @@ s3_aws s3 mb s3://big >/dev/null || fail "mb"
 # --- 100 MiB in 8 MiB parts ---
 pp_make_file "$T/100m" $((100 * 1024 * 1024))
 s3_aws s3 cp "$T/100m" s3://big/100m.bin >/dev/null || fail "aws s3 cp 100 MiB"
-grep -c 'op=UploadPart ' "$T/logs/gateway.log" | grep -qx 13 || fail "expected 13 UploadPart requests"
+assert_eq "$(grep -c 'op=UploadPart ' "$T/logs/gateway.log")" 13 "UploadPart requests"
 want_etag=$(/usr/bin/python3 -c '
 import hashlib, sys
 d = b"".join(hashlib.md5(p).digest() for p in iter(lambda f=open(sys.argv[1], "rb"): f.read(8 << 20), b""))
@@ -39,7 +39,7 @@ for n in 1 2 3; do
 		--body "$T/q$n" | j .ETag >"$T/e$n"
 done
 [ "$(ppctl --json ls | jq '[.files[] | select(.name | test("s3-uploads"))] | length')" = 0 ] || fail "ppctl ls shows parts"
-ppctl ls uploads | grep -q s3-uploads && fail "ppctl ls TEXT shows parts"
+[[ $(ppctl ls uploads) != *s3-uploads* ]] || fail "ppctl ls TEXT shows parts"
 [ "$(curl -fsS "$GATEWAY_URL/api/v1/files?q=s3-up" | jq .total)" = 0 ] || fail "REST search shows parts"
 part_chunks=$(for n in 1 2 3; do ppctl --json stat ".s3-uploads/$id/0000$n" | jq -r '.chunks[].id'; done | tr '\n' ' ')
 chunks_before=$(pp_health_field chunks)
@@ -70,8 +70,8 @@ id=$(s3_aws s3api create-multipart-upload --bucket big --key restart | j .Upload
 e1=$(s3_aws s3api upload-part --bucket big --key restart --upload-id "$id" --part-number 1 --body "$T/q1" | j .ETag)
 pp_stop_gateway
 pp_start_s3
-s3_aws s3api list-multipart-uploads --bucket big | j '.Uploads[].UploadId' | grep -qx "$id" ||
-	fail "the upload is gone after a gateway restart"
+assert_eq "$(s3_aws s3api list-multipart-uploads --bucket big | j '.Uploads[].UploadId')" "$id" \
+	"the upload after a gateway restart"
 e2=$(s3_aws s3api upload-part --bucket big --key restart --upload-id "$id" --part-number 2 --body "$T/q3" | j .ETag)
 cat >"$T/mp.json" <<EOF
 {"Parts": [{"PartNumber": 1, "ETag": $e1}, {"PartNumber": 2, "ETag": $e2}]}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Maintenance (issue 4): a worker put in maintenance and then killed and
 # restarted is not declared dead and causes no repair traffic; when the
-# maintenance window times out with the worker still away, repair starts.
+# maintenance window runs out by itself with the worker still away, it is
+# declared dead and repair starts.
 . "$PP_SOURCE_DIR/tests/lib/cluster.sh"
 
 pp_start_tracker --chunk-size 256KiB
@@ -35,11 +36,32 @@ pp_fully_replicated || fail "under-replicated after the restart"
 assert_eq "$(pp_health_field repairs_done)" 0 "repairs after the restart"
 assert_eq "$(snapshot)" "$before" "chunks on the other workers after the restart"
 
-# A maintenance window that runs out with the node away: repair starts.
-"$PP_BIN_DIR/ppctl" --tracker "$TRACKER_ADDR" maintenance w1 on >/dev/null
+# A maintenance window that runs out by itself with the node away: the
+# tracker (restarted gracefully with a 3 s window) declares it dead and
+# repairs, with nobody switching maintenance off.
+kill -TERM "$TRACKER_PID"
+rc=0
+wait "$TRACKER_PID" || rc=$?
+assert_eq "$rc" 0 "tracker exit status on SIGTERM"
+pp_launch_tracker --chunk-size 256KiB --maintenance-timeout-s 3
+pp_wait_for "3 workers up after the tracker restart" 15 pp_nodes_up_is 3
+ppctl maintenance w1 on >/dev/null
+started=$SECONDS
 pp_kill_worker w1 KILL
-pp_wait_for "w1 dead once maintenance is switched off" 1 true
-ppctl maintenance w1 off >/dev/null
+# Every time w1 still shows maintenance, no repair may have happened before.
+w1_dead_without_early_repair() {
+	local done state
+	done=$(pp_health_field repairs_done)
+	state=$(w1_state)
+	if [ "$state" = maintenance ] && [ "$done" != 0 ]; then
+		fail "repair ran while w1 was in maintenance ($done copies)"
+	fi
+	[ "$state" = dead ]
+}
+pp_wait_for "w1 dead once its maintenance window ran out" 20 w1_dead_without_early_repair
+[ $((SECONDS - started)) -ge 2 ] || fail "w1 declared dead before its 3 s window ended"
 pp_wait_for "repaired after maintenance ended" 60 pp_fully_replicated
 [ "$(pp_health_field repairs_done)" -ge 1 ] || fail "no repair after maintenance ended"
+ppctl get f.bin -o "$PP_TMP/o2.bin" >/dev/null
+assert_eq "$(pp_sha "$PP_TMP/o2.bin")" "$sum" "content after the repair"
 pp_done

@@ -51,7 +51,7 @@ chunk=$(jq -r '.chunks[0].id' "$PP_TMP/stat.json")
 	fail "expected 2 ok replicas: $(cat "$PP_TMP/stat.json")"
 bad=
 for w in w1 w2 w3; do
-	if pp_worker_chunks "$w" | grep -qx "$chunk"; then bad=$w; break; fi
+	if pp_worker_has "$w" "$chunk"; then bad=$w; break; fi
 done
 [ -n "$bad" ] || fail "no worker holds chunk $chunk"
 file="${WORKER_DIR[$bad]}/chunks/${chunk:0:2}/${chunk:2:2}/$chunk"

@@ -102,6 +102,31 @@ pp_launch_tracker() {
 	pp_wait_for "tracker answers ping" 10 ppctl ping
 }
 
+# pp_start_standby [extra flags...]: a second tracker following the first
+# (STANDBY_ADDR, STANDBY_BUS, STANDBY_EVENTS, STANDBY_DB); workers started
+# afterwards report to both (WORKER_TRACKERS, WORKER_BUSES).
+pp_start_standby() {
+	STANDBY_ADDR="tcp://127.0.0.1:$(pp_free_port)"
+	STANDBY_BUS="tcp://127.0.0.1:$(pp_free_port)"
+	STANDBY_EVENTS="tcp://127.0.0.1:$(pp_free_port)"
+	STANDBY_DB=$PP_TMP/standby.db
+	WORKER_TRACKERS="$TRACKER_ADDR,$STANDBY_ADDR"
+	WORKER_BUSES="$BUS_ADDR,$STANDBY_BUS"
+	pp_launch_standby "$@"
+}
+
+pp_launch_standby() {
+	"$PP_BIN_DIR/pp-tracker" --listen "$STANDBY_ADDR" --bus "$STANDBY_BUS" \
+		--events "$STANDBY_EVENTS" --db "$STANDBY_DB" --follow "$TRACKER_ADDR" \
+		--heartbeat-ms "$PP_HEARTBEAT_MS" --suspect-ms "$PP_SUSPECT_MS" \
+		--dead-ms "$PP_DEAD_MS" ${PP_KEY_FILE_ARG:+--key-file "$PP_KEY_FILE_ARG"} \
+		"$@" >>"$PP_TMP/logs/standby.log" 2>&1 &
+	STANDBY_PID=$!
+	PP_PIDS+=("$STANDBY_PID")
+	pp_wait_for "standby answers ping" 10 "$PP_BIN_DIR/ppctl" --tracker "$STANDBY_ADDR" \
+		${PP_KEY_FILE_ARG:+--key-file "$PP_KEY_FILE_ARG"} ping
+}
+
 # pp_start_worker ID [extra flags...]
 pp_start_worker() {
 	local id=$1
@@ -113,7 +138,8 @@ pp_start_worker() {
 	WORKER_ADDR[$id]="tcp://127.0.0.1:${WORKER_PORT[$id]}"
 	mkdir -p "${WORKER_DIR[$id]}"
 	"$PP_BIN_DIR/pp-worker" --id "$id" --listen "${WORKER_ADDR[$id]}" \
-		--tracker "$TRACKER_ADDR" --bus "$BUS_ADDR" --data "${WORKER_DIR[$id]}" \
+		--tracker "${WORKER_TRACKERS:-$TRACKER_ADDR}" --bus "${WORKER_BUSES:-$BUS_ADDR}" \
+		--data "${WORKER_DIR[$id]}" \
 		--heartbeat-ms "$PP_HEARTBEAT_MS" ${PP_KEY_FILE_ARG:+--key-file "$PP_KEY_FILE_ARG"} \
 		"$@" >>"$PP_TMP/logs/$id.log" 2>&1 &
 	WORKER_PID[$id]=$!
@@ -190,6 +216,17 @@ assert_exit() {
 pp_worker_chunks() {
 	find "${WORKER_DIR[$1]}/chunks" -type f -regextype egrep -regex '.*/[0-9a-f]{64}$' \
 		-printf '%f\n' 2>/dev/null | sort
+}
+
+# pp_worker_has WORKER CHUNK_ID: the worker's store holds that chunk file.
+pp_worker_has() {
+	local id=$2
+	[ -f "${WORKER_DIR[$1]}/chunks/${id:0:2}/${id:2:2}/$id" ]
+}
+
+# pp_worker_extra WORKER CHUNK_ID: the worker holds it as an extra copy.
+pp_worker_extra() {
+	[ -f "${WORKER_DIR[$1]}/extra/$2" ]
 }
 
 pp_done() {

@@ -117,7 +117,7 @@ static void check_ids(const struct strlist *l)
 		assert_string_equal(l->s[i], ids[i]);
 }
 
-static pp_v1_ChunkRef refs[2] = {{"", 4194304}, {"", 1}};
+static pp_v1_ChunkRef refs[2] = {{"", 4194304, (7ull << 32) | 9, false}, {"", 1, UINT64_MAX, true}};
 static struct msglist ref_list = {pp_v1_ChunkRef_fields, sizeof(pp_v1_ChunkRef), 2, refs};
 
 struct reflist {
@@ -137,6 +137,8 @@ static void check_refs(const struct reflist *l)
 	for (int i = 0; i < 2; i++) {
 		assert_string_equal(l->r[i].id, refs[i].id);
 		assert_int_equal(l->r[i].size, refs[i].size);
+		assert_true(l->r[i].gen == refs[i].gen);
+		assert_int_equal(l->r[i].extra, refs[i].extra);
 	}
 }
 
@@ -301,6 +303,12 @@ static void test_request_scalar_bodies(void **state)
 	SAME(upload_abort);
 
 	reset(NULL);
+	rq_in.has_upload_touch = true;
+	rq_in.upload_touch.upload_id = 987654321;
+	req_rt(&rq_in, &rq_out, 35);
+	SAME(upload_touch);
+
+	reset(NULL);
 	rq_in.has_manifest = true;
 	rq_in.manifest = (pp_v1_ManifestRequest){"x", 1024, 256};
 	memset(rq_in.manifest.name, 'n', 1024);
@@ -374,7 +382,7 @@ static void test_request_list_bodies(void **state)
 	reset(NULL);
 	memset(&rl, 0, sizeof(rl));
 	rq_in.has_inventory = true;
-	rq_in.inventory = (pp_v1_InventoryRequest){"w4", 77, 3, true, {{NULL}, NULL}};
+	rq_in.inventory = (pp_v1_InventoryRequest){"w4", 77, 3, true, {{NULL}, NULL}, 1ull << 40};
 	rq_in.inventory.chunks.funcs.encode = enc_msgs;
 	rq_in.inventory.chunks.arg = &ref_list;
 	rq_out.inventory.chunks.funcs.decode = dec_ref;
@@ -384,6 +392,7 @@ static void test_request_list_bodies(void **state)
 	assert_int_equal(rq_out.inventory.report_id, 77);
 	assert_int_equal(rq_out.inventory.page, 3);
 	assert_true(rq_out.inventory.last);
+	assert_true(rq_out.inventory.snapshot_seq == 1ull << 40);
 	check_refs(&rl);
 
 	/* Every body whose only field is a list of chunk ids. */
@@ -450,7 +459,7 @@ static void test_response_scalar_bodies(void **state)
 
 	reset(NULL);
 	rs_in.has_upload_begin = true;
-	rs_in.upload_begin = (pp_v1_UploadBeginResponse){55, 1048576, 2};
+	rs_in.upload_begin = (pp_v1_UploadBeginResponse){55, 1048576, 2, 60000};
 	resp_rt(&rs_in, &rs_out, 11);
 	RSAME(upload_begin);
 

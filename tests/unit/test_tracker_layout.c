@@ -11,6 +11,7 @@
 #include "db.h"
 #include "db_layout.h"
 #include "errors.h"
+#include "policy.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +45,19 @@ static void node_up(struct db *db, const char *id)
 	snprintf(r.id, sizeof(r.id), "%s", id);
 	snprintf(r.address, sizeof(r.address), "tcp://%s", id);
 	r.liveness = LIVE_UP;
+	r.heard = true;
+	r.roles = policy_node_roles(&r, 1000);
 	assert_int_equal(db_node_save(db, &r, 1), PP_OK);
+	assert_int_equal(db_scan_done(db, id), PP_OK);
+}
+
+static uint64_t next_gen = 100;
+
+static void copy_on(struct db *db, const char *node, const char *id, uint32_t size)
+{
+	struct copy_ref ref = {.size = size, .gen = ++next_gen};
+	snprintf(ref.id, sizeof(ref.id), "%s", id);
+	assert_int_equal(db_replica_added(db, node, &ref, 1000, 2000), PP_OK);
 }
 
 static void test_offsets_are_sums_of_the_sizes_before(void **state)
@@ -63,12 +76,12 @@ static void test_offsets_are_sums_of_the_sizes_before(void **state)
 		char id[65];
 		snprintf(id, sizeof(id), "%064x", i + 1);
 		assert_int_equal(db_upload_place(db, up, (uint64_t)i, id, sizes[i], 1000, 2000), PP_OK);
-		assert_int_equal(db_replica_added(db, "a", id, sizes[i], 1000, 2000), PP_OK);
-		assert_int_equal(db_replica_added(db, "b", id, sizes[i], 1000, 2000), PP_OK);
+		copy_on(db, "a", id, sizes[i]);
+		copy_on(db, "b", id, sizes[i]);
 	}
 	struct file_rec f;
 	assert_int_equal(db_upload_commit(db, up, 110, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-					  4, 5000, &f, err, sizeof(err)),
+					  4, 5000, 5000, &f, err, sizeof(err)),
 			 PP_OK);
 	const uint64_t starts[] = {0, 40, 50, 90, 110};
 	for (uint64_t i = 0; i <= 4; i++) {

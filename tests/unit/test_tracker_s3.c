@@ -13,6 +13,7 @@
 #include "db_multipart.h"
 #include "db_s3.h"
 #include "errors.h"
+#include "policy.h"
 #include "s3names.h"
 
 #include <stdio.h>
@@ -41,18 +42,34 @@ static int teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+static void node_up(struct db *db, const char *id)
+{
+	struct node_rec r;
+	memset(&r, 0, sizeof(r));
+	snprintf(r.id, sizeof(r.id), "%s", id);
+	snprintf(r.address, sizeof(r.address), "tcp://%s", id);
+	r.liveness = LIVE_UP;
+	r.heard = true;
+	r.roles = policy_node_roles(&r, 1000);
+	assert_int_equal(db_node_save(db, &r, 1), PP_OK);
+	assert_int_equal(db_scan_done(db, id), PP_OK);
+}
+
+static uint64_t next_gen = 100;
+
+static void copy_on(struct db *db, const char *node, const char *id, uint32_t size)
+{
+	struct copy_ref ref = {.size = size, .gen = ++next_gen};
+	snprintf(ref.id, sizeof(ref.id), "%s", id);
+	assert_int_equal(db_replica_added(db, node, &ref, 1000, 2000), PP_OK);
+}
+
 static struct db *open_db(void)
 {
 	struct db *db;
 	assert_int_equal(db_open(path, &db), PP_OK);
-	const char *nodes[] = {"a", "b"};
-	for (int i = 0; i < 2; i++) {
-		struct node_rec r;
-		memset(&r, 0, sizeof(r));
-		snprintf(r.id, sizeof(r.id), "%s", nodes[i]);
-		r.liveness = LIVE_UP;
-		assert_int_equal(db_node_save(db, &r, 1), PP_OK);
-	}
+	node_up(db, "a");
+	node_up(db, "b");
 	return db;
 }
 
@@ -65,8 +82,8 @@ static int64_t stage(struct db *db, const char *name, int n)
 		char id[65];
 		snprintf(id, sizeof(id), "%064x", next_chunk++);
 		assert_int_equal(db_upload_place(db, up, (uint64_t)i, id, 10, 1000, 2000), PP_OK);
-		assert_int_equal(db_replica_added(db, "a", id, 10, 1000, 2000), PP_OK);
-		assert_int_equal(db_replica_added(db, "b", id, 10, 1000, 2000), PP_OK);
+		copy_on(db, "a", id, 10);
+		copy_on(db, "b", id, 10);
 	}
 	return up;
 }
@@ -76,7 +93,7 @@ static int commit(struct db *db, int64_t up, int n, struct file_rec *f)
 	char err[256] = "";
 	return db_upload_commit(db, up, (uint64_t)n * 10,
 				"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", (uint64_t)n,
-				5000, f, err, sizeof(err));
+				5000, 5000, f, err, sizeof(err));
 }
 
 static void put(struct db *db, const char *name)
@@ -215,7 +232,7 @@ static void test_metadata_commits_with_its_version_and_bucket(void **state)
 		assert_int_equal(db_s3_meta_get(db, old_id, &m, &len), PP_ENOTFOUND);
 
 	assert_int_equal(db_s3_bucket_delete(db, "pics"), PP_ECONFLICT);
-	assert_int_equal(db_file_delete(db, "pics/a.jpg", 6000, &f), PP_OK);
+	assert_int_equal(db_file_delete(db, "pics/a.jpg", 6000, 6000, &f), PP_OK);
 	assert_int_equal(db_s3_bucket_delete(db, "pics"), PP_OK);
 	assert_int_equal(db_s3_bucket_exists(db, "pics"), PP_ENOTFOUND);
 	db_close(db);
@@ -258,7 +275,7 @@ static void test_multipart_stages_part_chunks_in_order(void **state)
 	char err[256];
 	assert_int_equal(db_upload_commit(db, session, 50,
 					  "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc", 5,
-					  3000, &f, err, sizeof(err)),
+					  3000, 3000, &f, err, sizeof(err)),
 			 PP_OK);
 	struct chunk_rec *ch;
 	size_t nc;

@@ -3,7 +3,8 @@
  * chunk_corrupt, locate, list) and a SUB socket on its bus: heartbeats,
  * start-up inventory, pipelined put with forwarding, ranged get, corrupt
  * copy quarantined and reported, pull for repair, direct access pulling a
- * missing chunk as an extra copy, has/delete, and the tracker proxy.
+ * missing chunk as an extra copy that a pull then claims, has and
+ * gen-conditional delete, and the tracker proxy.
  * Workers are started with posix_spawn before this process uses nng. */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -20,7 +21,10 @@
 #include "rpc_server.h"
 #include "timeutil.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <nng/protocol/pubsub0/sub.h>
 #include <pthread.h>
 #include <signal.h>
@@ -42,6 +46,8 @@ static pid_t w_pid[2];
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static char added_node[64][16];
 static char added_id[64][65];
+static uint64_t added_gen[64];
+static bool added_extra[64];
 static int n_added;
 static int inventories_done[2];
 static char corrupt_id[65];
@@ -69,6 +75,8 @@ static void t_replicas_added(void *svc, struct rpc_call *call)
 	for (size_t i = 0; i < r->n_chunks && n_added < 64; i++) {
 		snprintf(added_node[n_added], 16, "%s", r->node_id);
 		snprintf(added_id[n_added], 65, "%s", r->chunks[i]->id);
+		added_gen[n_added] = r->chunks[i]->gen;
+		added_extra[n_added] = r->chunks[i]->extra;
 		n_added++;
 	}
 	pthread_mutex_unlock(&lock);
@@ -149,7 +157,19 @@ static struct rpc_peers *peers;
 static struct auth open_auth;
 static nng_socket bus;
 
-static int port_base(void) { return 30000 + (int)(getpid() % 2000) * 10; }
+/* A port nothing listens on: the kernel's pick for a socket bound to port
+ * 0, released at once (the spawned process takes it moments later). */
+static int free_port(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sa);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	close(fd);
+	return ntohs(sa.sin_port);
+}
 
 static void spawn_worker(int i)
 {
@@ -174,12 +194,11 @@ static int setup(void **state)
 {
 	(void)state;
 	assert_non_null(mkdtemp(tmpdir));
-	int base = port_base();
-	snprintf(tracker_addr, sizeof(tracker_addr), "tcp://127.0.0.1:%d", base);
-	snprintf(bus_addr, sizeof(bus_addr), "tcp://127.0.0.1:%d", base + 1);
-	snprintf(dead_addr, sizeof(dead_addr), "tcp://127.0.0.1:%d", base + 9); /* nobody */
+	snprintf(tracker_addr, sizeof(tracker_addr), "tcp://127.0.0.1:%d", free_port());
+	snprintf(bus_addr, sizeof(bus_addr), "tcp://127.0.0.1:%d", free_port());
+	snprintf(dead_addr, sizeof(dead_addr), "tcp://127.0.0.1:%d", free_port()); /* nobody */
 	for (int i = 0; i < 2; i++) {
-		snprintf(w_addr[i], sizeof(w_addr[i]), "tcp://127.0.0.1:%d", base + 2 + i);
+		snprintf(w_addr[i], sizeof(w_addr[i]), "tcp://127.0.0.1:%d", free_port());
 		snprintf(w_dir[i], sizeof(w_dir[i]), "%s/w%d", tmpdir, i + 1);
 		spawn_worker(i); /* before any nng use in this process */
 	}
@@ -328,6 +347,22 @@ static bool exists(const char *path)
 	return stat(path, &st) == 0;
 }
 
+/* The latest registration of chunk id by node: its gen, and whether extra. */
+static uint64_t last_added(const char *node, const char *id, bool *extra)
+{
+	uint64_t gen = 0;
+	pthread_mutex_lock(&lock);
+	for (int i = 0; i < n_added; i++) {
+		if (strcmp(added_node[i], node) == 0 && strcmp(added_id[i], id) == 0) {
+			gen = added_gen[i];
+			if (extra)
+				*extra = added_extra[i];
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	return gen;
+}
+
 static void test_worker_serves_the_chunk_protocol(void **state)
 {
 	(void)state;
@@ -465,8 +500,22 @@ static void test_worker_serves_the_chunk_protocol(void **state)
 	assert_memory_equal(r.payload, solo + 100, 50);
 	rpc_reply_free(&r);
 	assert_int_equal(count_added("w1", solo_id), 1);
+	bool extra = false;
+	uint64_t extra_gen = last_added("w1", solo_id, &extra);
+	assert_true(extra && extra_gen > 0);
 	chunk_path(0, "extra", solo_id, path, sizeof(path));
 	assert_true(exists(path));
+	/* A pull of a chunk held as an extra copy claims it: a regular copy
+	 * under a new gen, registered as such, with no transfer. */
+	pull.chunk_id = solo_id;
+	pull.sources = NULL;
+	pull.n_sources = 0;
+	assert_int_equal(call(0, &req, NULL, 0, &r), PP_OK);
+	rpc_reply_free(&r);
+	uint64_t claimed_gen = last_added("w1", solo_id, &extra);
+	assert_false(extra);
+	assert_true(claimed_gen > extra_gen);
+	assert_false(exists(path));
 	/* Direct access to a corrupt copy serves a fresh verified one. */
 	chunk_path(0, NULL, solo_id, path, sizeof(path));
 	fd = open(path, O_RDWR);
@@ -493,14 +542,31 @@ static void test_worker_serves_the_chunk_protocol(void **state)
 	assert_true(r.resp->has_chunks->present[0]);
 	assert_false(r.resp->has_chunks->present[1]);
 	rpc_reply_free(&r);
+	/* A delete names the copy: without gens it is refused, an older gen
+	 * (a copy written again since) leaves the copy, the right one goes. */
 	Pp__V1__DeleteChunksRequest del = PP__V1__DELETE_CHUNKS_REQUEST__INIT;
+	uint64_t gens[1] = {claimed_gen};
 	del.chunk_ids = ids;
 	del.n_chunk_ids = 1;
 	req.body_case = PP__V1__REQUEST__BODY_DELETE_CHUNKS;
 	req.delete_chunks = &del;
-	assert_int_equal(call(0, &req, NULL, 0, &r), PP_OK);
+	assert_int_equal(call(0, &req, NULL, 0, &r), PP_EINVAL);
 	rpc_reply_free(&r);
 	chunk_path(0, NULL, solo_id, path, sizeof(path));
+	assert_true(exists(path));
+	uint64_t current_gen = last_added("w1", solo_id, NULL); /* the corrupt copy's refetch */
+	assert_true(current_gen > claimed_gen);
+	del.gens = gens;
+	del.n_gens = 1;
+	assert_int_equal(call(0, &req, NULL, 0, &r), PP_OK);
+	assert_int_equal(r.resp->delete_chunks->n_gone, 1);
+	assert_true(r.resp->delete_chunks->gone[0]);
+	rpc_reply_free(&r);
+	assert_true(exists(path));
+	gens[0] = current_gen;
+	assert_int_equal(call(0, &req, NULL, 0, &r), PP_OK);
+	assert_true(r.resp->delete_chunks->gone[0]);
+	rpc_reply_free(&r);
 	assert_false(exists(path));
 
 	/* The scrubber finds a bad copy nobody reads. */

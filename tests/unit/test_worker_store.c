@@ -1,7 +1,9 @@
 /* Unit tests for the worker's chunk store (services/worker/store.h): durable
  * round trips, id validation before any path is built, hash checks on write
  * and on every read (quarantine + report), capacity, start-up cleaning and
- * re-indexing, and eviction of extra copies before refusing space. */
+ * re-indexing, eviction of extra copies before refusing space, and copy
+ * generations (deletes name the copy they mean, claims, restarts, listing
+ * snapshots). */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,8 +33,9 @@ struct fixture {
 	int nevicted;
 };
 
-static void on_corrupt(void *arg, const char *id)
+static void on_corrupt(void *arg, const char *id, uint64_t gen)
 {
+	(void)gen;
 	struct fixture *f = arg;
 	if (f->ncorrupt < 4)
 		snprintf(f->corrupt[f->ncorrupt++], 65, "%s", id);
@@ -118,7 +121,7 @@ static void test_put_then_read_returns_same_bytes(void **state)
 	uint8_t data[5000], back[5000];
 	char id[65], path[256];
 	make_chunk(data, sizeof(data), 1, id);
-	assert_int_equal(store_put(f->s, id, data, sizeof(data), false), PP_OK);
+	assert_int_equal(store_put(f->s, id, data, sizeof(data), false, NULL), PP_OK);
 	chunk_file(f, id, path, sizeof(path));
 	struct stat st;
 	assert_int_equal(stat(path, &st), 0);
@@ -131,7 +134,7 @@ static void test_put_then_read_returns_same_bytes(void **state)
 	assert_int_equal(len, sizeof(data));
 	assert_memory_equal(back, data, sizeof(data));
 	/* Storing it again is harmless and counts once. */
-	assert_int_equal(store_put(f->s, id, data, sizeof(data), false), PP_OK);
+	assert_int_equal(store_put(f->s, id, data, sizeof(data), false, NULL), PP_OK);
 	struct store_stats stats;
 	store_get_stats(f->s, &stats);
 	assert_int_equal(stats.chunks, 1);
@@ -141,10 +144,12 @@ static void test_put_then_read_returns_same_bytes(void **state)
 	snprintf(tmp, sizeof(tmp), "%s/tmp", f->dir);
 	assert_int_equal(count_files(tmp), 0);
 	/* Deleting forgets it and removes the file. */
-	assert_int_equal(store_delete(f->s, id), PP_OK);
+	struct store_copy held;
+	assert_int_equal(store_stat(f->s, id, &held), PP_OK);
+	assert_int_equal(store_delete(f->s, id, held.gen), PP_OK);
 	assert_int_not_equal(stat(path, &st), 0);
 	assert_false(store_has(f->s, id));
-	assert_int_equal(store_delete(f->s, id), PP_ENOTFOUND);
+	assert_int_equal(store_delete(f->s, id, held.gen), PP_ENOTFOUND);
 	assert_int_equal(store_read(f->s, id, back, sizeof(back), &len, true), PP_ENOTFOUND);
 }
 
@@ -170,17 +175,17 @@ static void test_bad_ids_rejected_before_any_path(void **state)
 	size_t len;
 	uint32_t size;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_equal(store_put(f->s, bad[i], data, sizeof(data), false), PP_EINVAL);
+		assert_int_equal(store_put(f->s, bad[i], data, sizeof(data), false, NULL), PP_EINVAL);
 		assert_int_equal(store_read(f->s, bad[i], buf, sizeof(buf), &len, true), PP_EINVAL);
 		assert_int_equal(store_size(f->s, bad[i], &size), PP_EINVAL);
-		assert_int_equal(store_delete(f->s, bad[i]), PP_EINVAL);
+		assert_int_equal(store_delete(f->s, bad[i], 1), PP_EINVAL);
 	}
 	char path[256];
 	snprintf(path, sizeof(path), "%s/chunks", f->dir);
 	assert_int_equal(count_files(path), 0);
 	snprintf(path, sizeof(path), "%s/tmp", f->dir);
 	assert_int_equal(count_files(path), 0);
-	assert_int_equal(count_files(f->dir), 4); /* chunks tmp quarantine extra */
+	assert_int_equal(count_files(f->dir), 5); /* chunks tmp quarantine extra epoch */
 }
 
 static void test_put_with_wrong_hash_is_refused(void **state)
@@ -191,7 +196,7 @@ static void test_put_with_wrong_hash_is_refused(void **state)
 	char id[65], other_id[65], path[256];
 	make_chunk(data, sizeof(data), 2, id);
 	make_chunk(other, sizeof(other), 3, other_id);
-	assert_int_equal(store_put(f->s, id, other, sizeof(other), false), PP_EINTEGRITY);
+	assert_int_equal(store_put(f->s, id, other, sizeof(other), false, NULL), PP_EINTEGRITY);
 	assert_false(store_has(f->s, id));
 	chunk_file(f, id, path, sizeof(path));
 	struct stat st;
@@ -209,7 +214,7 @@ static void test_corrupt_file_is_quarantined_on_read(void **state)
 	uint8_t data[3000], back[3000];
 	char id[65], path[256], qpath[256];
 	make_chunk(data, sizeof(data), 4, id);
-	assert_int_equal(store_put(f->s, id, data, sizeof(data), false), PP_OK);
+	assert_int_equal(store_put(f->s, id, data, sizeof(data), false, NULL), PP_OK);
 	chunk_file(f, id, path, sizeof(path));
 	/* Flip one byte in the middle of the stored file. */
 	int fd = open(path, O_RDWR);
@@ -232,13 +237,13 @@ static void test_corrupt_file_is_quarantined_on_read(void **state)
 	assert_int_equal(f->ncorrupt, 1); /* reported once */
 	/* A truncated file is caught as well. */
 	make_chunk(data, sizeof(data), 5, id);
-	assert_int_equal(store_put(f->s, id, data, sizeof(data), false), PP_OK);
+	assert_int_equal(store_put(f->s, id, data, sizeof(data), false, NULL), PP_OK);
 	chunk_file(f, id, path, sizeof(path));
 	assert_int_equal(truncate(path, 100), 0);
 	assert_int_equal(store_read(f->s, id, back, sizeof(back), &len, true), PP_EINTEGRITY);
 	assert_int_equal(f->ncorrupt, 2);
 	/* And the good copy can be stored again afterwards. */
-	assert_int_equal(store_put(f->s, id, data, sizeof(data), false), PP_OK);
+	assert_int_equal(store_put(f->s, id, data, sizeof(data), false, NULL), PP_OK);
 	assert_int_equal(store_read(f->s, id, back, sizeof(back), &len, true), PP_OK);
 	assert_memory_equal(back, data, sizeof(data));
 }
@@ -252,9 +257,9 @@ static void test_capacity_refuses_with_no_space(void **state)
 	make_chunk(a, sizeof(a), 6, ia);
 	make_chunk(b, sizeof(b), 7, ib);
 	make_chunk(c, sizeof(c), 8, ic);
-	assert_int_equal(store_put(f->s, ia, a, sizeof(a), false), PP_OK);
-	assert_int_equal(store_put(f->s, ib, b, sizeof(b), false), PP_OK);
-	assert_int_equal(store_put(f->s, ic, c, sizeof(c), false), PP_ENOSPACE);
+	assert_int_equal(store_put(f->s, ia, a, sizeof(a), false, NULL), PP_OK);
+	assert_int_equal(store_put(f->s, ib, b, sizeof(b), false, NULL), PP_OK);
+	assert_int_equal(store_put(f->s, ic, c, sizeof(c), false, NULL), PP_ENOSPACE);
 	assert_false(store_has(f->s, ic));
 	struct store_stats stats;
 	store_get_stats(f->s, &stats);
@@ -263,8 +268,10 @@ static void test_capacity_refuses_with_no_space(void **state)
 	assert_int_equal(stats.capacity_bytes, 2500);
 	assert_true(stats.disk_full);
 	/* Freeing space makes room again and clears the flag. */
-	assert_int_equal(store_delete(f->s, ia), PP_OK);
-	assert_int_equal(store_put(f->s, ic, c, sizeof(c), false), PP_OK);
+	struct store_copy held;
+	assert_int_equal(store_stat(f->s, ia, &held), PP_OK);
+	assert_int_equal(store_delete(f->s, ia, held.gen), PP_OK);
+	assert_int_equal(store_put(f->s, ic, c, sizeof(c), false, NULL), PP_OK);
 	store_get_stats(f->s, &stats);
 	assert_false(stats.disk_full);
 	assert_int_equal(f->nevicted, 0);
@@ -278,8 +285,8 @@ static void test_open_cleans_tmp_and_reindexes(void **state)
 	char ia[65], ib[65], path[256];
 	make_chunk(a, sizeof(a), 9, ia);
 	make_chunk(b, sizeof(b), 10, ib);
-	assert_int_equal(store_put(f->s, ia, a, sizeof(a), false), PP_OK);
-	assert_int_equal(store_put(f->s, ib, b, sizeof(b), false), PP_OK);
+	assert_int_equal(store_put(f->s, ia, a, sizeof(a), false, NULL), PP_OK);
+	assert_int_equal(store_put(f->s, ib, b, sizeof(b), false, NULL), PP_OK);
 	store_close(f->s);
 	f->s = NULL;
 	/* A crash mid-write leaves temp files; a stray file sits among chunks. */
@@ -299,7 +306,7 @@ static void test_open_cleans_tmp_and_reindexes(void **state)
 	assert_int_equal(stats.used_bytes, sizeof(a) + sizeof(b));
 	struct store_ref *refs;
 	size_t n;
-	assert_int_equal(store_list(f->s, &refs, &n), PP_OK);
+	assert_int_equal(store_list(f->s, &refs, &n, NULL), PP_OK);
 	assert_int_equal(n, 2);
 	bool seen_a = false, seen_b = false;
 	for (size_t i = 0; i < n; i++) {
@@ -336,9 +343,9 @@ static void test_extra_copies_are_evicted_first(void **state)
 	make_chunk(c, sizeof(c), 13, ic);
 	make_chunk(d, sizeof(d), 14, id);
 	make_chunk(e, sizeof(e), 15, ie);
-	assert_int_equal(store_put(f->s, ia, a, sizeof(a), false), PP_OK);
-	assert_int_equal(store_put(f->s, ib, b, sizeof(b), true), PP_OK);
-	assert_int_equal(store_put(f->s, ic, c, sizeof(c), true), PP_OK);
+	assert_int_equal(store_put(f->s, ia, a, sizeof(a), false, NULL), PP_OK);
+	assert_int_equal(store_put(f->s, ib, b, sizeof(b), true, NULL), PP_OK);
+	assert_int_equal(store_put(f->s, ic, c, sizeof(c), true, NULL), PP_OK);
 	snprintf(marker, sizeof(marker), "%s/extra/%s", f->dir, ib);
 	struct stat st;
 	assert_int_equal(stat(marker, &st), 0);
@@ -351,17 +358,104 @@ static void test_extra_copies_are_evicted_first(void **state)
 	size_t len;
 	assert_int_equal(store_read(f->s, ic, back, sizeof(back), &len, true), PP_OK);
 	/* Full: a regular put evicts the least recently used extra copy. */
-	assert_int_equal(store_put(f->s, id, d, sizeof(d), false), PP_OK);
+	assert_int_equal(store_put(f->s, id, d, sizeof(d), false, NULL), PP_OK);
 	assert_int_equal(f->nevicted, 1);
 	assert_string_equal(f->evicted[0], ib);
 	assert_false(store_has(f->s, ib));
 	assert_int_not_equal(stat(marker, &st), 0);
 	assert_true(store_has(f->s, ia) && store_has(f->s, ic) && store_has(f->s, id));
 	/* A regular put of an extra copy makes it regular: not evictable. */
-	assert_int_equal(store_put(f->s, ic, c, sizeof(c), false), PP_OK);
-	assert_int_equal(store_put(f->s, ie, e, sizeof(e), false), PP_ENOSPACE);
+	assert_int_equal(store_put(f->s, ic, c, sizeof(c), false, NULL), PP_OK);
+	assert_int_equal(store_put(f->s, ie, e, sizeof(e), false, NULL), PP_ENOSPACE);
 	assert_int_equal(f->nevicted, 1);
 	assert_true(store_has(f->s, ia) && store_has(f->s, ic) && store_has(f->s, id));
+}
+
+/* A delete names the copy it means: a copy written again since survives. */
+static void test_delete_of_an_older_copy_keeps_the_newer_one(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(open_store(f, 0), PP_OK);
+	uint8_t data[2000];
+	char id[65];
+	make_chunk(data, sizeof(data), 16, id);
+	struct store_copy first, second, now;
+	assert_int_equal(store_put(f->s, id, data, sizeof(data), false, &first), PP_OK);
+	assert_int_equal(first.size, sizeof(data));
+	/* Re-uploaded (same content): a new copy with a higher gen. */
+	assert_int_equal(store_put(f->s, id, data, sizeof(data), false, &second), PP_OK);
+	assert_true(second.gen > first.gen);
+	assert_int_equal(store_delete(f->s, id, first.gen), PP_ECONFLICT);
+	assert_true(store_has(f->s, id));
+	assert_int_equal(store_stat(f->s, id, &now), PP_OK);
+	assert_int_equal(now.gen, second.gen);
+	assert_int_equal(store_delete(f->s, id, second.gen), PP_OK);
+	assert_false(store_has(f->s, id));
+	/* Written again after the delete: a later delete of that gen is moot. */
+	assert_int_equal(store_put(f->s, id, data, sizeof(data), false, &now), PP_OK);
+	assert_true(now.gen > second.gen);
+	assert_int_equal(store_delete(f->s, id, second.gen), PP_ECONFLICT);
+	assert_true(store_has(f->s, id));
+}
+
+/* A claim turns a held (extra) copy into a regular one under a new gen. */
+static void test_claim_makes_a_regular_copy_with_a_new_gen(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(open_store(f, 0), PP_OK);
+	uint8_t data[1500];
+	char id[65], marker[256];
+	make_chunk(data, sizeof(data), 17, id);
+	struct store_copy put, claimed, now;
+	assert_int_equal(store_claim(f->s, id, &claimed), PP_ENOTFOUND);
+	assert_int_equal(store_put(f->s, id, data, sizeof(data), true, &put), PP_OK);
+	assert_true(put.extra);
+	snprintf(marker, sizeof(marker), "%s/extra/%s", f->dir, id);
+	struct stat st;
+	assert_int_equal(stat(marker, &st), 0);
+	assert_int_equal(store_claim(f->s, id, &claimed), PP_OK);
+	assert_false(claimed.extra);
+	assert_true(claimed.gen > put.gen);
+	assert_int_not_equal(stat(marker, &st), 0);
+	assert_int_equal(store_stat(f->s, id, &now), PP_OK);
+	assert_false(now.extra);
+	assert_int_equal(now.gen, claimed.gen);
+	assert_int_equal(store_delete(f->s, id, put.gen), PP_ECONFLICT);
+	assert_true(store_has(f->s, id));
+}
+
+/* Gens keep increasing across restarts, and a listing's snapshot_seq is
+ * below every gen given out after it. */
+static void test_gens_increase_across_restarts_and_listings(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(open_store(f, 0), PP_OK);
+	uint8_t a[800], b[900];
+	char ia[65], ib[65];
+	make_chunk(a, sizeof(a), 19, ia);
+	make_chunk(b, sizeof(b), 20, ib);
+	struct store_copy ca, cb, again;
+	assert_int_equal(store_put(f->s, ia, a, sizeof(a), false, &ca), PP_OK);
+	struct store_ref *refs;
+	size_t n;
+	uint64_t seq = 0;
+	assert_int_equal(store_list(f->s, &refs, &n, &seq), PP_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(refs[0].gen, ca.gen);
+	assert_true(seq >= ca.gen);
+	free(refs);
+	assert_int_equal(store_put(f->s, ib, b, sizeof(b), false, &cb), PP_OK);
+	assert_true(cb.gen > seq);
+	store_close(f->s);
+	f->s = NULL;
+	assert_int_equal(open_store(f, 0), PP_OK);
+	assert_int_equal(store_stat(f->s, ia, &again), PP_OK);
+	assert_true(again.gen > cb.gen);
+	/* A delete decided before the restart names a gen no copy has now. */
+	assert_int_equal(store_delete(f->s, ia, ca.gen), PP_ECONFLICT);
+	assert_true(store_has(f->s, ia));
+	assert_int_equal(store_put(f->s, ia, a, sizeof(a), false, &ca), PP_OK);
+	assert_true(ca.gen > again.gen);
 }
 
 int main(void)
@@ -375,6 +469,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_cleans_tmp_and_reindexes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_data_dir_that_is_a_file_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_extra_copies_are_evicted_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete_of_an_older_copy_keeps_the_newer_one, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_claim_makes_a_regular_copy_with_a_new_gen, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_gens_increase_across_restarts_and_listings, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,6 +36,7 @@ extern "C" {
 #define PP_ENOSPACE (-7)
 #define PP_EINTERNAL (-8)
 #define PP_ETOOLARGE (-9)
+#define PP_ENOTPRIMARY (-10) /* a standby tracker answered a write */
 #endif
 
 struct pp_error {
@@ -223,6 +224,25 @@ int pp_drain(pp_client *c, const char *node_id, struct pp_drain_status *out,
 	     struct pp_error *err);
 int pp_maintenance(pp_client *c, const char *node_id, bool on, struct pp_node *out,
 		   struct pp_error *err);
+
+struct pp_backup_info {
+	uint64_t size;       /* bytes written */
+	uint64_t commit_seq; /* the newest commit the snapshot holds */
+};
+/* Writes a consistent online snapshot of the tracker's database (an SQLite
+ * file a tracker can start on) to fd, while the cluster keeps serving. */
+int pp_backup_fd(pp_client *c, int fd, pp_progress_fn progress, void *progress_arg,
+		 struct pp_backup_info *out, struct pp_error *err);
+
+struct pp_promote_result {
+	uint64_t term;       /* the new primary's term */
+	uint64_t commit_seq; /* its newest commit after catching up */
+	uint64_t merged;     /* records it merged while catching up */
+};
+/* Makes the standby tracker the primary (the first address of the list
+ * that answers): it catches up from the workers' records, takes a higher
+ * term and fences the old primary out. PP_ECONFLICT: already primary. */
+int pp_promote(pp_client *c, struct pp_promote_result *out, struct pp_error *err);
 
 /* Checks a file name as the cluster does: NULL when valid, else why not. */
 const char *pp_name_check(const char *name);
