@@ -5,6 +5,13 @@
  *              chunk ids (the placement path a real upload takes), then abort:
  *              nothing becomes visible and the session's records are collected.
  *   manifest — COUNT manifest lookups of names picked at random from a list.
+ *   ingest   — COUNT files of CHUNKS synthetic chunks each committed by
+ *              THREADS concurrent clients: upload_begin, place per chunk,
+ *              replicas_added as the workers named would send it (no bytes
+ *              move: this measures the tracker's metadata path, including
+ *              the metadata records it writes to real workers), commit.
+ *   ls       — COUNT name searches for words from a list.
+ *   health   — COUNT health calls.
  * Output: one JSON object (jansson) with p50/p99/mean in milliseconds. */
 #define _GNU_SOURCE
 #include "auth.h"
@@ -14,6 +21,8 @@
 #include "timeutil.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,11 +224,198 @@ out:
 	return rc;
 }
 
+struct ingest {
+	struct rpc_peers *peers;
+	struct auth *a;
+	const char *tracker;
+	char **nodes;
+	size_t n_nodes;
+	size_t count, chunks;
+	char prefix[96];
+	atomic_size_t next, failed;
+	double *lat; /* per file, whole sequence */
+};
+
+static int call_ok(struct ingest *g, Pp__V1__Request *req, Pp__V1__Response__BodyCase want,
+		   struct rpc_reply *rep)
+{
+	int r = rpc_call(g->peers, g->tracker, g->a, req, NULL, 0, CALL_TIMEOUT_MS, rep);
+	if (r == PP_OK && want != PP__V1__RESPONSE__BODY__NOT_SET && rep->resp->body_case != want)
+		r = PP_EINTERNAL;
+	return r;
+}
+
+/* One file: begin, place and register every chunk, commit. */
+static int ingest_one(struct ingest *g, size_t i)
+{
+	char name[160];
+	snprintf(name, sizeof name, "%s/%07zu", g->prefix, i);
+	struct rpc_reply rep = {0};
+	Pp__V1__Request req = PP__V1__REQUEST__INIT;
+	Pp__V1__UploadBeginRequest begin = PP__V1__UPLOAD_BEGIN_REQUEST__INIT;
+	begin.name = name;
+	req.body_case = PP__V1__REQUEST__BODY_UPLOAD_BEGIN;
+	req.upload_begin = &begin;
+	int r = call_ok(g, &req, PP__V1__RESPONSE__BODY_UPLOAD_BEGIN, &rep);
+	if (r != PP_OK) {
+		fprintf(stderr, "ingest: %s: upload_begin: %s\n", name, rpc_reply_error(&rep, r));
+		rpc_reply_free(&rep);
+		return r;
+	}
+	uint64_t upload = rep.resp->upload_begin->upload_id;
+	uint32_t repl = rep.resp->upload_begin->replication;
+	rpc_reply_free(&rep);
+	for (size_t k = 0; r == PP_OK && k < g->chunks; k++) {
+		char seed[192], id[PP_SHA256_HEX];
+		snprintf(seed, sizeof seed, "%s#%zu", name, k);
+		sha256_hex(seed, strlen(seed), id);
+		Pp__V1__PlaceRequest place = PP__V1__PLACE_REQUEST__INIT;
+		place.upload_id = upload;
+		place.index = k;
+		place.chunk_id = id;
+		place.size = 4096;
+		req.body_case = PP__V1__REQUEST__BODY_PLACE;
+		req.place = &place;
+		r = call_ok(g, &req, PP__V1__RESPONSE__BODY_PLACE, &rep);
+		rpc_reply_free(&rep);
+		for (uint32_t c = 0; r == PP_OK && c < repl; c++) {
+			Pp__V1__ChunkRef ref = PP__V1__CHUNK_REF__INIT;
+			ref.id = id;
+			ref.size = 4096;
+			ref.gen = ((uint64_t)(i + 1) << 8) | k; /* generation 0 means "none" */
+			Pp__V1__ChunkRef *refs[1] = {&ref};
+			Pp__V1__ReplicasAddedRequest ra = PP__V1__REPLICAS_ADDED_REQUEST__INIT;
+			ra.node_id = g->nodes[(i + k + c) % g->n_nodes];
+			ra.n_chunks = 1;
+			ra.chunks = refs;
+			req.body_case = PP__V1__REQUEST__BODY_REPLICAS_ADDED;
+			req.replicas_added = &ra;
+			r = call_ok(g, &req, PP__V1__RESPONSE__BODY__NOT_SET, &rep);
+			rpc_reply_free(&rep);
+		}
+	}
+	if (r != PP_OK) {
+		fprintf(stderr, "ingest: %s: place/register failed\n", name);
+		return r;
+	}
+	Pp__V1__CommitRequest commit = PP__V1__COMMIT_REQUEST__INIT;
+	char sha[PP_SHA256_HEX];
+	sha256_hex(name, strlen(name), sha);
+	commit.upload_id = upload;
+	commit.size = 4096 * g->chunks;
+	commit.sha256 = sha;
+	commit.chunk_count = g->chunks;
+	req.body_case = PP__V1__REQUEST__BODY_COMMIT;
+	req.commit = &commit;
+	r = call_ok(g, &req, PP__V1__RESPONSE__BODY_FILE, &rep);
+	if (r != PP_OK)
+		fprintf(stderr, "ingest: %s: commit: %s\n", name, rpc_reply_error(&rep, r));
+	rpc_reply_free(&rep);
+	return r;
+}
+
+static void *ingest_main(void *arg)
+{
+	struct ingest *g = arg;
+	for (size_t i; (i = atomic_fetch_add(&g->next, 1)) < g->count;) {
+		double t0 = now_ms();
+		if (ingest_one(g, i) != PP_OK)
+			atomic_fetch_add(&g->failed, 1);
+		g->lat[i] = now_ms() - t0;
+	}
+	return NULL;
+}
+
+static int cmd_ingest(struct rpc_peers *peers, struct auth *a, const char *tracker, size_t count,
+		      size_t threads, const char *nodes, size_t chunks, const char *prefix)
+{
+	struct ingest g = {.peers = peers, .a = a, .tracker = tracker, .count = count,
+			   .chunks = chunks ? chunks : 1};
+	snprintf(g.prefix, sizeof g.prefix, "%s", prefix);
+	char *list = strdup(nodes), *save = NULL;
+	g.nodes = calloc(64, sizeof(char *));
+	g.lat = calloc(count, sizeof(double));
+	if (!list || !g.nodes || !g.lat)
+		return 1;
+	for (char *t = strtok_r(list, ",", &save); t && g.n_nodes < 64; t = strtok_r(NULL, ",", &save))
+		g.nodes[g.n_nodes++] = t;
+	pthread_t *tids = calloc(threads, sizeof(pthread_t));
+	double t_start = now_ms();
+	size_t started = 0;
+	for (; tids && started < threads; started++)
+		if (pthread_create(&tids[started], NULL, ingest_main, &g) != 0)
+			break;
+	for (size_t k = 0; k < started; k++)
+		pthread_join(tids[k], NULL);
+	double wall = now_ms() - t_start;
+	json_t *o = latency_json("ingest", g.lat, count, wall);
+	json_object_set_new(o, "threads", json_integer((json_int_t)started));
+	json_object_set_new(o, "chunks_per_file", json_integer((json_int_t)g.chunks));
+	json_object_set_new(o, "failed", json_integer((json_int_t)atomic_load(&g.failed)));
+	json_object_set_new(o, "files_per_s", json_real(wall > 0 ? (double)count * 1e3 / wall : 0));
+	int rc = atomic_load(&g.failed) ? 1 : emit(o);
+	if (rc)
+		json_decref(o);
+	free(tids);
+	free(g.lat);
+	free(g.nodes);
+	free(list);
+	return rc;
+}
+
+static int cmd_simple(struct rpc_peers *peers, struct auth *a, const char *tracker, size_t count,
+		      const char *what, const char *words_path)
+{
+	char **words = NULL;
+	size_t n_words = 0;
+	if (words_path && read_names(words_path, &words, &n_words) != 0)
+		return 1;
+	double *lat = calloc(count, sizeof *lat);
+	if (!lat)
+		return 1;
+	int rc = 0;
+	double t_start = now_ms();
+	for (size_t i = 0; rc == 0 && i < count; i++) {
+		Pp__V1__Request req = PP__V1__REQUEST__INIT;
+		Pp__V1__ListRequest l = PP__V1__LIST_REQUEST__INIT;
+		Pp__V1__HealthRequest h = PP__V1__HEALTH_REQUEST__INIT;
+		if (words) {
+			l.query = words[i % n_words];
+			l.limit = 100;
+			req.body_case = PP__V1__REQUEST__BODY_LIST;
+			req.list = &l;
+		} else {
+			req.body_case = PP__V1__REQUEST__BODY_HEALTH;
+			req.health = &h;
+		}
+		struct rpc_reply rep;
+		double t0 = now_ms();
+		int r = rpc_call(peers, tracker, a, &req, NULL, 0, CALL_TIMEOUT_MS, &rep);
+		lat[i] = now_ms() - t0;
+		if (r != PP_OK) {
+			fprintf(stderr, "%s: %s\n", what, rpc_reply_error(&rep, r));
+			rc = 1;
+		}
+		rpc_reply_free(&rep);
+	}
+	if (rc == 0)
+		rc = emit(latency_json(what, lat, count, now_ms() - t_start));
+	for (size_t i = 0; i < n_words; i++)
+		free(words[i]);
+	free(words);
+	free(lat);
+	return rc;
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: pp-bench-rpc [--key-file PATH] place TRACKER COUNT\n"
 			"       pp-bench-rpc [--key-file PATH] manifest TRACKER COUNT NAMES_FILE "
-			"[MAX_CHUNKS]\n");
+			"[MAX_CHUNKS]\n"
+			"       pp-bench-rpc [--key-file PATH] ingest TRACKER COUNT THREADS NODE,NODE... "
+			"CHUNKS PREFIX\n"
+			"       pp-bench-rpc [--key-file PATH] ls TRACKER COUNT WORDS_FILE\n"
+			"       pp-bench-rpc [--key-file PATH] health TRACKER COUNT\n");
 	return 1;
 }
 
@@ -259,6 +455,13 @@ int main(int argc, char **argv)
 	else if (!strcmp(cmd, "manifest") && (argc - i == 4 || argc - i == 5))
 		rc = cmd_manifest(peers, &a, tracker, (size_t)count, argv[i + 3],
 				  argc - i == 5 ? (uint32_t)strtoul(argv[i + 4], NULL, 10) : 256);
+	else if (!strcmp(cmd, "ingest") && argc - i == 7)
+		rc = cmd_ingest(peers, &a, tracker, (size_t)count, strtoul(argv[i + 3], NULL, 10),
+				argv[i + 4], strtoul(argv[i + 5], NULL, 10), argv[i + 6]);
+	else if (!strcmp(cmd, "ls") && argc - i == 4)
+		rc = cmd_simple(peers, &a, tracker, (size_t)count, "ls", argv[i + 3]);
+	else if (!strcmp(cmd, "health") && argc - i == 3)
+		rc = cmd_simple(peers, &a, tracker, (size_t)count, "health", NULL);
 	else
 		rc = usage();
 	rpc_peers_free(peers);

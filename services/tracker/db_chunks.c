@@ -1,4 +1,4 @@
-/* Chunks, replicas and nodes in the tracker's store.
+/* Chunks, replicas, nodes and health in the tracker's store.
  *
  * nodes.state holds the node's liveness (0 up, 1 suspect, 2 dead) and
  * nodes.roles what policy.h says the node is good for, so that SQL counts
@@ -92,11 +92,24 @@ static int replica_upsert(struct db *db, const char *node_id, const struct copy_
 			"ttiiI", ref->id, node_id, (int64_t)ref->extra, now_ms, ref->gen);
 }
 
+/* Lock held. Every replica row's node has a nodes row (no roles until it
+ * heart-beats), so the counters' queries find its copies by node. */
+static int node_ensure(struct db *db, const char *node_id)
+{
+	return dbq_exec(db,
+			"INSERT INTO nodes(id, address, zone, capacity, used, chunks, state,"
+			" last_heartbeat, roles) VALUES (?, '', 'default', 0, 0, 0, 2, 0, 0)"
+			" ON CONFLICT(id) DO NOTHING",
+			"t", node_id);
+}
+
 int db_replica_added(struct db *db, const char *node_id, const struct copy_ref *ref,
 		     int64_t now_ms, int64_t gc_after_ms)
 {
 	pthread_mutex_lock(&db->lock);
 	int rc = dbq_begin(db);
+	if (rc == PP_OK)
+		rc = node_ensure(db, node_id);
 	if (rc == PP_OK)
 		rc = chunk_ensure(db, ref->id, ref->size, gc_after_ms);
 	if (rc == PP_OK)
@@ -159,6 +172,8 @@ int db_inventory_reconcile(struct db *db, const char *node_id, const struct copy
 	if (rc == PP_OK)
 		rc = inventory_seq_check(db, node_id, snapshot_seq);
 	if (rc == PP_OK)
+		rc = node_ensure(db, node_id);
+	if (rc == PP_OK)
 		rc = dbq_exec(db, "DELETE FROM temp.inv", NULL);
 	if (rc == PP_OK)
 		rc = dbq_prep(db, &ins, "INSERT OR REPLACE INTO temp.inv(id, gen) VALUES (?, ?)", NULL);
@@ -206,38 +221,48 @@ int db_inventory_reconcile(struct db *db, const char *node_id, const struct copy
 	return rc;
 }
 
+/* Chunks with enough copies by the counters that still lack holders
+ * (policy.h): only chunks with a copy on a node that is not a holder can. */
+const char *const DB_SQL_DEGRADED_SHORT =
+	"SELECT count(*) FROM chunks c WHERE c.refcount > 0 AND c.copies >= c.replication"
+	" AND c.id IN (SELECT r.chunk_id FROM nodes n CROSS JOIN replicas r ON r.node_id = n.id"
+	"  WHERE (n.roles & 4) = 0 AND r.state = 0 AND r.extra = 0)"
+	" AND (SELECT count(*) FROM replicas r JOIN nodes n ON n.id = r.node_id"
+	"  WHERE r.chunk_id = c.id AND " POLICY_SQL_HOLDS ") < c.replication";
+/* Chunks with an ok copy by the counters, all on nodes that are not alive. */
+const char *const DB_SQL_DEGRADED_LOST =
+	"SELECT count(*) FROM chunks c WHERE c.refcount > 0 AND c.copies_any > 0"
+	" AND c.id IN (SELECT r.chunk_id FROM nodes n CROSS JOIN replicas r ON r.node_id = n.id"
+	"  WHERE (n.roles & 1) = 0 AND r.state = 0)"
+	" AND (SELECT count(*) FROM replicas r JOIN nodes n ON n.id = r.node_id"
+	"  WHERE r.chunk_id = c.id AND " POLICY_SQL_ALIVE ") = 0";
+
 int db_health(struct db *db, struct health_counts *out)
 {
 	sqlite3_stmt *st;
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&db->lock);
-	int64_t v = 0;
-	int rc = dbq_int(db, &v, "SELECT count(*) FROM files", NULL);
-	out->files = (uint64_t)v;
-	if (rc == PP_OK)
-		rc = dbq_prep(db, &st,
-			      "SELECT count(*), coalesce(sum(live < replication), 0),"
-			      " coalesce(sum(alive = 0), 0) FROM (SELECT c.replication,"
-			      " (SELECT count(*) FROM replicas r JOIN nodes n ON n.id = r.node_id"
-			      "  WHERE r.chunk_id = c.id AND " POLICY_SQL_HOLDS ") AS live,"
-			      " (SELECT count(*) FROM replicas r JOIN nodes n ON n.id = r.node_id"
-			      "  WHERE r.chunk_id = c.id AND " POLICY_SQL_ALIVE ") AS alive"
-			      " FROM chunks c WHERE c.refcount > 0)",
-			      NULL);
+	int rc = dbq_prep(db, &st, "SELECT files, chunks, short, none, bytes FROM stats WHERE k = 0",
+			  NULL);
 	if (rc == PP_OK) {
 		if (sqlite3_step(st) == SQLITE_ROW) {
-			out->chunks = (uint64_t)sqlite3_column_int64(st, 0);
-			out->under_replicated = (uint64_t)sqlite3_column_int64(st, 1);
-			out->lost = (uint64_t)sqlite3_column_int64(st, 2);
+			out->files = (uint64_t)sqlite3_column_int64(st, 0);
+			out->chunks = (uint64_t)sqlite3_column_int64(st, 1);
+			out->under_replicated = (uint64_t)sqlite3_column_int64(st, 2);
+			out->lost = (uint64_t)sqlite3_column_int64(st, 3);
+			out->bytes_stored = (uint64_t)sqlite3_column_int64(st, 4);
 		}
 		dbq_release(db, st);
-		rc = dbq_int(db, &v,
-			     "SELECT coalesce(sum(c.size), 0) FROM replicas r JOIN chunks c"
-			     " ON c.id = r.chunk_id JOIN nodes n ON n.id = r.node_id"
-			     " WHERE " POLICY_SQL_READABLE,
-			     NULL);
-		out->bytes_stored = (uint64_t)v;
 	}
+	/* What depends on node roles, counted over the degraded nodes' copies
+	 * only (nothing at all when every node is up). */
+	int64_t v = 0;
+	if (rc == PP_OK)
+		rc = dbq_int(db, &v, DB_SQL_DEGRADED_SHORT, NULL);
+	out->under_replicated += (uint64_t)v;
+	if (rc == PP_OK)
+		rc = dbq_int(db, &v, DB_SQL_DEGRADED_LOST, NULL);
+	out->lost += (uint64_t)v;
 	pthread_mutex_unlock(&db->lock);
 	return rc;
 }

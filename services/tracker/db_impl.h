@@ -49,6 +49,8 @@ int dbq_vprep(struct db *db, sqlite3_stmt **st, const char *sql, const char *typ
 int dbq_exec(struct db *db, const char *sql, const char *types, ...);
 /* First column of the first row; PP_ENOTFOUND when no row. */
 int dbq_int(struct db *db, int64_t *out, const char *sql, const char *types, ...);
+/* Creates or migrates the schema (db_schema.c); *err from SQLite. */
+int dbq_schema_apply(struct db *db, char **err);
 int dbq_begin(struct db *db);
 int dbq_commit(struct db *db);
 int dbq_begin_durable(struct db *db);
@@ -63,6 +65,14 @@ int dbq_grams_insert(struct db *db, int64_t file_id, const char *name, int64_t c
 /* Inside a write transaction: the next commit sequence number. */
 int dbq_next_seq(struct db *db, uint64_t *seq);
 void dbq_copy(char *dst, size_t len, sqlite3_stmt *st, int col);
+/* Queries whose plans the tests check (no full scan of chunks). */
+extern const char *const DB_SQL_DEGRADED_SHORT;
+extern const char *const DB_SQL_DEGRADED_LOST;
+extern const char *const DB_SQL_REPAIR_NEEDS;
+extern const char *const DB_SQL_SURPLUS;
+extern const char *const DB_SQL_GARBAGE;
+/* EXPLAIN QUERY PLAN of sql, one step per line. */
+int db_plan(struct db *db, const char *sql, char *buf, size_t len);
 /* Runs a query whose columns are (chunk_id, node_id[, size[, gen]]) into a
  * list of at most max. */
 int dbq_pairs(struct db *db, struct chunk_node **out, size_t *n, size_t max, const char *sql,

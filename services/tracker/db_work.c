@@ -26,6 +26,20 @@
 	"(SELECT count(*) FROM replicas r JOIN nodes n ON n.id = r.node_id"                 \
 	" WHERE r.chunk_id = c.id AND " POLICY_SQL_KEEPS ")"
 
+/* Chunks short by the counters, and chunks with enough copies one of which
+ * is on a node that is not a holder: the only ones that can need repair, so
+ * planning costs what a failure touched, not every chunk. */
+const char *const DB_SQL_REPAIR_NEEDS =
+	"SELECT id, size, replication, live FROM ("
+	" SELECT c.id, c.size, c.replication, " HOLDERS_OF_C " AS live FROM chunks c"
+	"  WHERE c.refcount > 0 AND c.copies < c.replication"
+	" UNION ALL"
+	" SELECT c.id, c.size, c.replication, " HOLDERS_OF_C " AS live FROM chunks c"
+	"  WHERE c.refcount > 0 AND c.copies >= c.replication AND c.id IN ("
+	"   SELECT r.chunk_id FROM nodes n CROSS JOIN replicas r ON r.node_id = n.id"
+	"   WHERE (n.roles & 4) = 0 AND r.state = 0 AND r.extra = 0))"
+	" WHERE live < replication ORDER BY live, id";
+
 int db_repair_needs(struct db *db, size_t max, struct repair_need **out, size_t *n,
 		    uint64_t *copies, uint64_t *bytes)
 {
@@ -36,11 +50,7 @@ int db_repair_needs(struct db *db, size_t max, struct repair_need **out, size_t 
 	if (*out == NULL)
 		return PP_EINTERNAL;
 	pthread_mutex_lock(&db->lock);
-	int rc = dbq_prep(db, &st,
-			  "SELECT id, size, replication, live FROM (SELECT c.id, c.size, c.replication,"
-			  " " HOLDERS_OF_C " AS live FROM chunks c WHERE c.refcount > 0)"
-			  " WHERE live < replication ORDER BY live, id",
-			  NULL);
+	int rc = dbq_prep(db, &st, DB_SQL_REPAIR_NEEDS, NULL);
 	while (rc == PP_OK && sqlite3_step(st) == SQLITE_ROW) {
 		uint32_t size = (uint32_t)sqlite3_column_int64(st, 1);
 		int repl = sqlite3_column_int(st, 2), live = sqlite3_column_int(st, 3);
@@ -60,6 +70,16 @@ int db_repair_needs(struct db *db, size_t max, struct repair_need **out, size_t 
 	return rc;
 }
 
+/* Unreferenced chunks past their grace that no open upload names and no
+ * node whose metadata records were not read yet holds (one of its records
+ * may reference them). */
+const char *const DB_SQL_GARBAGE =
+	"INSERT INTO temp.garbage SELECT c.id FROM chunks c WHERE c.refcount = 0"
+	" AND c.gc_after_ms <= ? AND NOT EXISTS (SELECT 1 FROM upload_chunks uc"
+	" WHERE uc.chunk_id = c.id)"
+	" AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.chunk_id = c.id"
+	"  AND r.node_id NOT IN (SELECT node_id FROM node_scans)) LIMIT ?";
+
 int db_gc_collect(struct db *db, int64_t now_ms, size_t max, int *retired, int *dropped)
 {
 	*retired = *dropped = 0;
@@ -72,14 +92,7 @@ int db_gc_collect(struct db *db, int64_t now_ms, size_t max, int *retired, int *
 		rc = dbq_exec(db, "DELETE FROM temp.garbage", NULL);
 	if (rc == PP_OK)
 		rc = dbq_exec(db,
-			      "INSERT INTO temp.garbage SELECT c.id FROM chunks c WHERE c.refcount <= 0"
-			      " AND c.gc_after_ms <= ? AND NOT EXISTS (SELECT 1 FROM upload_chunks uc"
-			      " WHERE uc.chunk_id = c.id)"
-			      /* a holder whose metadata records were not read yet may hold the
-			       * record of a file that needs this chunk */
-			      " AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.chunk_id = c.id"
-			      "  AND r.node_id NOT IN (SELECT node_id FROM node_scans)) LIMIT ?",
-			      "iI", now_ms, (uint64_t)max);
+			      DB_SQL_GARBAGE, "iI", now_ms, (uint64_t)max);
 	/* Every copy of garbage becomes a tombstone; pending and corrupt rows
 	 * have nothing to delete and simply go. */
 	if (rc == PP_OK)
@@ -183,15 +196,16 @@ int db_replica_retire(struct db *db, const char *node_id, const char *chunk_id)
 	return rc;
 }
 
+/* Only chunks with more copies than their factor by the counters can have
+ * more keeping copies. */
+const char *const DB_SQL_SURPLUS =
+	"SELECT c.id, '', c.size FROM chunks c WHERE c.refcount > 0 AND c.copies > c.replication"
+	" AND " KEEPERS_OF_C " > c.replication LIMIT ?";
+
 int db_surplus_chunks(struct db *db, size_t max, struct chunk_node **out, size_t *n)
 {
 	pthread_mutex_lock(&db->lock);
-	int rc = dbq_pairs(db, out, n, max,
-			   "SELECT r.chunk_id, '', c.size FROM replicas r"
-			   " JOIN nodes n ON n.id = r.node_id JOIN chunks c ON c.id = r.chunk_id"
-			   " WHERE " POLICY_SQL_KEEPS " AND c.refcount > 0"
-			   " GROUP BY r.chunk_id HAVING count(*) > c.replication",
-			   NULL);
+	int rc = dbq_pairs(db, out, n, max, DB_SQL_SURPLUS, "I", (uint64_t)max);
 	pthread_mutex_unlock(&db->lock);
 	return rc;
 }
@@ -200,7 +214,7 @@ int db_drained_replicas(struct db *db, size_t max, struct chunk_node **out, size
 {
 	pthread_mutex_lock(&db->lock);
 	int rc = dbq_pairs(db, out, n, max,
-			   "SELECT d.chunk_id, d.node_id, c.size, d.gen FROM nodes dn"
+			   "SELECT d.chunk_id, d.node_id, c.size, d.gen FROM nodes dn CROSS"
 			   " JOIN replicas d ON d.node_id = dn.id JOIN chunks c ON c.id = d.chunk_id"
 			   " WHERE dn.draining = 1 AND d.state = 0 AND " KEEPERS_OF_C " >= c.replication",
 			   NULL);
@@ -216,7 +230,8 @@ int db_replicas_tidy(struct db *db, int64_t pending_cutoff_ms)
 	if (rc == PP_OK)
 		rc = dbq_exec(db,
 			      "DELETE FROM replicas WHERE state = 3 AND chunk_id IN (SELECT c.id"
-			      " FROM chunks c WHERE " HOLDERS_OF_C " >= c.replication)",
+			      " FROM replicas q JOIN chunks c ON c.id = q.chunk_id WHERE q.state = 3"
+			      " AND " HOLDERS_OF_C " >= c.replication)",
 			      NULL);
 	pthread_mutex_unlock(&db->lock);
 	return rc;
@@ -232,6 +247,32 @@ int db_balance_candidates(struct db *db, const char *from, const char *to, size_
 			   " AND r.extra = 0 AND c.refcount > 0 AND NOT EXISTS (SELECT 1 FROM replicas r2"
 			   " WHERE r2.chunk_id = r.chunk_id AND r2.node_id = ?2)",
 			   "tt", from, to);
+	pthread_mutex_unlock(&db->lock);
+	return rc;
+}
+
+int db_plan(struct db *db, const char *sql, char *buf, size_t len)
+{
+	char plan_sql[2048];
+	if (snprintf(plan_sql, sizeof(plan_sql), "EXPLAIN QUERY PLAN %s", sql) >= (int)sizeof(plan_sql))
+		return PP_EINVAL;
+	sqlite3_stmt *st;
+	size_t used = 0;
+	buf[0] = '\0';
+	pthread_mutex_lock(&db->lock);
+	int rc = dbq_exec(db, "CREATE TEMP TABLE IF NOT EXISTS garbage(id TEXT PRIMARY KEY)"
+			  " WITHOUT ROWID", NULL);
+	if (rc == PP_OK)
+		rc = dbq_prep(db, &st, plan_sql, NULL);
+	if (rc == PP_OK) {
+		while (sqlite3_step(st) == SQLITE_ROW && used < len) {
+			const char *d = (const char *)sqlite3_column_text(st, 3);
+			int w = snprintf(buf + used, len - used, "%s\n", d ? d : "");
+			if (w > 0)
+				used += (size_t)w;
+		}
+		dbq_release(db, st);
+	}
 	pthread_mutex_unlock(&db->lock);
 	return rc;
 }

@@ -614,9 +614,11 @@ static void compact_locked(struct meta_log *m)
 			rseg = live[i].seg;
 		}
 		uint8_t *g = realloc(rec, live[i].len);
+		if (g != NULL)
+			rec = g;
 		uint64_t pos;
 		if (rfd < 0 || g == NULL ||
-		    read_full(rfd, (rec = g), live[i].len, live[i].off + ENTRY_HEADER_BYTES) != 0)
+		    read_full(rfd, rec, live[i].len, live[i].off + ENTRY_HEADER_BYTES) != 0)
 			rc = PP_EINTERNAL;
 		else
 			rc = append_locked(m, rec, live[i].len, &live[i], &pos);

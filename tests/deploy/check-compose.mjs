@@ -1,7 +1,9 @@
 // Offline check of deploy/docker/compose.yaml: it parses (yaml package, with
-// merge keys as Compose resolves them), runs a tracker, three workers and the
-// gateway from the one image, and configures them only with the flags and
-// PP_* variables DESIGN.md documents for the binary each service runs.
+// merge keys as Compose resolves them), runs a tracker and its standby, three
+// workers and the gateway from the one image, and configures them only with
+// the flags and PP_* variables DESIGN.md documents for the binary each
+// service runs. Workers and the gateway list both trackers, primary first,
+// their --tracker/--bus/--events lists paired by position.
 //
 //   node check-compose.mjs FILE              check FILE
 //   node check-compose.mjs --self-test FILE  break FILE in known ways and
@@ -83,11 +85,31 @@ export function checkCompose(c) {
   }
 
   const count = (b) => (byBinary[b] ?? []).length;
-  if (count('pp-tracker') !== 1) errs.push(`${count('pp-tracker')} trackers, want 1`);
+  if (count('pp-tracker') !== 2) errs.push(`${count('pp-tracker')} trackers, want 2 (primary and standby)`);
   if (count('pp-worker') !== 3) errs.push(`${count('pp-worker')} workers, want 3`);
   if (count('pp-gateway') !== 1) errs.push(`${count('pp-gateway')} gateways, want 1`);
 
-  const tracker = byBinary['pp-tracker']?.[0];
+  // One primary; every other tracker follows its rpc port.
+  const followOf = (name) => flagValue(commandWords(asArgv(services[name].command ?? services[name].entrypoint)), 'follow');
+  const primaries = (byBinary['pp-tracker'] ?? []).filter((n) => followOf(n) === undefined);
+  if (primaries.length !== 1) errs.push(`${primaries.length} trackers run without --follow, want 1 primary`);
+  const tracker = primaries[0];
+  const standbys = (byBinary['pp-tracker'] ?? []).filter((n) => n !== tracker);
+  for (const name of standbys) {
+    if (followOf(name) !== `tcp://${tracker}:${PORTS.trackerRpc}`) {
+      errs.push(`${name}: --follow ${followOf(name)} is not the primary tcp://${tracker}:${PORTS.trackerRpc}`);
+    }
+  }
+  // Primary first, so a client's first try is the one that takes writes.
+  const trackers = [tracker, ...standbys];
+  const list = (port) => trackers.map((t) => `tcp://${t}:${port}`).join(',');
+  const dbVolumes = new Map();
+  for (const name of trackers.filter(Boolean)) {
+    const dbDir = String(envOf(services[name]).PP_DB ?? '').replace(/\/[^/]*$/, '');
+    const vol = (services[name].volumes ?? []).map(mountOf).find((m) => m.target === dbDir && !m.ro);
+    if (vol && dbVolumes.has(vol.source)) errs.push(`${name}: shares volume ${vol.source} with ${dbVolumes.get(vol.source)}`);
+    if (vol) dbVolumes.set(vol.source, name);
+  }
   const ids = new Set();
   for (const name of byBinary['pp-worker'] ?? []) {
     const env = envOf(services[name]);
@@ -95,25 +117,25 @@ export function checkCompose(c) {
     ids.add(env.PP_ID);
     if (env.PP_ADVERTISE !== `tcp://${name}:${PORTS.worker}`) errs.push(`${name}: PP_ADVERTISE ${env.PP_ADVERTISE} is not tcp://${name}:${PORTS.worker}`);
     if (env.PP_LISTEN !== `tcp://0.0.0.0:${PORTS.worker}`) errs.push(`${name}: PP_LISTEN ${env.PP_LISTEN}`);
-    if (env.PP_TRACKER !== `tcp://${tracker}:${PORTS.trackerRpc}`) errs.push(`${name}: PP_TRACKER ${env.PP_TRACKER} is not the tracker service`);
-    if (env.PP_BUS !== `tcp://${tracker}:${PORTS.trackerBus}`) errs.push(`${name}: PP_BUS ${env.PP_BUS} is not the tracker bus`);
+    if (env.PP_TRACKER !== list(PORTS.trackerRpc)) errs.push(`${name}: PP_TRACKER ${env.PP_TRACKER} is not ${list(PORTS.trackerRpc)}`);
+    if (env.PP_BUS !== list(PORTS.trackerBus)) errs.push(`${name}: PP_BUS ${env.PP_BUS} is not ${list(PORTS.trackerBus)}`);
     if (!/^[0-9]+$/.test(String(env.PP_CAPACITY ?? ''))) errs.push(`${name}: PP_CAPACITY is not a byte count`);
     const data = (services[name].volumes ?? []).map(mountOf).find((m) => m.target === env.PP_DATA);
     if (!data || data.ro || !(data.source in (c.volumes ?? {}))) errs.push(`${name}: PP_DATA ${env.PP_DATA} is not on a named volume`);
   }
-  if (tracker) {
-    const env = envOf(services[tracker]);
+  for (const name of byBinary['pp-tracker'] ?? []) {
+    const env = envOf(services[name]);
     const want = { PP_LISTEN: PORTS.trackerRpc, PP_BUS: PORTS.trackerBus, PP_EVENTS: PORTS.trackerEvents };
-    for (const [k, p] of Object.entries(want)) if (env[k] !== `tcp://0.0.0.0:${p}`) errs.push(`${tracker}: ${k} ${env[k]}`);
+    for (const [k, p] of Object.entries(want)) if (env[k] !== `tcp://0.0.0.0:${p}`) errs.push(`${name}: ${k} ${env[k]}`);
     const dbDir = String(env.PP_DB ?? '').replace(/\/[^/]*$/, '');
-    if (!(services[tracker].volumes ?? []).map(mountOf).some((m) => m.target === dbDir && !m.ro)) errs.push(`${tracker}: PP_DB is not on a volume`);
+    if (!(services[name].volumes ?? []).map(mountOf).some((m) => m.target === dbDir && !m.ro)) errs.push(`${name}: PP_DB is not on a volume`);
   }
   for (const name of byBinary['pp-gateway'] ?? []) {
     const s = services[name];
     const env = envOf(s);
     if (env.PP_HTTP !== `0.0.0.0:${PORTS.gateway}`) errs.push(`${name}: PP_HTTP ${env.PP_HTTP}`);
-    if (env.PP_TRACKER !== `tcp://${tracker}:${PORTS.trackerRpc}`) errs.push(`${name}: PP_TRACKER is not the tracker service`);
-    if (env.PP_EVENTS !== `tcp://${tracker}:${PORTS.trackerEvents}`) errs.push(`${name}: PP_EVENTS is not the tracker events`);
+    if (env.PP_TRACKER !== list(PORTS.trackerRpc)) errs.push(`${name}: PP_TRACKER ${env.PP_TRACKER} is not ${list(PORTS.trackerRpc)}`);
+    if (env.PP_EVENTS !== list(PORTS.trackerEvents)) errs.push(`${name}: PP_EVENTS ${env.PP_EVENTS} is not ${list(PORTS.trackerEvents)}`);
     if (!(s.ports ?? []).some((p) => String(p.target ?? p).endsWith(`:${PORTS.gateway}`))) errs.push(`${name}: port ${PORTS.gateway} not published`);
   }
   for (const [name, s] of Object.entries(services)) {
@@ -149,6 +171,23 @@ const MUTATIONS = [
   }],
   ['root', /gateway: runs as root/, (c) => { c.services.gateway.user = 'root'; }],
   ['tracker bus', /worker-1: PP_BUS/, (c) => { c.services['worker-1'].environment.PP_BUS = 'tcp://tracker:7002'; }],
+  ['no standby', /1 trackers, want 2/, (c) => { delete c.services['tracker-standby']; }],
+  ['standby follows nothing', /2 trackers run without --follow/, (c) => { c.services['tracker-standby'].command = ['pp-tracker']; }],
+  ['standby follows the bus', /tracker-standby: --follow tcp:\/\/tracker:7001 is not the primary/, (c) => {
+    c.services['tracker-standby'].command = ['pp-tracker', '--follow', 'tcp://tracker:7001'];
+  }],
+  ['worker knows only the primary', /worker-2: PP_TRACKER tcp:\/\/tracker:7000 is not/, (c) => {
+    c.services['worker-2'].environment.PP_TRACKER = 'tcp://tracker:7000';
+  }],
+  ['bus list not paired with the tracker list', /worker-3: PP_BUS .* is not/, (c) => {
+    c.services['worker-3'].environment.PP_BUS = 'tcp://tracker-standby:7001,tcp://tracker:7001';
+  }],
+  ['gateway events from the primary only', /gateway: PP_EVENTS tcp:\/\/tracker:7002 is not/, (c) => {
+    c.services.gateway.environment.PP_EVENTS = 'tcp://tracker:7002';
+  }],
+  ['trackers share a database volume', /tracker-standby: shares volume tracker-data/, (c) => {
+    c.services['tracker-standby'].volumes[0] = 'tracker-data:/var/lib/pp';
+  }],
 ];
 
 function main(argv) {

@@ -7,7 +7,7 @@
 export const BINARIES = {
   'pp-tracker': {
     flags: ['listen', 'bus', 'events', 'db', 'chunk-size', 'replication', 'heartbeat-ms',
-      'suspect-ms', 'dead-ms', 'key-file', 'metrics', 'help', 'version'],
+      'suspect-ms', 'dead-ms', 'key-file', 'metrics', 'follow', 'rebuild', 'help', 'version'],
     env: ['PP_LISTEN', 'PP_BUS', 'PP_EVENTS', 'PP_DB', 'PP_CHUNK_SIZE', 'PP_REPLICATION',
       'PP_HEARTBEAT_MS', 'PP_SUSPECT_MS', 'PP_DEAD_MS', 'PP_KEY_FILE', 'PP_METRICS'],
   },
@@ -27,7 +27,8 @@ export const BINARIES = {
   ppctl: {
     flags: ['tracker', 'node', 'key-file', 'json', 'name', 'replication', 'help', 'version'],
     env: ['PP_TRACKER', 'PP_NODE', 'PP_KEY_FILE'],
-    verbs: ['put', 'get', 'ls', 'stat', 'rm', 'nodes', 'health', 'ping', 'drain', 'maintenance'],
+    verbs: ['put', 'get', 'ls', 'stat', 'rm', 'nodes', 'health', 'ping', 'drain', 'maintenance',
+      'backup', 'promote'],
   },
 };
 
@@ -35,9 +36,11 @@ export const BINARIES = {
 export const DOCUMENTED_ENV = [...new Set(Object.values(BINARIES).flatMap((b) => b.env))].sort();
 
 // Variables the deployment defines for its own wiring (downward API values
-// that flags are built from). Listed one by one on purpose: anything else
+// that flags are built from, the trackers' stable names, the ConfigMap that
+// names the primary tracker). Listed one by one on purpose: anything else
 // that is not in DOCUMENTED_ENV is an error.
-export const DEPLOY_HELPER_ENV = ['POD_NAME', 'POD_NAMESPACE', 'NODE_NAME'];
+export const DEPLOY_HELPER_ENV = ['POD_NAME', 'POD_NAMESPACE', 'NODE_NAME', 'TRACKER_0', 'TRACKER_1',
+  'TRACKER_PRIMARY'];
 
 export const PORTS = { trackerRpc: 7000, trackerBus: 7001, trackerEvents: 7002, worker: 7100, gateway: 8080 };
 

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "db.h"
+#include "db_impl.h"
 #include "errors.h"
 #include "policy.h"
 
@@ -699,6 +700,108 @@ static void test_unread_holder_keeps_garbage(void **state)
 	db_close(db);
 }
 
+/* The health counters agree with counting every chunk by the policy, as
+ * nodes die, go unheard, drain and come back, and as copies turn extra,
+ * corrupt or go away; and the queries behind health, repair, surplus and
+ * collection never scan every chunk. */
+static void brute_health(struct db *db, uint64_t *under, uint64_t *lost)
+{
+	sqlite3 *conn;
+	assert_int_equal(sqlite3_open(path, &conn), SQLITE_OK);
+	sqlite3_stmt *st;
+	assert_int_equal(sqlite3_prepare_v2(conn,
+					    "SELECT coalesce(sum(live < replication), 0),"
+					    " coalesce(sum(alive = 0), 0) FROM (SELECT c.replication,"
+					    " (SELECT count(*) FROM replicas r JOIN nodes n ON n.id = r.node_id"
+					    "  WHERE r.chunk_id = c.id AND " POLICY_SQL_HOLDS ") AS live,"
+					    " (SELECT count(*) FROM replicas r JOIN nodes n ON n.id = r.node_id"
+					    "  WHERE r.chunk_id = c.id AND " POLICY_SQL_ALIVE ") AS alive"
+					    " FROM chunks c WHERE c.refcount > 0)",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	*under = (uint64_t)sqlite3_column_int64(st, 0);
+	*lost = (uint64_t)sqlite3_column_int64(st, 1);
+	sqlite3_finalize(st);
+	sqlite3_close(conn);
+	(void)db;
+}
+
+static void check_health(struct db *db, uint64_t want_under, uint64_t want_lost)
+{
+	struct health_counts h;
+	uint64_t under, lost;
+	assert_int_equal(db_health(db, &h), PP_OK);
+	brute_health(db, &under, &lost);
+	assert_int_equal(h.under_replicated, under);
+	assert_int_equal(h.lost, lost);
+	assert_int_equal(h.under_replicated, want_under);
+	assert_int_equal(h.lost, want_lost);
+}
+
+static void test_health_counters_follow_the_policy(void **state)
+{
+	(void)state;
+	struct db *db;
+	assert_int_equal(db_open(path, &db), PP_OK);
+	node_up(db, "a");
+	node_up(db, "b");
+	node_up(db, "c");
+	struct file_rec f;
+	int ids[] = {200, 201, 202};
+	assert_int_equal(put(db, "h1", ids, 3, &f), PP_OK); /* on a and b */
+	copy_on(db, "c", 202, false);                        /* 202: three copies */
+	check_health(db, 0, 0);
+	struct health_counts h;
+	assert_int_equal(db_health(db, &h), PP_OK);
+	assert_int_equal(h.files, 1);
+	assert_int_equal(h.chunks, 3);
+	assert_int_equal(h.bytes_stored, 70);
+	node_set(db, "a", LIVE_DEAD, true, false, 0);
+	check_health(db, 2, 0); /* 200 and 201; 202 keeps b and c */
+	node_set(db, "b", LIVE_SUSPECT, false, false, 0); /* unheard after a restart */
+	check_health(db, 3, 0); /* suspect copies are alive, not holders */
+	node_set(db, "b", LIVE_DEAD, false, false, 0);
+	check_health(db, 3, 2); /* 200 and 201 have no live copy */
+	node_up(db, "a");
+	node_up(db, "b");
+	check_health(db, 0, 0);
+	node_set(db, "c", LIVE_UP, true, true, 0); /* draining: 202 still held by a, b */
+	check_health(db, 0, 0);
+	char id[65];
+	id_of(200, id);
+	assert_int_equal(db_replica_corrupt(db, "a", id, 0), PP_OK);
+	check_health(db, 1, 0);
+	struct copy_ref extra = {.size = 10, .gen = ++next_gen, .extra = true};
+	id_of(200, extra.id);
+	assert_int_equal(db_replica_added(db, "c", &extra, 1000, 2000), PP_OK);
+	check_health(db, 1, 0); /* an extra copy does not hold */
+	assert_int_equal(db_inventory_reconcile(db, "b", NULL, 0, UINT64_MAX >> 1, 3000, 4000,
+						&(int){0}),
+			 PP_OK); /* b lost everything */
+	check_health(db, 3, 0);
+	/* Every plan uses a key, an index or a partial index (which holds only
+	 * the chunks concerned): none scans all chunks or all replicas. Scanning
+	 * the nodes table is fine. */
+	const char *queries[] = {DB_SQL_DEGRADED_SHORT, DB_SQL_DEGRADED_LOST, DB_SQL_REPAIR_NEEDS,
+				 DB_SQL_SURPLUS, DB_SQL_GARBAGE};
+	static const char *const partial[] = {"chunks_short", "chunks_surplus", "chunks_garbage"};
+	for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
+		char plan[4096];
+		assert_int_equal(db_plan(db, queries[i], plan, sizeof(plan)), PP_OK);
+		for (char *line = strtok(plan, "\n"); line; line = strtok(NULL, "\n")) {
+			if (strncmp(line, "SCAN ", 5) != 0 || strcmp(line, "SCAN n") == 0)
+				continue;
+			bool ok = false;
+			for (size_t k = 0; k < 3; k++)
+				ok = ok || strstr(line, partial[k]) != NULL;
+			if (!ok)
+				fail_msg("query %zu scans a whole table: %s", i, line);
+		}
+	}
+	db_close(db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -720,6 +823,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_policy_sql_agrees_with_c, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_records_pending_and_merged_by_seq, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unread_holder_keeps_garbage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_health_counters_follow_the_policy, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
