@@ -46,6 +46,7 @@ struct prom_family {
 	struct prom_series **series; /* owned, with everything they point to */
 	size_t n_series, cap_series;
 	bool overflow_logged;
+	bool cleared; /* prom_clear: no sample at all until the next update */
 };
 
 struct prom_collector {
@@ -288,6 +289,7 @@ static struct prom_series *series_get(struct prom_family *f, const char *const *
 		return NULL;
 	}
 	f->series[f->n_series++] = s;
+	f->cleared = false;
 	return s;
 }
 
@@ -335,6 +337,7 @@ void prom_clear(struct prom_family *f)
 		return;
 	pthread_mutex_lock(&f->reg->lock);
 	family_clear_locked(f);
+	f->cleared = true;
 	pthread_mutex_unlock(&f->reg->lock);
 }
 
@@ -478,8 +481,9 @@ static void put_family(struct text *t, const struct prom_family *f)
 	put(t, " ");
 	put(t, type_names[f->type]);
 	put(t, "\n");
-	/* A family without labels always has its one series, zero until set. */
-	if (f->n_series == 0 && f->n_labels == 0) {
+	/* A family without labels has its one series, zero until set, unless
+	 * it was cleared (the process has no value to give now). */
+	if (f->n_series == 0 && f->n_labels == 0 && !f->cleared) {
 		if (f->type == PROM_HISTOGRAM)
 			put_histogram(t, f, NULL);
 		else

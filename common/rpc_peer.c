@@ -249,3 +249,28 @@ int rpc_peers_call(struct rpc_peers *ps, const char *address, nng_msg *req, nng_
 	}
 	return rpc_peer_call(p, req, reply, timeout_ms);
 }
+
+int rpc_peers_pick(struct rpc_peers *ps, char *const *addresses, size_t n, int wait_ms)
+{
+	struct rpc_peer *p[RPC_PICK_MAX];
+	if (n > RPC_PICK_MAX)
+		n = RPC_PICK_MAX;
+	for (size_t i = 0; i < n; i++)
+		if (rpc_peers_get(ps, addresses[i], &p[i]) != PP_OK)
+			p[i] = NULL;
+	int64_t deadline = time_mono_ms() + wait_ms;
+	for (;;) {
+		for (size_t i = 0; i < n; i++) {
+			if (p[i] == NULL)
+				continue;
+			pthread_mutex_lock(&p[i]->lock);
+			bool up = p[i]->pipes > 0;
+			pthread_mutex_unlock(&p[i]->lock);
+			if (up)
+				return (int)i;
+		}
+		if (time_mono_ms() >= deadline)
+			return -1;
+		time_sleep_ms(2);
+	}
+}

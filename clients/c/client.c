@@ -152,9 +152,19 @@ void pp_client_close(pp_client *c)
 	free(c);
 }
 
+/* The longest a client waits for any of its trackers to connect. */
+#define TRACKER_PICK_WAIT_MS 1000
+
 int client_meta_call(pp_client *c, const pp_v1_Request *req, pp_v1_Response *resp,
 		     struct wire_reply *keep, int timeout_ms, struct pp_error *err)
 {
+	/* Several trackers: start with one that connects, so a dead first
+	 * address costs nothing when another answers. */
+	if (c->n_metas > 1 && !atomic_exchange(&c->picked, true)) {
+		int up = rpc_peers_pick(c->peers, c->metas, c->n_metas, TRACKER_PICK_WAIT_MS);
+		if (up >= 0)
+			atomic_store(&c->cur, (size_t)up);
+	}
 	size_t first = atomic_load(&c->cur);
 	struct pp_error e;
 	int rc = PP_EUNAVAIL, kept_rc = PP_OK;
@@ -458,6 +468,8 @@ int pp_ping(pp_client *c, struct pp_ping *out, struct pp_error *err)
 		snprintf(out->role, sizeof(out->role), "%s", resp->ping.role);
 		snprintf(out->version, sizeof(out->version), "%s", resp->ping.version);
 		out->uptime_ms = resp->ping.uptime_ms;
+		out->standby = resp->ping.standby;
+		out->term = resp->ping.term;
 		out->rtt_us = (int64_t)(b.tv_sec - a.tv_sec) * 1000000 + (b.tv_nsec - a.tv_nsec) / 1000;
 	}
 	free(resp);

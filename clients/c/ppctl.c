@@ -567,14 +567,26 @@ static int cmd_ping(struct ctl *x, int argc, char **argv)
 	struct pp_error err;
 	if (pp_ping(x->c, &p, &err) != PP_OK)
 		return fail(&err);
-	if (x->json)
-		return print_json(json_pack("{s:s, s:s, s:s, s:I, s:I}", "node_id", p.node_id, "role",
-					    p.role, "version", p.version, "uptime_ms",
-					    (json_int_t)p.uptime_ms, "rtt_us", (json_int_t)p.rtt_us));
-	char up[32];
+	bool tracker = strcmp(p.role, "tracker") == 0;
+	if (x->json) {
+		json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:I}", "node_id", p.node_id, "role",
+				      p.role, "version", p.version, "uptime_ms",
+				      (json_int_t)p.uptime_ms, "rtt_us", (json_int_t)p.rtt_us);
+		if (j != NULL && tracker) {
+			json_object_set_new(j, "standby", json_boolean(p.standby));
+			json_object_set_new(j, "term", json_integer((json_int_t)p.term));
+		}
+		return print_json(j);
+	}
+	char up[32], role[48];
 	out_duration((double)p.uptime_ms / 1000.0, up, sizeof(up));
-	printf("pong from %s (%s %s, up %s) in %.2f ms\n", p.node_id, p.role, p.version, up,
-	       (double)p.rtt_us / 1000.0);
+	snprintf(role, sizeof(role), "%s%s", p.standby ? "standby " : "", p.role);
+	if (tracker)
+		printf("pong from %s (%s %s, term %llu, up %s) in %.2f ms\n", p.node_id, role,
+		       p.version, (unsigned long long)p.term, up, (double)p.rtt_us / 1000.0);
+	else
+		printf("pong from %s (%s %s, up %s) in %.2f ms\n", p.node_id, role, p.version, up,
+		       (double)p.rtt_us / 1000.0);
 	return 0;
 }
 

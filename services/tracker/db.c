@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int db_open(const char *path, struct db **out)
 {
@@ -28,6 +29,7 @@ int db_open(const char *path, struct db **out)
 	pthread_mutex_init(&db->lock, NULL);
 	pthread_mutex_init(&db->sync_lock, NULL);
 	pthread_cond_init(&db->synced_cv, NULL);
+	db->wal_fd = -1;
 	db->path = strdup(path);
 	int rv = db->path ? sqlite3_open_v2(path, &db->conn,
 				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
@@ -66,6 +68,8 @@ void db_close(struct db *db)
 		}
 	}
 	sqlite3_close(db->conn);
+	if (db->wal_fd >= 0)
+		close(db->wal_fd);
 	free(db->path);
 	pthread_cond_destroy(&db->synced_cv);
 	pthread_mutex_destroy(&db->sync_lock);
@@ -290,6 +294,16 @@ int db_upload_commit(struct db *db, int64_t upload_id, uint64_t size, const char
 		     uint64_t chunk_count, int64_t now_ms, int64_t gc_after_ms,
 		     struct file_rec *out, char *err, size_t err_len)
 {
+	uint64_t ticket = 0;
+	int rc = db_upload_commit_visible(db, upload_id, size, sha256, chunk_count, now_ms,
+					  gc_after_ms, out, err, err_len, &ticket);
+	return rc == PP_OK ? db_wait_durable(db, ticket) : rc;
+}
+
+int db_upload_commit_visible(struct db *db, int64_t upload_id, uint64_t size, const char *sha256,
+			     uint64_t chunk_count, int64_t now_ms, int64_t gc_after_ms,
+			     struct file_rec *out, char *err, size_t err_len, uint64_t *ticket)
+{
 	struct upload_rec u;
 	int rc = db_upload_get(db, upload_id, &u);
 	if (rc != PP_OK) {
@@ -299,7 +313,6 @@ int db_upload_commit(struct db *db, int64_t upload_id, uint64_t size, const char
 	}
 	pthread_mutex_lock(&db->lock);
 	int64_t old_id = 0, old_version = 0, file_id;
-	uint64_t ticket = 0;
 	rc = dbq_begin(db);
 	if (rc != PP_OK)
 		goto out;
@@ -355,7 +368,7 @@ int db_upload_commit(struct db *db, int64_t upload_id, uint64_t size, const char
 	if (rc == PP_OK)
 		rc = dbq_commit(db);
 	if (rc == PP_OK) {
-		ticket = dbq_durable_ticket(db);
+		*ticket = dbq_durable_ticket(db);
 		memset(out, 0, sizeof(*out));
 		out->id = file_id;
 		snprintf(out->name, sizeof(out->name), "%s", u.name);
@@ -374,8 +387,6 @@ out:
 	if (rc != PP_OK)
 		dbq_rollback(db);
 	pthread_mutex_unlock(&db->lock);
-	if (rc == PP_OK)
-		rc = db_wait_durable(db, ticket);
 	return rc;
 }
 

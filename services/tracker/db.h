@@ -119,6 +119,14 @@ int db_upload_place(struct db *db, int64_t upload_id, uint64_t idx, const char *
 int db_upload_commit(struct db *db, int64_t upload_id, uint64_t size, const char *sha256,
 		     uint64_t chunk_count, int64_t now_ms, int64_t gc_after_ms,
 		     struct file_rec *out, char *err, size_t err_len);
+/* The same, returning once the commit is visible, before it is durable: the
+ * caller acknowledges it only after db_wait_durable(db, *ticket). */
+int db_upload_commit_visible(struct db *db, int64_t upload_id, uint64_t size, const char *sha256,
+			     uint64_t chunk_count, int64_t now_ms, int64_t gc_after_ms,
+			     struct file_rec *out, char *err, size_t err_len, uint64_t *ticket);
+/* Returns once every commit up to ticket survives power loss (one shared
+ * fsync covers every waiter; see db_query.c). */
+int db_wait_durable(struct db *db, uint64_t ticket);
 /* The client is still there: restart the idle clock. PP_ENOTFOUND if gone. */
 int db_upload_touch(struct db *db, int64_t upload_id, int64_t now_ms);
 int db_upload_abort(struct db *db, int64_t upload_id);

@@ -32,6 +32,7 @@ struct db {
 	pthread_cond_t synced_cv;
 	uint64_t synced;           /* commits covered by a WAL fsync */
 	bool syncing;
+	int wal_fd;                /* the WAL file, for group fsyncs; -1 = none yet */
 	uint64_t syncs;            /* group syncs run */
 	pthread_mutex_t lock; /* guards conn and every statement on it */
 	/* Transaction timing for metrics (db_set_tx_observer); under lock. */
@@ -57,7 +58,6 @@ int dbq_begin_durable(struct db *db);
 /* After a COMMIT that must survive power loss (lock held): its ticket for
  * db_wait_durable, which the caller calls once the lock is released. */
 uint64_t dbq_durable_ticket(struct db *db);
-int db_wait_durable(struct db *db, uint64_t ticket);
 void dbq_end_durable(struct db *db);
 void dbq_rollback(struct db *db);
 /* Every 1- and 2-character substring of the name, for short searches. */

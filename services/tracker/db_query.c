@@ -12,6 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 
 static uint64_t sql_hash(const char *sql)
@@ -185,10 +188,44 @@ int dbq_commit(struct db *db)
  * workers' 4 MiB writes on the same disk, made placement ~40 ms). Commits
  * and deletes of files are what users see and must also survive power loss
  * before they are acknowledged: they take a ticket after COMMIT and wait for
- * a group sync to cover it (db_wait_durable). One waiter at a time runs a
- * one-row synchronous=FULL transaction, whose WAL fsync makes every frame
- * written before it durable, so any number of commits share one fsync. */
+ * a group sync to cover it (db_wait_durable). One waiter at a time fsyncs
+ * the WAL file through its own descriptor, without the connection lock, so
+ * reads and placements go on meanwhile and any number of commits share one
+ * fsync. That is what synchronous=FULL would do at COMMIT: the frames of
+ * every transaction committed before the fsync are in the file (a
+ * checkpoint that restarted the WAL first synced them into the database),
+ * and SQLite syncs a restarted WAL's header itself. A store with no WAL
+ * file (in memory) runs a one-row synchronous=FULL transaction instead. */
 uint64_t dbq_durable_ticket(struct db *db) { return ++db->commits_done; }
+
+/* Lock held: the WAL's descriptor, opened on first use; -1 when the store
+ * has no WAL file. */
+static int wal_fd_locked(struct db *db)
+{
+	if (db->wal_fd >= 0)
+		return db->wal_fd;
+	sqlite3_filename main_db = sqlite3_db_filename(db->conn, "main");
+	const char *wal = main_db && main_db[0] ? sqlite3_filename_wal(main_db) : NULL;
+	if (wal != NULL && wal[0])
+		db->wal_fd = open(wal, O_RDWR | O_CLOEXEC);
+	return db->wal_fd;
+}
+
+static int sync_full_txn_locked(struct db *db)
+{
+	int rc = dbq_begin_durable(db);
+	if (rc == PP_OK)
+		rc = dbq_exec(db,
+			      "INSERT INTO kv(key, value) VALUES ('sync_tick', 1)"
+			      " ON CONFLICT(key) DO UPDATE SET value = value + 1",
+			      NULL);
+	if (rc == PP_OK)
+		rc = dbq_commit(db);
+	if (rc != PP_OK)
+		dbq_rollback(db);
+	dbq_end_durable(db);
+	return rc;
+}
 
 int db_wait_durable(struct db *db, uint64_t ticket)
 {
@@ -203,18 +240,17 @@ int db_wait_durable(struct db *db, uint64_t ticket)
 		pthread_mutex_unlock(&db->sync_lock);
 		pthread_mutex_lock(&db->lock);
 		uint64_t target = db->commits_done;
-		rc = dbq_begin_durable(db);
-		if (rc == PP_OK)
-			rc = dbq_exec(db,
-				      "INSERT INTO kv(key, value) VALUES ('sync_tick', 1)"
-				      " ON CONFLICT(key) DO UPDATE SET value = value + 1",
-				      NULL);
-		if (rc == PP_OK)
-			rc = dbq_commit(db);
-		if (rc != PP_OK)
-			dbq_rollback(db);
-		dbq_end_durable(db);
-		pthread_mutex_unlock(&db->lock);
+		int fd = wal_fd_locked(db);
+		if (fd >= 0) {
+			pthread_mutex_unlock(&db->lock);
+			if (fdatasync(fd) != 0) {
+				log_error("db_sync_failed", "errno=%d", errno);
+				rc = PP_EINTERNAL;
+			}
+		} else {
+			rc = sync_full_txn_locked(db);
+			pthread_mutex_unlock(&db->lock);
+		}
 		pthread_mutex_lock(&db->sync_lock);
 		db->syncing = false;
 		if (rc == PP_OK && target > db->synced)

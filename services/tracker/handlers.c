@@ -59,6 +59,21 @@ static bool primary_only(struct tracker *t, struct rpc_call *call)
 	return false;
 }
 
+/* A primary that stepped down (a worker showed it a higher term) follows
+ * nobody: what it knows stops at its demotion, so it answers no reads
+ * either, and clients that know other addresses go on to the primary. */
+static bool current_only(struct tracker *t, struct rpc_call *call)
+{
+	if (!atomic_load(&t->standby) || t->cfg.follow_url != NULL)
+		return true;
+	rpc_call_fail(call, PP_ENOTPRIMARY,
+		      "this tracker was replaced by a promoted one (term %llu seen, %llu here): its"
+		      " view is stale; ask the primary, or restart this one with --follow PRIMARY",
+		      (unsigned long long)atomic_load(&t->term_seen),
+		      (unsigned long long)atomic_load(&t->term));
+	return false;
+}
+
 static bool chunk_ok(struct rpc_call *call, const char *id)
 {
 	if (!chunk_id_valid(id)) {
@@ -335,6 +350,19 @@ int handlers_commit(struct tracker *t, int64_t upload_id, uint64_t size, const c
 	return rc;
 }
 
+struct durable_wait {
+	struct db *db;
+	uint64_t ticket;
+	int rc;
+};
+
+static void *durable_wait_main(void *arg)
+{
+	struct durable_wait *w = arg;
+	w->rc = db_wait_durable(w->db, w->ticket);
+	return NULL;
+}
+
 static void h_commit(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
@@ -350,15 +378,37 @@ static void h_commit(void *svc, struct rpc_call *call)
 		return;
 	struct file_rec f;
 	char err[DB_ERR_MAX];
-	int rc = handlers_commit(t, (int64_t)q->upload_id, q->size, q->sha256, q->chunk_count, &f,
-				 err, sizeof(err));
+	int rc;
+	struct durable_wait sync = {.db = t->db};
+	int64_t deadline = time_mono_ms() + COMMIT_WAIT_MS;
+	for (;;) {
+		err[0] = '\0';
+		int64_t now = time_wall_ms();
+		rc = db_upload_commit_visible(t->db, (int64_t)q->upload_id, q->size, q->sha256,
+					      q->chunk_count, now, now + grace_ms(t), &f, err,
+					      sizeof(err), &sync.ticket);
+		if (rc != PP_EUNAVAIL || time_mono_ms() >= deadline)
+			break;
+		time_sleep_ms(50);
+	}
 	if (rc != PP_OK) {
 		rpc_call_fail(call, rc, "commit refused: %s", err);
 		return;
 	}
-	/* Acknowledged only once its metadata record is durable on workers
-	 * (DESIGN.md, "Metadata recovery"). */
+	/* Acknowledged only once the store's fsync covers it and its metadata
+	 * record is durable on workers (DESIGN.md, "Metadata recovery"); the two
+	 * run at once, so a commit waits for the slower one, not their sum. */
+	pthread_t syncer;
+	bool syncing = pthread_create(&syncer, NULL, durable_wait_main, &sync) == 0;
 	rc = records_write(t, f.name, f.seq);
+	if (syncing)
+		pthread_join(syncer, NULL);
+	else
+		durable_wait_main(&sync);
+	if (sync.rc != PP_OK) {
+		rpc_call_fail(call, PP_EINTERNAL, "committed, but the tracker's store failed to sync it");
+		return;
+	}
 	if (rc != PP_OK) {
 		rpc_call_fail(call, PP_EUNAVAIL,
 			      "committed, but its metadata record is not yet on enough workers (retried"
@@ -403,6 +453,8 @@ static void h_upload_abort(void *svc, struct rpc_call *call)
 static void h_manifest(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!current_only(t, call))
+		return;
 	const Pp__V1__ManifestRequest *q = call->req->manifest;
 	if (!name_ok(call, q->name))
 		return;
@@ -461,6 +513,8 @@ out:
 static void h_list(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!current_only(t, call))
+		return;
 	const Pp__V1__ListRequest *q = call->req->list;
 	if (q->query[0] != '\0' && !name_ok(call, q->query))
 		return;
@@ -517,6 +571,8 @@ static void h_delete_file(void *svc, struct rpc_call *call)
 static void h_locate(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!current_only(t, call))
+		return;
 	const Pp__V1__LocateRequest *q = call->req->locate;
 	if (q->n_chunk_ids > LOCATE_MAX) {
 		rpc_call_fail(call, PP_ETOOLARGE, "at most %d chunk ids per locate", LOCATE_MAX);
@@ -574,6 +630,8 @@ static Pp__V1__NodeInfo *node_info(struct rpc_call *call, const struct node_rec 
 static void h_nodes(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!current_only(t, call))
+		return;
 	struct node_rec *nodes = NULL;
 	size_t nn = 0;
 	if (liveness_snapshot(t->live, &nodes, &nn) != PP_OK) {
@@ -634,6 +692,8 @@ int tracker_health(struct tracker *t, Pp__V1__Health *h)
 static void h_health(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!current_only(t, call))
+		return;
 	Pp__V1__Health *h = rpc_call_alloc(call, sizeof(*h));
 	pp__v1__health__init(h);
 	if (tracker_health(t, h) != PP_OK) {
@@ -765,6 +825,8 @@ static void put_be32(uint8_t *p, uint32_t v)
 static void h_read_meta(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!current_only(t, call))
+		return;
 	const Pp__V1__ReadMetaRequest *q = call->req->read_meta;
 	uint64_t after = q->after_seq > q->cursor_seq ? q->after_seq : q->cursor_seq;
 	size_t soft = q->max_bytes ? q->max_bytes : READ_META_SOFT_BYTES;
@@ -886,6 +948,8 @@ static void h_promote(void *svc, struct rpc_call *call)
 static void h_backup(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!current_only(t, call))
+		return;
 	Pp__V1__BackupResponse *r = rpc_call_alloc(call, sizeof(*r));
 	pp__v1__backup_response__init(r);
 	int rc = backup_take(t, &r->backup_id, &r->size, &r->commit_seq);

@@ -17,8 +17,9 @@ int tracker_health(struct tracker *t, Pp__V1__Health *h);
 
 struct file_rec;
 /* For handlers in other files (handlers_s3.c): a FileInfo of f allocated
- * on the call, and a commit that waits a moment for replicas_added to
- * catch up with the client's put (the REST and S3 commits both need it). */
+ * on the call, and a durable commit that waits a moment for replicas_added
+ * to catch up with the client's put (S3 copies and completions; the caller
+ * then writes the metadata record). */
 Pp__V1__FileInfo *handlers_file_info(struct rpc_call *call, const struct file_rec *f);
 /* False (and the call failed) on a standby tracker, which takes no writes. */
 bool handlers_primary_only(struct tracker *t, struct rpc_call *call);

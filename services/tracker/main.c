@@ -32,7 +32,7 @@
 #include <string.h>
 
 #define RPC_CONTEXTS 64
-#define RPC_THREADS 8
+#define RPC_THREADS 32
 
 static int check_config(struct tracker_config *c, const char *spread)
 {

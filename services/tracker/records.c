@@ -117,15 +117,17 @@ int records_build(struct tracker *t, const char *name, struct record_head *head,
 	}
 	out->pages = calloc(pages, sizeof(*out->pages));
 	out->lens = calloc(pages, sizeof(*out->lens));
-	Pp__V1__ChunkRef *refs = calloc(RECORD_PAGE_CHUNKS, sizeof(*refs));
-	Pp__V1__ChunkRef **ptrs = calloc(RECORD_PAGE_CHUNKS, sizeof(*ptrs));
+	/* Sized by the file, not the page limit: most files are one chunk. */
+	uint32_t per_page = f.chunk_count < RECORD_PAGE_CHUNKS ? (uint32_t)f.chunk_count : RECORD_PAGE_CHUNKS;
+	Pp__V1__ChunkRef *refs = calloc(per_page ? per_page : 1, sizeof(*refs));
+	Pp__V1__ChunkRef **ptrs = calloc(per_page ? per_page : 1, sizeof(*ptrs));
 	if (out->pages == NULL || out->lens == NULL || refs == NULL || ptrs == NULL)
 		rc = PP_EINTERNAL;
 	for (size_t p = 0; rc == PP_OK && p < pages; p++) {
 		struct chunk_rec *chunks = NULL;
 		size_t n = 0;
 		uint64_t first = (uint64_t)p * RECORD_PAGE_CHUNKS;
-		rc = db_file_chunks(t->db, f.id, first, RECORD_PAGE_CHUNKS, &chunks, &n);
+		rc = db_file_chunks(t->db, f.id, first, per_page, &chunks, &n);
 		for (size_t i = 0; rc == PP_OK && i < n; i++) {
 			pp__v1__chunk_ref__init(&refs[i]);
 			refs[i].id = chunks[i].id;

@@ -152,6 +152,8 @@ struct pp_ping {
 	char version[32];
 	int64_t uptime_ms;
 	int64_t rtt_us;
+	bool standby;  /* a tracker following another, read-only */
+	uint64_t term; /* a tracker's term: it grows with each promotion */
 };
 
 struct pp_drain_status {
