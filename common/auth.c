@@ -85,11 +85,11 @@ int auth_setup(struct auth *a, const char *key_file)
 	char err[512];
 	int rc = auth_init_key_file(a, key_file, err, sizeof(err));
 	if (rc != PP_OK) {
-		log_error("auth_key_refused", "file=%s err=\"%s\"", key_file, err);
+		log_error("auth_key_refused", "file=%s err=%s", log_q(key_file), log_q(err));
 		fprintf(stderr, "error: %s\n", err);
 		return rc;
 	}
-	log_info("auth_keyed", "file=%s", key_file);
+	log_info("auth_keyed", "file=%s", log_q(key_file));
 	return PP_OK;
 }
 

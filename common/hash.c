@@ -136,3 +136,19 @@ const char *name_check(const char *name, size_t len)
 	}
 	return NULL;
 }
+
+const char *node_id_check(const char *id)
+{
+	if (id == NULL || id[0] == '\0')
+		return "empty node id";
+	size_t n = strlen(id);
+	if (n > PP_NODE_ID_MAX)
+		return "node id longer than 64 bytes";
+	for (size_t i = 0; i < n; i++) {
+		char c = id[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_' || c == '.'))
+			return "node id has a character other than A-Z a-z 0-9 . _ -";
+	}
+	return NULL;
+}

@@ -196,7 +196,7 @@ static struct prom_family *family_register(struct prom_registry *r, enum prom_ty
 		ok = f->help != NULL;
 	}
 	if (!ok) {
-		log_error("metric_invalid", "name=%s labels=%s", name, labels ? labels : "");
+		log_error("metric_invalid", "name=%s labels=%s", log_q(name), log_q(labels ? labels : ""));
 		free(f->help);
 		free(f);
 		return NULL;
@@ -208,7 +208,7 @@ static struct prom_family *family_register(struct prom_registry *r, enum prom_ty
 		bool same = family_same(f, g);
 		pthread_mutex_unlock(&r->lock);
 		if (!same)
-			log_error("metric_clash", "name=%s", name);
+			log_error("metric_clash", "name=%s", log_q(name));
 		free(f->help);
 		free(f);
 		return same ? g : NULL;
@@ -264,7 +264,7 @@ static struct prom_series *series_get(struct prom_family *f, const char *const *
 			return f->series[i];
 	if (f->n_series == PROM_SERIES_MAX) {
 		if (!f->overflow_logged)
-			log_error("metric_series_dropped", "name=%s max=%d", f->name, PROM_SERIES_MAX);
+			log_error("metric_series_dropped", "name=%s max=%d", log_q(f->name), PROM_SERIES_MAX);
 		f->overflow_logged = true;
 		return NULL;
 	}

@@ -48,7 +48,7 @@ static int reply_decode(struct auth *a, nng_msg *msg, struct rpc_reply *out)
 			if (r != NULL)
 				pp__v1__response__free_unpacked(r, NULL);
 		}
-		log_warn("reply_refused", "reason=\"%s\"", why ? why : "?");
+		log_warn("reply_refused", "reason=%s", log_q(why ? why : "?"));
 		return rc;
 	}
 	out->resp = pp__v1__response__unpack(NULL, v.pb_len, v.pb);

@@ -80,7 +80,7 @@ int rpc_peer_open(const char *address, struct rpc_peer **out)
 	nng_pipe_notify(p->sock, NNG_PIPE_EV_REM_POST, rpc_peer_pipe_removed, p);
 	rv = nng_dial(p->sock, address, NULL, NNG_FLAG_NONBLOCK);
 	if (rv != 0) {
-		log_warn("peer_dial_failed", "address=%s err=\"%s\"", address, nng_strerror(rv));
+		log_warn("peer_dial_failed", "address=%s err=%s", log_q(address), log_q(nng_strerror(rv)));
 		rpc_peer_close(p);
 		return PP_EINVAL;
 	}
@@ -145,7 +145,7 @@ int rpc_peer_call(struct rpc_peer *p, nng_msg *req, nng_msg **reply, int timeout
 {
 	if (!wait_connected(p, timeout_ms)) {
 		nng_msg_free(req);
-		log_debug("peer_not_connected", "address=%s", p->address);
+		log_debug("peer_not_connected", "address=%s", log_q(p->address));
 		return PP_EUNAVAIL;
 	}
 	nng_ctx ctx;
@@ -182,7 +182,7 @@ int rpc_peer_call(struct rpc_peer *p, nng_msg *req, nng_msg **reply, int timeout
 out:
 	inflight_remove(p, slot);
 	if (rc != PP_OK)
-		log_debug("peer_call_failed", "address=%s err=\"%s\"", p->address, nng_strerror(rv));
+		log_debug("peer_call_failed", "address=%s err=%s", log_q(p->address), log_q(nng_strerror(rv)));
 	nng_aio_free(aio);
 	nng_ctx_close(ctx);
 	return rc;

@@ -478,12 +478,8 @@ int pp_ping(pp_client *c, struct pp_ping *out, struct pp_error *err)
 
 static int node_id_valid(const char *id, struct pp_error *err)
 {
-	if (id == NULL || id[0] == '\0' || strlen(id) > 128)
-		return pp_fail(err, PP_EINVAL, "invalid node id (1..128 bytes)");
-	for (const char *p = id; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return pp_fail(err, PP_EINVAL, "node id contains a control character");
-	return PP_OK;
+	const char *why = node_id_check(id);
+	return why ? pp_fail(err, PP_EINVAL, "invalid node id: %s", why) : PP_OK;
 }
 
 int pp_drain(pp_client *c, const char *node_id, struct pp_drain_status *out, struct pp_error *err)

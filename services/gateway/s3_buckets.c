@@ -55,7 +55,8 @@ enum MHD_Result s3_create_bucket(struct s3_req *r)
 		return s3_reply_fail(r, "InvalidBucketName", "%s", err.message);
 	if (rc != PP_OK)
 		return s3_reply_pp(r, &err, "NoSuchBucket");
-	log_info("s3_bucket_created", "bucket=%s location=%s", r->bucket, location[0] ? location : "-");
+	log_info("s3_bucket_created", "bucket=%s location=%s", log_q(r->bucket),
+		 log_q(location[0] ? location : "-"));
 	struct MHD_Response *resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
 	char loc[80];
 	snprintf(loc, sizeof(loc), "/%s", r->bucket);
@@ -93,7 +94,7 @@ enum MHD_Result s3_delete_bucket(struct s3_req *r)
 		return s3_reply_fail(r, "BucketNotEmpty", NULL);
 	if (rc != PP_OK)
 		return s3_reply_pp(r, &err, "NoSuchBucket");
-	log_info("s3_bucket_deleted", "bucket=%s", r->bucket);
+	log_info("s3_bucket_deleted", "bucket=%s", log_q(r->bucket));
 	return s3_reply_empty(r, MHD_HTTP_NO_CONTENT);
 }
 

@@ -198,7 +198,7 @@ static int finish(struct s3_req *r, struct hasher *x, uint64_t size, struct s3_o
 	hasher_result(x, sha);
 	int rc = s3_rpc_mpu_complete(r->srv->gw->client, x->id, x->use, x->n, sha, size, o, err);
 	if (rc == PP_OK)
-		log_info("s3_upload_completed", "name=\"%s\" parts=%zu size=%" PRIu64 " etag=%s", r->name, x->n,
+		log_info("s3_upload_completed", "name=%s parts=%zu size=%" PRIu64 " etag=%s", log_q(r->name), x->n,
 			 size, o->meta.m.etag);
 	return rc;
 }
@@ -251,8 +251,8 @@ static ssize_t keepalive_read(void *cls, uint64_t pos, char *buf, size_t max)
 				k->out_len -= (size_t)(root - k->out);
 				memmove(k->out, root, k->out_len + 1);
 			}
-			log_warn("s3_complete_failed", "request_id=%s name=\"%s\" code=%s msg=\"%s\"", k->r->id,
-				 k->r->name, f.code, f.message);
+			log_warn("s3_complete_failed", "request_id=%s name=%s code=%s detail=%s", k->r->id,
+				 log_q(k->r->name), f.code, log_q(f.message));
 		}
 		s3_object_clear(&o);
 		k->stage = 2;

@@ -40,8 +40,8 @@ static ssize_t get_read(void *cls, uint64_t pos, char *buf, size_t max)
 	if (s->d == NULL) /* HEAD: MHD sends no body */
 		return MHD_CONTENT_READER_END_OF_STREAM;
 	if (pp_download_read(s->d, buf, max, &got, &err) != PP_OK) {
-		log_error("s3_download_failed", "request_id=%s sent=%" PRIu64 " err=\"%s\"", s->id, s->sent,
-			  err.message);
+		log_error("s3_download_failed", "request_id=%s sent=%" PRIu64 " err=%s", s->id, s->sent,
+			  log_q(err.message));
 		return MHD_CONTENT_READER_END_WITH_ERROR;
 	}
 	if (got == 0)

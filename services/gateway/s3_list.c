@@ -263,7 +263,7 @@ enum MHD_Result s3_delete_objects(struct s3_req *r)
 		s3x_text(x, "Message", why ? why : err.message);
 		s3x_close(x);
 	}
-	log_info("s3_objects_deleted", "bucket=%s requested=%zu deleted=%zu", r->bucket, d.n, deleted);
+	log_info("s3_objects_deleted", "bucket=%s requested=%zu deleted=%zu", log_q(r->bucket), d.n, deleted);
 	s3_delete_req_free(&d);
 	return s3_reply_xml(r, MHD_HTTP_OK, x);
 }

@@ -112,7 +112,7 @@ enum MHD_Result s3_upload_part_finish(struct s3_req *r)
 	r->up = NULL;
 	if (pp_upload_commit_meta(u, m, "", &f, &err) != PP_OK)
 		return s3_reply_pp(r, &err, "NoSuchUpload");
-	log_info("s3_part_stored", "name=\"%s\" part=%u size=%" PRIu64, r->name, r->part_number, f.size);
+	log_info("s3_part_stored", "name=%s part=%u size=%" PRIu64, log_q(r->name), r->part_number, f.size);
 	struct MHD_Response *resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
 	if (resp == NULL)
 		return MHD_NO;
@@ -244,7 +244,7 @@ enum MHD_Result s3_upload_part_copy(struct s3_req *r)
 		res = s3_reply_pp(r, &err, "NoSuchUpload");
 		goto out;
 	}
-	log_info("s3_part_copied", "source=\"%s\" part=\"%s\" bytes=%" PRIu64 " moved=%s", source, part, len,
+	log_info("s3_part_copied", "source=%s part=%s bytes=%" PRIu64 " moved=%s", log_q(source), log_q(part), len,
 		 whole && strlen(etag) == 32 ? "no" : "yes");
 	char date[40], quoted[96];
 	s3_iso_date(out.created_at_ms, date, sizeof(date));
@@ -273,7 +273,7 @@ enum MHD_Result s3_abort_upload(struct s3_req *r)
 	struct pp_error err = {0};
 	if (s3_rpc_mpu_abort(r->srv->gw->client, s3_query(r, "uploadId"), &err) != PP_OK)
 		return s3_reply_pp(r, &err, "NoSuchUpload");
-	log_info("s3_upload_aborted", "name=\"%s\" upload=%s", r->name, s3_query(r, "uploadId"));
+	log_info("s3_upload_aborted", "name=%s upload=%s", log_q(r->name), log_q(s3_query(r, "uploadId")));
 	return s3_reply_empty(r, MHD_HTTP_NO_CONTENT);
 }
 

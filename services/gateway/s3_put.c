@@ -104,8 +104,8 @@ static int upload_sink(void *arg, const uint8_t *data, size_t len, struct s3_fai
 		return PP_EINTERNAL;
 	}
 	if (pp_upload_write(r->up, data, len, &err) != PP_OK) {
-		log_warn("s3_upload_failed", "request_id=%s name=\"%s\" err=\"%s\"", r->id,
-			 r->part_name ? r->part_name : r->name, err.message);
+		log_warn("s3_upload_failed", "request_id=%s name=%s err=%s", r->id,
+			 log_q(r->part_name ? r->part_name : r->name), log_q(err.message));
 		s3_fail_from_pp(fail, err.code, "InternalError", err.message);
 		return err.code;
 	}
@@ -219,7 +219,7 @@ enum MHD_Result s3_put_object_finish(struct s3_req *r)
 	if (pp_upload_commit_meta(u, m, r->bucket, &f, &err) != PP_OK)
 		return s3_reply_pp(r, &err, "NoSuchBucket");
 	metrics_observe_upload(r->srv->gw->metrics, (double)(gw_mono_us() - r->start_us) / 1e6);
-	log_info("s3_object_stored", "name=\"%s\" size=%" PRIu64 " version=%" PRIu64 " etag=%s", f.name,
+	log_info("s3_object_stored", "name=%s size=%" PRIu64 " version=%" PRIu64 " etag=%s", log_q(f.name),
 		 f.size, f.version, m->etag);
 	struct MHD_Response *resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
 	if (resp == NULL)
@@ -350,7 +350,7 @@ enum MHD_Result s3_copy_object(struct s3_req *r)
 		res = s3_reply_pp(r, &err, "NoSuchBucket");
 		goto out;
 	}
-	log_info("s3_object_copied", "source=\"%s\" name=\"%s\" version=%" PRIu64, source, dst.file.name,
+	log_info("s3_object_copied", "source=%s name=%s version=%" PRIu64, log_q(source), log_q(dst.file.name),
 		 dst.file.version);
 	char etag[96], date[40];
 	s3_etag(dst.meta.m.etag, dst.file.sha256, etag, sizeof(etag));
@@ -380,6 +380,6 @@ enum MHD_Result s3_delete_object(struct s3_req *r)
 	if (rc != PP_OK && rc != PP_ENOTFOUND)
 		return s3_reply_pp(r, &err, "NoSuchKey");
 	if (rc == PP_OK)
-		log_info("s3_object_deleted", "name=\"%s\"", r->name);
+		log_info("s3_object_deleted", "name=%s", log_q(r->name));
 	return s3_reply_empty(r, MHD_HTTP_NO_CONTENT);
 }

@@ -100,8 +100,8 @@ enum MHD_Result s3_reply_error(struct s3_req *r, const struct s3_fail *f)
 	const char *code = f->code ? f->code : "InternalError";
 	unsigned status = s3_error_status(code);
 	if (status >= 500)
-		log_warn("s3_error", "request_id=%s op=%s code=%s msg=\"%s\"", r->id,
-			 r->op ? r->op->name : "-", code, f->message);
+		log_warn("s3_error", "request_id=%s op=%s code=%s detail=%s", r->id,
+			 r->op ? r->op->name : "-", code, log_q(f->message));
 	if (status == MHD_HTTP_NOT_MODIFIED)
 		return s3_reply_empty(r, status);
 	struct s3x *x = s3x_begin("Error", false);

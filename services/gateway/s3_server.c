@@ -542,8 +542,8 @@ static void s3_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		return;
 	*con_cls = NULL;
 	if (r->up != NULL) {
-		log_warn("s3_upload_aborted", "request_id=%s name=\"%s\" bytes=%" PRIu64 " reason=%d", r->id,
-			 r->name ? r->name : "", r->bytes_in, (int)toe);
+		log_warn("s3_upload_aborted", "request_id=%s name=%s bytes=%" PRIu64 " reason=%d", r->id,
+			 log_q(r->name ? r->name : ""), r->bytes_in, (int)toe);
 		pp_upload_abort(r->up);
 	}
 	unsigned status = r->status ? r->status : 499;
@@ -553,8 +553,8 @@ static void s3_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	copy_for_log(path, sizeof(path), r->path ? r->path : "");
 	log_info("s3_request", "method=%s path=%s op=%s status=%u key=%s bytes_in=%" PRIu64
 		 " bytes_out=%" PRIu64 " ms=%.1f request_id=%s complete=%s",
-		 r->method, path, r->op ? r->op->name : "-", status,
-		 r->auth.anonymous ? "-" : (r->auth.access_key[0] ? r->auth.access_key : "-"),
+		 log_q(r->method), log_q(path), r->op ? r->op->name : "-", status,
+		 log_q(r->auth.anonymous ? "-" : (r->auth.access_key[0] ? r->auth.access_key : "-")),
 		 r->bytes_in, r->bytes_out, (double)(gw_mono_us() - r->start_us) / 1000.0, r->id,
 		 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "yes" : "no");
 	s3_body_free(r->body);
@@ -590,10 +590,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	size_t n = strlen(msg);
 	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
 		msg[--n] = '\0';
-	for (char *p = msg; *p; p++)
-		if (*p == '"')
-			*p = '\'';
-	log_warn("s3_mhd", "msg=\"%s\"", msg);
+	log_warn("s3_mhd", "detail=%s", log_q(msg));
 }
 
 int s3_server_start(struct gateway *gw, const struct s3_config *cfg, struct s3_server **out)
@@ -630,15 +627,15 @@ int s3_server_start(struct gateway *gw, const struct s3_config *cfg, struct s3_s
 		MHD_OPTION_UNESCAPE_CALLBACK, routes_no_unescape, NULL, MHD_OPTION_END);
 	if (s->d == NULL) {
 		fprintf(stderr, "pp-gateway: cannot listen on --s3 %s\n", cfg->listen);
-		log_error("listen_failed", "s3=%s", cfg->listen);
+		log_error("listen_failed", "s3=%s", log_q(cfg->listen));
 		goto fail;
 	}
 	if (s->creds == NULL)
-		log_warn("s3_open", "s3=%s msg=\"no --s3-credentials: the S3 endpoint accepts any request, signed or not\"",
-			 cfg->listen);
+		log_warn("s3_open", "s3=%s detail=%s", log_q(cfg->listen),
+			 log_q("no --s3-credentials: the S3 endpoint accepts any request, signed or not"));
 	else
 		log_info("s3_credentials_loaded", "count=%zu", s3_creds_count(s->creds));
-	log_info("s3_started", "s3=%s domain=%s auth=%s", cfg->listen, s->domain ? s->domain : "-",
+	log_info("s3_started", "s3=%s domain=%s auth=%s", log_q(cfg->listen), log_q(s->domain ? s->domain : "-"),
 		 s->creds ? "sigv4" : "open");
 	*out = s;
 	return PP_OK;

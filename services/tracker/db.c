@@ -39,7 +39,8 @@ int db_open(const char *path, struct db **out)
 		sqlite3_busy_timeout(db->conn, 5000);
 		rv = sqlite3_exec(db->conn,
 				  "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-				  " PRAGMA foreign_keys=ON; PRAGMA secure_delete=OFF;",
+				  " PRAGMA foreign_keys=ON; PRAGMA secure_delete=OFF;"
+				  " PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY;",
 				  NULL, NULL, &err);
 	}
 	if (rv == SQLITE_OK && dbq_schema_apply(db, &err) != PP_OK)
@@ -47,8 +48,8 @@ int db_open(const char *path, struct db **out)
 	if (rv == SQLITE_OK && db_s3_schema(db) != PP_OK) /* S3 tables (db_s3.c) */
 		rv = SQLITE_ERROR;
 	if (rv != SQLITE_OK) {
-		log_error("db_open_failed", "path=%s err=\"%s\"", path,
-			  err ? err : (db->conn ? sqlite3_errmsg(db->conn) : "out of memory"));
+		log_error("db_open_failed", "path=%s err=%s", log_q(path),
+			  log_q(err ? err : (db->conn ? sqlite3_errmsg(db->conn) : "out of memory")));
 		sqlite3_free(err);
 		db_close(db);
 		return PP_EINVAL;

@@ -214,6 +214,9 @@ enum merge_outcome {
  * gc_after_ms. Raises the commit sequence to the record's seq. */
 int db_merge_record(struct db *db, const struct merge_record *r, int64_t gc_after_ms,
 		    enum merge_outcome *outcome);
+/* The same for n records in one transaction; outcomes[i] for recs[i]. */
+int db_merge_records(struct db *db, const struct merge_record *recs, size_t n,
+		     int64_t gc_after_ms, enum merge_outcome *outcomes);
 /* Names whose newest record (file or tombstone) has seq > after_seq, by
  * seq: what a standby following this tracker has not seen yet. */
 struct name_seq {

@@ -293,8 +293,8 @@ int db_node_save(struct db *db, const struct node_rec *nodes, size_t n)
 		sqlite3_bind_int(st, 11, r->disk_full);
 		sqlite3_bind_int(st, 12, (int)r->roles);
 		if (sqlite3_step(st) != SQLITE_DONE) {
-			log_error("db_node_save_failed", "node=%s err=\"%s\"", r->id,
-				  sqlite3_errmsg(db->conn));
+			log_error("db_node_save_failed", "node=%s err=%s", r->id,
+				  log_q(sqlite3_errmsg(db->conn)));
 			rc = PP_EINTERNAL;
 		}
 		sqlite3_reset(st);

@@ -38,7 +38,7 @@ int db_s3_schema(struct db *db)
 {
 	char *err = NULL;
 	if (sqlite3_exec(db->conn, S3_SCHEMA, NULL, NULL, &err) != SQLITE_OK) {
-		log_error("db_s3_schema_failed", "err=\"%s\"", err ? err : "?");
+		log_error("db_s3_schema_failed", "err=%s", log_q(err ? err : "?"));
 		sqlite3_free(err);
 		return PP_EINTERNAL;
 	}

@@ -14,6 +14,7 @@
 #include "flags.h"
 #include "events.h"
 #include "gc.h"
+#include "hash.h"
 #include "inventory.h"
 #include "liveness.h"
 #include "log.h"
@@ -83,18 +84,14 @@ static bool chunk_ok(struct rpc_call *call, const char *id)
 	return true;
 }
 
-/* Worker ids as heartbeats carry them: 1..128 printable, no spaces. A
- * report may arrive before the node's first heartbeat; its replicas count
- * once the node is known and up. */
+/* A report may arrive before the node's first heartbeat; its replicas
+ * count once the node is known and up. */
 static bool node_id_ok(struct rpc_call *call, const char *id)
 {
-	size_t len = strlen(id);
-	bool ok = len > 0 && len < NODE_ID_MAX;
-	for (const char *s = id; ok && *s; s++)
-		ok = (unsigned char)*s > ' ' && *s != 0x7f;
-	if (!ok)
-		rpc_call_fail(call, PP_EINVAL, "invalid node id");
-	return ok;
+	const char *why = node_id_check(id);
+	if (why != NULL)
+		rpc_call_fail(call, PP_EINVAL, "invalid node id: %s", why);
+	return why == NULL;
 }
 
 static const struct node_rec *node_by_id(const struct node_rec *nodes, size_t n, const char *id)
@@ -246,7 +243,7 @@ static void h_upload_begin(void *svc, struct rpc_call *call)
 	r->idle_timeout_ms = (uint32_t)grace_ms(t);
 	call->resp.body_case = PP__V1__RESPONSE__BODY_UPLOAD_BEGIN;
 	call->resp.upload_begin = r;
-	log_debug("upload_begin", "upload=%lld name=\"%s\" replication=%u", (long long)id, q->name,
+	log_debug("upload_begin", "upload=%lld name=%s replication=%u", (long long)id, log_q(q->name),
 		  repl);
 }
 
@@ -417,7 +414,7 @@ static void h_commit(void *svc, struct rpc_call *call)
 	}
 	call->resp.body_case = PP__V1__RESPONSE__BODY_FILE;
 	call->resp.file = file_info(call, &f);
-	log_info("file_committed", "name=\"%s\" version=%llu size=%llu chunks=%llu", f.name,
+	log_info("file_committed", "name=%s version=%llu size=%llu chunks=%llu", log_q(f.name),
 		 (unsigned long long)f.version, (unsigned long long)f.size,
 		 (unsigned long long)f.chunk_count);
 	if (!s3_name_hidden(f.name)) /* multipart parts are not files users see */
@@ -562,7 +559,7 @@ static void h_delete_file(void *svc, struct rpc_call *call)
 			      " in the background)");
 		return;
 	}
-	log_info("file_deleted", "name=\"%s\" version=%llu", f.name, (unsigned long long)f.version);
+	log_info("file_deleted", "name=%s version=%llu", log_q(f.name), (unsigned long long)f.version);
 	events_file(t->events, "file_deleted", f.name, f.size);
 	call->resp.body_case = PP__V1__RESPONSE__BODY_FILE;
 	call->resp.file = file_info(call, &f);
@@ -901,8 +898,8 @@ static void fence_workers(struct tracker *t)
 		int rc = rpc_call(t->peers, nodes[i].address, &t->auth, &req, NULL, 0,
 				  RPC_TIMEOUT_SHORT_MS, &rep);
 		if (rc != PP_OK)
-			log_warn("fence_failed", "node=%s err=\"%s\"", nodes[i].id,
-				 rpc_reply_error(&rep, rc));
+			log_warn("fence_failed", "node=%s err=%s", nodes[i].id,
+				 log_q(rpc_reply_error(&rep, rc)));
 		rpc_reply_free(&rep);
 	}
 	free(nodes);

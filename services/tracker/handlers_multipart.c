@@ -61,7 +61,7 @@ int s3_multipart_drop(struct tracker *t, const char *id, bool keep_row, const ch
 			s3_delete_file(t, names[i], why);
 	db_names_free(names, n);
 	if ((rc == PP_OK && !keep_row) || n > 0)
-		log_info("multipart_dropped", "upload=%s parts=%zu why=%s", id, n, why);
+		log_info("multipart_dropped", "upload=%s parts=%zu why=%s", log_q(id), n, why);
 	return rc == PP_OK || n > 0 ? PP_OK : PP_ENOTFOUND;
 }
 
@@ -108,7 +108,7 @@ void h_s3_multipart_create(void *svc, struct rpc_call *call)
 			      q->bucket);
 		return;
 	}
-	log_info("multipart_created", "upload=%s bucket=%s key=\"%s\"", r.id, r.bucket, r.key);
+	log_info("multipart_created", "upload=%s bucket=%s key=%s", r.id, log_q(r.bucket), log_q(r.key));
 	call->resp.body_case = PP__V1__RESPONSE__BODY_MULTIPART;
 	call->resp.multipart = upload_msg(call, &r);
 }
@@ -374,8 +374,8 @@ void h_s3_multipart_complete(void *svc, struct rpc_call *call)
 		mpu_rec_clear(&r);
 		return;
 	}
-	log_info("multipart_completed", "upload=%s name=\"%s\" parts=%zu size=%llu version=%llu", r.id,
-		 f.name, q->n_parts, (unsigned long long)f.size, (unsigned long long)f.version);
+	log_info("multipart_completed", "upload=%s name=%s parts=%zu size=%llu version=%llu", log_q(r.id),
+		 log_q(f.name), q->n_parts, (unsigned long long)f.size, (unsigned long long)f.version);
 	/* The parts go whatever happens to the record: a retried completion
 	 * finds the upload completed and answers with the object. */
 	s3_multipart_drop(t, r.id, true, "completed");

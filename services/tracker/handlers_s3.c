@@ -55,7 +55,7 @@ void s3_delete_file(struct tracker *t, const char *name, const char *why)
 	if (db_file_delete(t->db, name, now, now + (int64_t)t->cfg.gc_grace_s * 1000, &f) != PP_OK)
 		return;
 	records_write(t, name, f.seq); /* pending records are retried by records.c */
-	log_debug("s3_file_deleted", "name=\"%s\" why=%s", name, why);
+	log_debug("s3_file_deleted", "name=%s why=%s", log_q(name), why);
 }
 
 bool s3_record_commit(struct tracker *t, struct rpc_call *call, const struct file_rec *f)
@@ -253,7 +253,7 @@ void h_s3_object_copy(void *svc, struct rpc_call *call)
 	}
 	if (!s3_record_commit(t, call, &f))
 		return;
-	log_info("file_copied", "source=\"%s\" name=\"%s\" version=%llu size=%llu", q->source, f.name,
+	log_info("file_copied", "source=%s name=%s version=%llu size=%llu", log_q(q->source), log_q(f.name),
 		 (unsigned long long)f.version, (unsigned long long)f.size);
 	if (!s3_name_hidden(f.name))
 		events_file(t->events, "file_committed", f.name, f.size);
@@ -319,12 +319,12 @@ void h_s3_bucket(void *svc, struct rpc_call *call)
 	case PP__V1__BUCKET_REQUEST__OP__CREATE:
 		rc = db_s3_bucket_create(t->db, q->name, time_wall_ms());
 		if (rc == PP_OK)
-			log_info("bucket_created", "bucket=%s", q->name);
+			log_info("bucket_created", "bucket=%s", log_q(q->name));
 		break;
 	case PP__V1__BUCKET_REQUEST__OP__DELETE:
 		rc = db_s3_bucket_delete(t->db, q->name);
 		if (rc == PP_OK) {
-			log_info("bucket_deleted", "bucket=%s", q->name);
+			log_info("bucket_deleted", "bucket=%s", log_q(q->name));
 			drop_bucket_uploads(t, q->name);
 		}
 		break;

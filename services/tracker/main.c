@@ -192,9 +192,9 @@ int main(int argc, char **argv)
 	}
 	log_info("tracker_started", "listen=%s bus=%s events=%s db=%s chunk_size=%llu replication=%llu"
 		 " role=%s follow=%s term=%llu",
-		 c->listen_url, c->bus_url, c->events_url, c->db_path,
+		 log_q(c->listen_url), log_q(c->bus_url), log_q(c->events_url), log_q(c->db_path),
 		 (unsigned long long)c->chunk_size, (unsigned long long)c->replication,
-		 c->follow_url ? "standby" : "primary", c->follow_url ? c->follow_url : "-",
+		 c->follow_url ? "standby" : "primary", log_q(c->follow_url ? c->follow_url : "-"),
 		 (unsigned long long)atomic_load(&t.term));
 	int sig = 0;
 	sigwait(&sigs, &sig);

@@ -46,7 +46,7 @@ static void expiry_pass(struct multipart_expiry *x)
 	if (db_mpu_orphan_parts(t->db, EXPIRY_BATCH, &names, &n) == PP_OK) {
 		for (size_t i = 0; i < n; i++) {
 			s3_delete_file(t, names[i], "orphan");
-			log_info("multipart_orphan_part_deleted", "name=\"%s\"", names[i]);
+			log_info("multipart_orphan_part_deleted", "name=%s", log_q(names[i]));
 		}
 	}
 	db_names_free(names, n);

@@ -65,7 +65,7 @@ int s3_record_restore(struct db *db, const char *name, const char *b64)
 		memcpy(bucket, name, bl);
 		bucket[bl] = '\0';
 		if (s3_bucket_check(bucket) == NULL && db_s3_bucket_create(db, bucket, time_wall_ms()) == PP_OK)
-			log_info("bucket_restored", "bucket=%s", bucket);
+			log_info("bucket_restored", "bucket=%s", log_q(bucket));
 	}
 	return rc;
 }

@@ -234,7 +234,7 @@ static void scan_leaf(struct store *s, const char *ab, const char *cd)
 		if (!chunk_id_valid(id) || strncmp(id, ab, 2) != 0 || strncmp(id + 2, cd, 2) != 0 ||
 		    fstatat(dirfd(d), id, &st, 0) != 0 || !S_ISREG(st.st_mode) ||
 		    st.st_size > (off_t)PP_CHUNK_SIZE_MAX) {
-			log_warn("store_stray_file", "dir=%s file=\"%s\"", path, id);
+			log_warn("store_stray_file", "dir=%s file=%s", log_q(path), log_q(id));
 			continue;
 		}
 		uint8_t bin[CHUNK_ID_BYTES];
@@ -360,7 +360,7 @@ int store_open(const struct store_config *cfg, struct store **out, char *err, si
 	clean_tmp(s);
 	scan_chunks(s);
 	scan_extra(s);
-	log_info("store_opened", "dir=%s chunks=%zu used=%llu capacity=%llu epoch=%llu", s->dir,
+	log_info("store_opened", "dir=%s chunks=%zu used=%llu capacity=%llu epoch=%llu", log_q(s->dir),
 		 s->index.count, (unsigned long long)s->index.bytes,
 		 (unsigned long long)cfg->capacity_bytes, (unsigned long long)(s->last_gen >> 32));
 	*out = s;
@@ -556,14 +556,14 @@ int store_put(struct store *s, const char *id, const void *data, size_t len, boo
 
 	if (err != 0) {
 		unlink(tmp);
-		log_error("chunk_write_failed", "op=store_put chunk=%s err=\"%s\"", id, strerror(err));
+		log_error("chunk_write_failed", "op=store_put chunk=%s err=%s", id, log_q(strerror(err)));
 		return rc;
 	}
 	/* The rename is durable once its directory is: before anyone is told. */
 	char dir_cd[STORE_PATH_MAX];
 	path_fmt(dir_cd, "%s/chunks/%.2s/%.2s", s->dir, id, id + 2);
 	if (fs_fsync_dir(dir_cd) != 0) {
-		log_error("chunk_write_failed", "op=fsync_dir chunk=%s err=\"%s\"", id, strerror(errno));
+		log_error("chunk_write_failed", "op=fsync_dir chunk=%s err=%s", id, log_q(strerror(errno)));
 		return PP_EINTERNAL;
 	}
 	log_debug("chunk_stored", "chunk=%s size=%zu extra=%d gen=%llu", id, len, (int)extra,
@@ -656,7 +656,7 @@ static void quarantine(struct store *s, const char *id, uint64_t gen, const char
 	pthread_mutex_unlock(&s->lock);
 	if (!ours)
 		return;
-	log_warn("chunk_quarantined", "chunk=%s reason=%s", id, why);
+	log_warn("chunk_quarantined", "chunk=%s reason=%s", id, log_q(why));
 	if (s->cfg.on_corrupt)
 		s->cfg.on_corrupt(s->cfg.cb_arg, id, gen);
 }

@@ -45,8 +45,8 @@ int transfer_register(struct worker *w, const char *chunk_id, const struct store
 	 * trackers hear of it soon after. */
 	int rc = trackers_call(w, &req, RPC_TIMEOUT_SHORT_MS, &reply);
 	if (rc != PP_OK)
-		log_warn("replica_register_failed", "chunk=%s err=\"%s\"", chunk_id,
-			 rpc_reply_error(&reply, rc));
+		log_warn("replica_register_failed", "chunk=%s err=%s", chunk_id,
+			 log_q(rpc_reply_error(&reply, rc)));
 	else
 		trackers_queue_added(w, atomic_load(&w->preferred), &ref);
 	rpc_reply_free(&reply);
@@ -72,7 +72,7 @@ static void *forward_main(void *arg)
 	f->rc = peer_probe(f->w, f->forward[0], &f->reply);
 	if (f->rc != PP_OK) {
 		log_warn("forward_failed", "chunk=%s target=%s err=\"unreachable: %s\"", f->chunk_id,
-			 f->forward[0], rpc_reply_error(&f->reply, f->rc));
+			 log_q(f->forward[0]), rpc_reply_error(&f->reply, f->rc));
 		return NULL;
 	}
 	Pp__V1__PutChunkRequest put = PP__V1__PUT_CHUNK_REQUEST__INIT;
@@ -85,8 +85,8 @@ static void *forward_main(void *arg)
 	f->rc = rpc_call(f->w->peers, f->forward[0], &f->w->auth, &req, f->payload, f->payload_len,
 			 FORWARD_TIMEOUT_PER_HOP_MS * (int)f->n_forward, &f->reply);
 	if (f->rc != PP_OK)
-		log_warn("forward_failed", "chunk=%s target=%s err=\"%s\"", f->chunk_id,
-			 f->forward[0], rpc_reply_error(&f->reply, f->rc));
+		log_warn("forward_failed", "chunk=%s target=%s err=%s", f->chunk_id,
+			 log_q(f->forward[0]), log_q(rpc_reply_error(&f->reply, f->rc)));
 	return NULL;
 }
 
@@ -124,8 +124,8 @@ static int pull_from(struct worker *w, const char *chunk_id, const char *source,
 		rc = store_put(w->store, chunk_id, reply.payload, reply.payload_len, extra, copy);
 	}
 	if (rc != PP_OK)
-		log_warn("pull_source_failed", "chunk=%s source=%s err=\"%s\"", chunk_id, source,
-			 rpc_reply_error(&reply, rc));
+		log_warn("pull_source_failed", "chunk=%s source=%s err=%s", chunk_id, log_q(source),
+			 log_q(rpc_reply_error(&reply, rc)));
 	rpc_reply_free(&reply);
 	return rc;
 }
@@ -146,8 +146,8 @@ static int locate(struct worker *w, const char *chunk_id, char ***addrs, size_t 
 	*n = 0;
 	int rc = trackers_call(w, &req, RPC_TIMEOUT_SHORT_MS, &reply);
 	if (rc != PP_OK || reply.resp->body_case != PP__V1__RESPONSE__BODY_LOCATE) {
-		log_warn("locate_failed", "chunk=%s err=\"%s\"", chunk_id,
-			 rc != PP_OK ? rpc_reply_error(&reply, rc) : "no locate body");
+		log_warn("locate_failed", "chunk=%s err=%s", chunk_id,
+			 log_q(rc != PP_OK ? rpc_reply_error(&reply, rc) : "no locate body"));
 		rc = rc != PP_OK ? rc : PP_EINTERNAL;
 		goto out;
 	}
@@ -215,7 +215,7 @@ int transfer_pull(struct worker *w, const char *chunk_id, char *const *sources, 
 	}
 	if (rc != PP_OK) {
 		log_warn("pull_failed", "chunk=%s sources=%zu err=%s", chunk_id, n_sources,
-			 pp_err_name(rc));
+			 log_q(pp_err_name(rc)));
 		return rc;
 	}
 	log_info("chunk_pulled", "chunk=%s size=%u extra=%d gen=%llu ms=%lld", chunk_id, copy.size,

@@ -91,5 +91,5 @@ pp_wait_for "workers back" 15 pp_nodes_up_is 3
 gone() { ! ppctl stat ".s3-uploads/$id/00001" >/dev/null 2>&1; }
 pp_wait_for "the abandoned part is deleted" 20 gone
 [ -z "$(s3_aws s3api list-multipart-uploads --bucket big | j '.Uploads // empty')" ] || fail "abandoned upload still listed"
-grep -q "multipart_dropped upload=$id parts=1 why=expired" "$T/logs/tracker.log" || fail "no expiry logged"
+grep -Eq "msg=multipart_dropped upload=\"?$id\"? parts=1 why=expired" "$T/logs/tracker.log" || fail "no expiry logged"
 pp_done
