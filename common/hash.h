@@ -1,5 +1,5 @@
-/* SHA-256 (OpenSSL EVP) and the checks on chunk ids, file names and node
- * ids: one rule each, used by every service and the client library.
+/* SHA-256 (OpenSSL) and the checks on chunk ids, file names and node ids:
+ * one rule each, used by every service and the client library.
  *
  * A chunk id is the lowercase hex SHA-256 of the chunk's bytes: exactly 64
  * characters [0-9a-f]. It is validated before it is used in any path or
@@ -18,7 +18,7 @@
 #define PP_NAME_MAX 1088 /* an S3 key of 1024 bytes behind a 63-byte bucket and "/" */
 #define PP_NODE_ID_MAX 64
 
-struct sha256_stream; /* incremental hash; opaque (wraps EVP_MD_CTX) */
+struct sha256_stream; /* incremental hash; opaque */
 
 int sha256_stream_new(struct sha256_stream **out);
 int sha256_stream_update(struct sha256_stream *s, const void *data, size_t len);

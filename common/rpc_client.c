@@ -84,6 +84,30 @@ int rpc_call(struct rpc_peers *peers, const char *address, struct auth *a,
 	return call_common(peers, NULL, address, a, req, payload, payload_len, timeout_ms, out);
 }
 
+int rpc_call_relay(struct rpc_peers *peers, const char *address, struct auth *a,
+		   const Pp__V1__Request *req, nng_msg *m, int timeout_ms, struct rpc_reply *out)
+{
+	memset(out, 0, sizeof(*out));
+	uint8_t *dst;
+	size_t n = protobuf_c_message_get_packed_size(&req->base);
+	int rc = frame_keep_payload(m);
+	if (rc == PP_OK)
+		rc = frame_reserve_pb(m, n, &dst);
+	if (rc == PP_OK) {
+		protobuf_c_message_pack(&req->base, dst);
+		rc = frame_seal(m, a);
+	}
+	if (rc != PP_OK) {
+		nng_msg_free(m);
+		return rc;
+	}
+	nng_msg *reply = NULL;
+	rc = rpc_peers_call(peers, address, m, &reply, timeout_ms);
+	if (rc != PP_OK)
+		return rc;
+	return reply_decode(a, reply, out);
+}
+
 int rpc_call_peer(struct rpc_peer *peer, struct auth *a, const Pp__V1__Request *req,
 		  const void *payload, size_t payload_len, int timeout_ms, struct rpc_reply *out)
 {

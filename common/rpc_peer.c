@@ -30,6 +30,7 @@ struct rpc_peer {
 	pthread_mutex_t lock;                      /* guards inflight, pipes */
 	pthread_cond_t connected;                  /* signalled when a pipe is added */
 	int pipes;                                 /* live connections (0 or 1) */
+	bool closing;                              /* rpc_peers_shutdown: no new waits */
 	nng_aio *inflight[RPC_PEER_INFLIGHT_MAX]; /* calls waiting on this peer */
 };
 
@@ -101,11 +102,14 @@ void rpc_peer_close(struct rpc_peer *p)
 
 const char *rpc_peer_address(const struct rpc_peer *p) { return p->address; }
 
+/* The slot the call waits in; -1 when none is free, -2 when shutting down. */
 static int inflight_add(struct rpc_peer *p, nng_aio *aio)
 {
 	int slot = -1;
 	pthread_mutex_lock(&p->lock);
-	for (int i = 0; i < RPC_PEER_INFLIGHT_MAX; i++) {
+	if (p->closing)
+		slot = -2;
+	for (int i = 0; slot == -1 && i < RPC_PEER_INFLIGHT_MAX; i++) {
 		if (p->inflight[i] == NULL) {
 			p->inflight[i] = aio;
 			slot = i;
@@ -173,6 +177,8 @@ int rpc_peer_call(struct rpc_peer *p, nng_msg *req, nng_msg **reply, int timeout
 	int64_t left = deadline - time_mono_ms();
 	nng_aio_set_timeout(aio, left > 1 ? (nng_duration)left : 1);
 	slot = inflight_add(p, aio);
+	if (slot == -2)
+		goto out;
 	nng_ctx_recv(ctx, aio);
 	nng_aio_wait(aio);
 	if ((rv = nng_aio_result(aio)) != 0)
@@ -189,9 +195,10 @@ out:
 }
 
 struct rpc_peers {
-	pthread_mutex_t lock; /* guards peers, n */
+	pthread_mutex_t lock; /* guards peers, n, closing */
 	struct rpc_peer *peers[RPC_PEERS_MAX];
 	size_t n;
+	bool closing;
 };
 
 int rpc_peers_new(struct rpc_peers **out)
@@ -238,9 +245,34 @@ out:
 	return rc;
 }
 
+void rpc_peers_shutdown(struct rpc_peers *ps)
+{
+	if (ps == NULL)
+		return;
+	pthread_mutex_lock(&ps->lock);
+	ps->closing = true;
+	for (size_t i = 0; i < ps->n; i++) {
+		struct rpc_peer *p = ps->peers[i];
+		pthread_mutex_lock(&p->lock);
+		p->closing = true;
+		for (size_t k = 0; k < RPC_PEER_INFLIGHT_MAX; k++)
+			if (p->inflight[k] != NULL)
+				nng_aio_abort(p->inflight[k], NNG_ECLOSED);
+		pthread_mutex_unlock(&p->lock);
+	}
+	pthread_mutex_unlock(&ps->lock);
+}
+
 int rpc_peers_call(struct rpc_peers *ps, const char *address, nng_msg *req, nng_msg **reply,
 		   int timeout_ms)
 {
+	pthread_mutex_lock(&ps->lock);
+	bool closing = ps->closing;
+	pthread_mutex_unlock(&ps->lock);
+	if (closing) {
+		nng_msg_free(req);
+		return PP_EUNAVAIL;
+	}
 	struct rpc_peer *p;
 	int rc = rpc_peers_get(ps, address, &p);
 	if (rc != PP_OK) {

@@ -46,9 +46,15 @@ struct rpc_server {
 };
 
 /* What one request was, for the metrics. */
+/* What a request came to: for the metrics, what runs after the reply was
+ * handed to nng (rpc_call_after_reply), and whether the handler kept the
+ * request (rpc_call_take_request). */
 struct rpc_outcome {
 	const char *method; /* route name, or "unknown" */
 	int status;         /* pp.v1.Status of the reply */
+	void (*after_fn)(void *arg);
+	void *after_arg;
+	bool request_taken;
 };
 
 void *rpc_call_alloc(struct rpc_call *call, size_t size)
@@ -96,6 +102,38 @@ int rpc_call_reply_payload_truncate(struct rpc_call *call, size_t len)
 	if (call->reply_msg == NULL)
 		return PP_EINVAL;
 	return frame_truncate_payload(call->reply_msg, len);
+}
+
+void rpc_call_reply_payload_drop(struct rpc_call *call)
+{
+	if (call->reply_msg != NULL)
+		nng_msg_free(call->reply_msg);
+	call->reply_msg = NULL;
+}
+
+int rpc_call_reply_relay(struct rpc_call *call, nng_msg *m, uint8_t **payload)
+{
+	if (call->reply_msg != NULL)
+		return PP_EINVAL;
+	int rc = frame_keep_payload(m);
+	if (rc != PP_OK)
+		return rc;
+	call->reply_msg = m;
+	*payload = (uint8_t *)nng_msg_body(m) + FRAME_HEADER_BYTES;
+	return PP_OK;
+}
+
+nng_msg *rpc_call_take_request(struct rpc_call *call)
+{
+	nng_msg *m = call->request_msg;
+	call->request_msg = NULL;
+	return m;
+}
+
+void rpc_call_after_reply(struct rpc_call *call, void (*fn)(void *arg), void *arg)
+{
+	call->after_fn = fn;
+	call->after_arg = arg;
 }
 
 static void arena_free(struct rpc_arena_block *b)
@@ -178,6 +216,7 @@ static nng_msg *handle_request(struct rpc_server *srv, nng_msg *msg, struct rpc_
 		.payload_len = v.payload_len,
 		.resp = PP__V1__RESPONSE__INIT,
 		.received_mono_ms = time_mono_ms(),
+		.request_msg = msg,
 	};
 	const struct rpc_route *route = route_find(srv, req->body_case);
 	if (route == NULL)
@@ -189,6 +228,9 @@ static nng_msg *handle_request(struct rpc_server *srv, nng_msg *msg, struct rpc_
 		o->method = route->name;
 	o->status = (int)call.resp.status;
 	nng_msg *reply = reply_pack(srv, &call);
+	o->after_fn = call.after_fn;
+	o->after_arg = call.after_arg;
+	o->request_taken = call.request_msg == NULL;
 	if (route != NULL && log_enabled(LOG_DEBUG))
 		log_debug("rpc", "op=%s status=%d ms=%lld", route->name, (int)call.resp.status,
 			  (long long)(time_mono_ms() - call.received_mono_ms));
@@ -265,16 +307,20 @@ static void serve(void *arg, void *item)
 	struct rpc_outcome o = {0};
 	size_t received = nng_msg_len(c->request);
 	nng_msg *reply = handle_request(srv, c->request, &o);
-	nng_msg_free(c->request);
+	if (!o.request_taken)
+		nng_msg_free(c->request);
 	c->request = NULL;
 	count_request(srv, c, &o, received, reply ? nng_msg_len(reply) : 0);
 	if (reply == NULL) {
 		ctx_start_recv(c);
-		return;
+	} else {
+		c->state = CTX_SEND;
+		nng_aio_set_msg(c->aio, reply);
+		nng_ctx_send(c->ctx, c->aio);
 	}
-	c->state = CTX_SEND;
-	nng_aio_set_msg(c->aio, reply);
-	nng_ctx_send(c->ctx, c->aio);
+	/* after the reply is on its way: work the caller need not wait for */
+	if (o.after_fn != NULL)
+		o.after_fn(o.after_arg);
 }
 
 int rpc_server_start(const struct rpc_server_config *cfg, struct rpc_server **out)
@@ -321,9 +367,13 @@ void rpc_server_stop(struct rpc_server *srv)
 	if (srv == NULL)
 		return;
 	workq_stop(srv->pool);
+	/* Every context's aio stops before the socket closes: a stopped aio
+	 * accepts no new operation, so no callback can re-arm a receive while
+	 * nng_close waits for the contexts (that race hung a SIGTERM). */
+	for (int i = 0; i < srv->cfg.contexts; i++)
+		nng_aio_stop(srv->ctxs[i].aio);
 	nng_close(srv->sock);
 	for (int i = 0; i < srv->cfg.contexts; i++) {
-		nng_aio_stop(srv->ctxs[i].aio);
 		nng_aio_free(srv->ctxs[i].aio);
 		if (srv->ctxs[i].request)
 			nng_msg_free(srv->ctxs[i].request);

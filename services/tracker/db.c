@@ -393,10 +393,7 @@ out:
 
 /* ---- files ---- */
 
-#define FILE_COLS "f.id, f.name, f.version, f.size, f.sha256, f.replication, f.chunk_size," \
-		  " f.chunk_count, f.created_at_ms, f.seq"
-
-static void file_row(sqlite3_stmt *st, struct file_rec *f)
+void db_file_row(sqlite3_stmt *st, struct file_rec *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->id = sqlite3_column_int64(st, 0);
@@ -418,7 +415,7 @@ static int file_get_locked(struct db *db, const char *name, struct file_rec *out
 	if (rc != PP_OK)
 		return rc;
 	if (sqlite3_step(st) == SQLITE_ROW)
-		file_row(st, out);
+		db_file_row(st, out);
 	else
 		rc = PP_ENOTFOUND;
 	dbq_release(db, st);
@@ -593,7 +590,7 @@ int db_list(struct db *db, const char *query, uint32_t limit, uint32_t offset,
 	if (rc != PP_OK)
 		goto out;
 	while (*n < limit && sqlite3_step(st) == SQLITE_ROW)
-		file_row(st, &(*out)[(*n)++]);
+		db_file_row(st, &(*out)[(*n)++]);
 	dbq_release(db, st);
 out:
 	pthread_mutex_unlock(&db->lock);

@@ -37,7 +37,8 @@
 #define LOCATE_MAX 4096
 #define COMMIT_WAIT_MS 3000 /* replicas_added may trail the client's put by a moment */
 
-static int64_t grace_ms(const struct tracker *t) { return (int64_t)t->cfg.gc_grace_s * 1000; }
+int64_t handlers_grace_ms(const struct tracker *t) { return (int64_t)t->cfg.gc_grace_s * 1000; }
+static int64_t grace_ms(const struct tracker *t) { return handlers_grace_ms(t); }
 
 /* Validates a name from the wire; fails the call and returns false if bad. */
 static bool name_ok(struct rpc_call *call, const char *name)
@@ -75,6 +76,16 @@ static bool current_only(struct tracker *t, struct rpc_call *call)
 	return false;
 }
 
+bool handlers_primary_only(struct tracker *t, struct rpc_call *call)
+{
+	return primary_only(t, call);
+}
+
+bool handlers_current_only(struct tracker *t, struct rpc_call *call)
+{
+	return current_only(t, call);
+}
+
 static bool chunk_ok(struct rpc_call *call, const char *id)
 {
 	if (!chunk_id_valid(id)) {
@@ -102,7 +113,7 @@ static const struct node_rec *node_by_id(const struct node_rec *nodes, size_t n,
 	return NULL;
 }
 
-static Pp__V1__FileInfo *file_info(struct rpc_call *call, const struct file_rec *f)
+Pp__V1__FileInfo *handlers_file_info(struct rpc_call *call, const struct file_rec *f)
 {
 	Pp__V1__FileInfo *fi = rpc_call_alloc(call, sizeof(*fi));
 	pp__v1__file_info__init(fi);
@@ -116,16 +127,6 @@ static Pp__V1__FileInfo *file_info(struct rpc_call *call, const struct file_rec 
 	fi->version = f->version;
 	fi->health = (Pp__V1__FileHealth)f->health;
 	return fi;
-}
-
-bool handlers_primary_only(struct tracker *t, struct rpc_call *call)
-{
-	return primary_only(t, call);
-}
-
-Pp__V1__FileInfo *handlers_file_info(struct rpc_call *call, const struct file_rec *f)
-{
-	return file_info(call, f);
 }
 
 static int replica_rank(const Pp__V1__Replica *r)
@@ -196,7 +197,7 @@ static void h_ping(void *svc, struct rpc_call *call)
 	call->resp.ping = p;
 }
 
-static size_t placeable_count(struct tracker *t)
+size_t handlers_placeable(struct tracker *t)
 {
 	struct node_rec *nodes = NULL;
 	size_t nn = 0, k = 0;
@@ -221,7 +222,7 @@ static void h_upload_begin(void *svc, struct rpc_call *call)
 			      TRACKER_REPLICATION_MIN, TRACKER_REPLICATION_MAX);
 		return;
 	}
-	size_t live = placeable_count(t);
+	size_t live = handlers_placeable(t);
 	if (live < repl) {
 		rpc_call_fail(call, PP_EUNAVAIL,
 			      "not enough live workers: replication %u needs %u, %zu available", repl,
@@ -245,6 +246,67 @@ static void h_upload_begin(void *svc, struct rpc_call *call)
 	call->resp.upload_begin = r;
 	log_debug("upload_begin", "upload=%lld name=%s replication=%u", (long long)id, log_q(q->name),
 		  repl);
+}
+
+int handlers_place(struct tracker *t, struct rpc_call *call, const struct node_rec *nodes,
+		   size_t nn, const char *chunk_id, uint32_t size, uint32_t replication, int64_t now,
+		   Pp__V1__PlaceResponse *r, struct chunk_node *pending, size_t *npending, char *why,
+		   size_t why_len)
+{
+	struct replica_rec *reps = NULL;
+	size_t nr = 0, nz = 0, ne = 0;
+	int rc = db_chunk_replicas(t->db, chunk_id, &reps, &nr);
+	if (rc != PP_OK) {
+		snprintf(why, why_len, "store error while placing");
+		return PP_EINTERNAL;
+	}
+	const char **exclude = rpc_call_alloc(call, (nr + 1) * sizeof(char *));
+	const char **zones = rpc_call_alloc(call, (nr + 1) * sizeof(char *));
+	size_t have = 0;
+	for (size_t i = 0; i < nr; i++) {
+		const struct node_rec *n = node_by_id(nodes, nn, reps[i].node_id);
+		/* A regular copy or one on its way: that node has it. Tombstones,
+		 * corrupt and extra copies do not keep a node from receiving it. */
+		if ((reps[i].state == REPLICA_ST_OK && !reps[i].extra) ||
+		    reps[i].state == REPLICA_ST_PENDING)
+			exclude[ne++] = rpc_call_strdup(call, reps[i].node_id);
+		if (n != NULL && policy_copy_holds(reps[i].state, reps[i].extra, n->roles)) {
+			zones[nz++] = n->zone;
+			have++;
+		}
+	}
+	free(reps);
+	if (have >= replication) {
+		r->already_stored = true; /* dedup: the client does not send it */
+		return PP_OK;
+	}
+	size_t want = replication - have;
+	size_t *pick = rpc_call_alloc(call, want * sizeof(*pick));
+	rc = placement_choose(chunk_id, size, nodes, nn, exclude, ne, zones, nz, NULL, want, pick);
+	if (rc != PP_OK) {
+		snprintf(why, why_len,
+			 "not enough live workers with room: chunk needs %zu more of %u copies", want,
+			 replication);
+		return PP_EUNAVAIL;
+	}
+	r->targets = rpc_call_alloc(call, want * sizeof(*r->targets));
+	for (size_t i = 0; i < want; i++) {
+		Pp__V1__Replica *x = rpc_call_alloc(call, sizeof(*x));
+		pp__v1__replica__init(x);
+		x->node = rpc_call_strdup(call, nodes[pick[i]].id);
+		x->address = rpc_call_strdup(call, nodes[pick[i]].address);
+		x->state = PP__V1__REPLICA_STATE__REPLICA_PENDING;
+		x->load = nodes[pick[i]].inflight;
+		r->targets[r->n_targets++] = x;
+		if (pending == NULL) {
+			db_replica_pending(t->db, nodes[pick[i]].id, chunk_id, now);
+		} else {
+			struct chunk_node *p = &pending[(*npending)++];
+			snprintf(p->chunk_id, sizeof(p->chunk_id), "%s", chunk_id);
+			snprintf(p->node_id, sizeof(p->node_id), "%s", nodes[pick[i]].id);
+		}
+	}
+	return PP_OK;
 }
 
 static void h_place(void *svc, struct rpc_call *call)
@@ -276,57 +338,14 @@ static void h_place(void *svc, struct rpc_call *call)
 	pp__v1__place_response__init(r);
 	call->resp.body_case = PP__V1__RESPONSE__BODY_PLACE;
 	call->resp.place = r;
-
-	struct replica_rec *reps = NULL;
 	struct node_rec *nodes = NULL;
-	size_t nr = 0, nn = 0, nz = 0, ne = 0;
-	if (db_chunk_replicas(t->db, q->chunk_id, &reps, &nr) != PP_OK ||
-	    liveness_snapshot(t->live, &nodes, &nn) != PP_OK) {
+	size_t nn = 0;
+	char why[160];
+	if (liveness_snapshot(t->live, &nodes, &nn) != PP_OK)
 		rpc_call_fail(call, PP_EINTERNAL, "store error while placing");
-		goto out;
-	}
-	const char **exclude = rpc_call_alloc(call, (nr + 1) * sizeof(char *));
-	const char **zones = rpc_call_alloc(call, (nr + 1) * sizeof(char *));
-	size_t have = 0;
-	for (size_t i = 0; i < nr; i++) {
-		const struct node_rec *n = node_by_id(nodes, nn, reps[i].node_id);
-		/* A regular copy or one on its way: that node has it. Tombstones,
-		 * corrupt and extra copies do not keep a node from receiving it. */
-		if ((reps[i].state == REPLICA_ST_OK && !reps[i].extra) ||
-		    reps[i].state == REPLICA_ST_PENDING)
-			exclude[ne++] = reps[i].node_id;
-		if (n != NULL && policy_copy_holds(reps[i].state, reps[i].extra, n->roles)) {
-			zones[nz++] = n->zone;
-			have++;
-		}
-	}
-	if (have >= u.replication) {
-		r->already_stored = true; /* dedup: the client does not send it */
-		goto out;
-	}
-	size_t want = u.replication - have;
-	size_t *pick = rpc_call_alloc(call, want * sizeof(*pick));
-	rc = placement_choose(q->chunk_id, q->size, nodes, nn, exclude, ne, zones, nz, NULL, want,
-			      pick);
-	if (rc != PP_OK) {
-		rpc_call_fail(call, PP_EUNAVAIL,
-			      "not enough live workers with room: chunk needs %zu more of %u copies",
-			      want, u.replication);
-		goto out;
-	}
-	r->targets = rpc_call_alloc(call, want * sizeof(*r->targets));
-	for (size_t i = 0; i < want; i++) {
-		Pp__V1__Replica *x = rpc_call_alloc(call, sizeof(*x));
-		pp__v1__replica__init(x);
-		x->node = rpc_call_strdup(call, nodes[pick[i]].id);
-		x->address = rpc_call_strdup(call, nodes[pick[i]].address);
-		x->state = PP__V1__REPLICA_STATE__REPLICA_PENDING;
-		x->load = nodes[pick[i]].inflight;
-		r->targets[r->n_targets++] = x;
-		db_replica_pending(t->db, nodes[pick[i]].id, q->chunk_id, now);
-	}
-out:
-	free(reps);
+	else if ((rc = handlers_place(t, call, nodes, nn, q->chunk_id, q->size, u.replication, now,
+				      r, NULL, NULL, why, sizeof(why))) != PP_OK)
+		rpc_call_fail(call, rc, "%s", why);
 	free(nodes);
 }
 
@@ -413,7 +432,7 @@ static void h_commit(void *svc, struct rpc_call *call)
 		return;
 	}
 	call->resp.body_case = PP__V1__RESPONSE__BODY_FILE;
-	call->resp.file = file_info(call, &f);
+	call->resp.file = handlers_file_info(call, &f);
 	log_info("file_committed", "name=%s version=%llu size=%llu chunks=%llu", log_q(f.name),
 		 (unsigned long long)f.version, (unsigned long long)f.size,
 		 (unsigned long long)f.chunk_count);
@@ -447,6 +466,36 @@ static void h_upload_abort(void *svc, struct rpc_call *call)
 
 /* ---- reading ---- */
 
+Pp__V1__ManifestResponse *handlers_manifest(struct tracker *t, struct rpc_call *call,
+					     struct file_rec *f, uint64_t first, uint64_t offset,
+					     uint32_t max, const struct node_rec *nodes, size_t nn)
+{
+	db_file_health(t->db, f);
+	struct chunk_rec *chunks = NULL;
+	size_t n = 0;
+	if (db_file_chunks(t->db, f->id, first, max, &chunks, &n) != PP_OK) {
+		free(chunks);
+		return NULL;
+	}
+	Pp__V1__ManifestResponse *m = rpc_call_alloc(call, sizeof(*m));
+	pp__v1__manifest_response__init(m);
+	m->file = handlers_file_info(call, f);
+	m->chunks = rpc_call_alloc(call, (n + 1) * sizeof(*m->chunks));
+	for (size_t i = 0; i < n; i++) {
+		Pp__V1__ChunkLocation *loc = rpc_call_alloc(call, sizeof(*loc));
+		pp__v1__chunk_location__init(loc);
+		loc->index = chunks[i].index;
+		loc->id = rpc_call_strdup(call, chunks[i].id);
+		loc->size = chunks[i].size;
+		loc->offset = offset;
+		offset += chunks[i].size;
+		fill_location(t, call, loc, nodes, nn);
+		m->chunks[m->n_chunks++] = loc;
+	}
+	free(chunks);
+	return m;
+}
+
 static void h_manifest(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
@@ -460,13 +509,11 @@ static void h_manifest(void *svc, struct rpc_call *call)
 		rpc_call_fail(call, PP_ENOTFOUND, "no file named \"%s\"", q->name);
 		return;
 	}
-	db_file_health(t->db, &f);
 	uint32_t max = q->max_chunks ? q->max_chunks : MANIFEST_PAGE_DEFAULT;
 	if (max > MANIFEST_PAGE_MAX)
 		max = MANIFEST_PAGE_MAX;
-	struct chunk_rec *chunks = NULL;
 	struct node_rec *nodes = NULL;
-	size_t n = 0, nn = 0;
+	size_t nn = 0;
 	/* Chunks may differ in size: offsets come from the store (db_layout.h). */
 	uint64_t first = q->first_chunk, offset = q->first_offset;
 	int lrc = PP_OK;
@@ -480,31 +527,16 @@ static void h_manifest(void *svc, struct rpc_call *call)
 	} else if (first > 0 && offset == 0) {
 		lrc = db_chunk_offset(t->db, f.id, first, &offset);
 	}
-	if (lrc != PP_OK || db_file_chunks(t->db, f.id, first, max, &chunks, &n) != PP_OK ||
-	    liveness_snapshot(t->live, &nodes, &nn) != PP_OK) {
+	Pp__V1__ManifestResponse *m = NULL;
+	if (lrc == PP_OK && liveness_snapshot(t->live, &nodes, &nn) == PP_OK)
+		m = handlers_manifest(t, call, &f, first, offset, max, nodes, nn);
+	free(nodes);
+	if (m == NULL) {
 		rpc_call_fail(call, PP_EINTERNAL, "store error reading the manifest");
-		goto out;
-	}
-	Pp__V1__ManifestResponse *m = rpc_call_alloc(call, sizeof(*m));
-	pp__v1__manifest_response__init(m);
-	m->file = file_info(call, &f);
-	m->chunks = rpc_call_alloc(call, (n + 1) * sizeof(*m->chunks));
-	for (size_t i = 0; i < n; i++) {
-		Pp__V1__ChunkLocation *loc = rpc_call_alloc(call, sizeof(*loc));
-		pp__v1__chunk_location__init(loc);
-		loc->index = chunks[i].index;
-		loc->id = rpc_call_strdup(call, chunks[i].id);
-		loc->size = chunks[i].size;
-		loc->offset = offset;
-		offset += chunks[i].size;
-		fill_location(t, call, loc, nodes, nn);
-		m->chunks[m->n_chunks++] = loc;
+		return;
 	}
 	call->resp.body_case = PP__V1__RESPONSE__BODY_MANIFEST;
 	call->resp.manifest = m;
-out:
-	free(chunks);
-	free(nodes);
 }
 
 static void h_list(void *svc, struct rpc_call *call)
@@ -532,7 +564,7 @@ static void h_list(void *svc, struct rpc_call *call)
 	r->files = rpc_call_alloc(call, (n + 1) * sizeof(*r->files));
 	for (size_t i = 0; i < n; i++) {
 		db_file_health(t->db, &files[i]);
-		r->files[r->n_files++] = file_info(call, &files[i]);
+		r->files[r->n_files++] = handlers_file_info(call, &files[i]);
 	}
 	call->resp.body_case = PP__V1__RESPONSE__BODY_LIST;
 	call->resp.list = r;
@@ -562,7 +594,7 @@ static void h_delete_file(void *svc, struct rpc_call *call)
 	log_info("file_deleted", "name=%s version=%llu", log_q(f.name), (unsigned long long)f.version);
 	events_file(t->events, "file_deleted", f.name, f.size);
 	call->resp.body_case = PP__V1__RESPONSE__BODY_FILE;
-	call->resp.file = file_info(call, &f);
+	call->resp.file = handlers_file_info(call, &f);
 }
 
 static void h_locate(void *svc, struct rpc_call *call)
@@ -759,17 +791,22 @@ static void h_replicas_added(void *svc, struct rpc_call *call)
 		if (!chunk_ok(call, q->chunks[i]->id))
 			return;
 	int64_t now = time_wall_ms();
-	for (size_t i = 0; i < q->n_chunks; i++) {
-		struct copy_ref ref = {.size = q->chunks[i]->size,
-				       .gen = q->chunks[i]->gen,
-				       .extra = q->chunks[i]->extra};
-		snprintf(ref.id, sizeof(ref.id), "%s", q->chunks[i]->id);
-		int rc = db_replica_added(t->db, q->node_id, &ref, now, now + grace_ms(t));
-		if (rc != PP_OK) {
-			rpc_call_fail(call, rc, "could not record chunk %s", q->chunks[i]->id);
-			return;
-		}
+	struct copy_ref *refs = calloc(q->n_chunks + 1, sizeof(*refs));
+	if (refs == NULL) {
+		rpc_call_fail(call, PP_EINTERNAL, "out of memory");
+		return;
 	}
+	for (size_t i = 0; i < q->n_chunks; i++) {
+		refs[i] = (struct copy_ref){.size = q->chunks[i]->size,
+					    .gen = q->chunks[i]->gen,
+					    .extra = q->chunks[i]->extra};
+		snprintf(refs[i].id, sizeof(refs[i].id), "%s", q->chunks[i]->id);
+	}
+	/* One transaction for the report (a batch of small files sends many). */
+	int rc = db_replicas_added(t->db, q->node_id, refs, q->n_chunks, now, now + grace_ms(t));
+	if (rc != PP_OK)
+		rpc_call_fail(call, rc, "could not record %zu chunks", q->n_chunks);
+	free(refs);
 }
 
 static void h_chunk_corrupt(void *svc, struct rpc_call *call)
@@ -1002,6 +1039,9 @@ const struct rpc_route tracker_routes[] = {
 	ROUTE(INVENTORY, h_inventory, "inventory"),
 	ROUTE(CHUNK_CORRUPT, h_chunk_corrupt, "chunk_corrupt"),
 	ROUTE(LOCATE, h_locate, "locate"),
+	ROUTE(UPLOAD_BATCH, h_upload_batch, "upload_batch"),
+	ROUTE(COMMIT_BATCH, h_commit_batch, "commit_batch"),
+	ROUTE(PREFIX_MANIFEST, h_prefix_manifest, "prefix_manifest"),
 	S3_ROUTES /* handlers_s3.h */
 };
 const size_t tracker_route_count = sizeof(tracker_routes) / sizeof(tracker_routes[0]);

@@ -203,14 +203,19 @@ int main(int argc, char **argv)
 out:
 	prom_http_stop(metrics_http); /* scrapes read the modules stopped below */
 	/* Every thread stops before anything is freed: loops call each other
-	 * (liveness wakes repair and collection, which read its table). */
+	 * (liveness wakes repair and collection, which read its table). Calls
+	 * to workers in flight are cut short first, so no transfer holds the
+	 * stop for its 30 s timeout, and repair stops before liveness, whose
+	 * closing bus would otherwise make every node suspect and plan copies
+	 * on the way out. */
 	rpc_server_stop(srv);
+	rpc_peers_shutdown(t.peers);
 	multipart_expiry_stop(t.mpu_expiry);
-	liveness_stop(t.live);
+	repair_stop(t.repair);
 	balance_stop(t.balance);
 	gc_stop(t.gc);
 	records_stop(t.records);
-	repair_stop(t.repair);
+	liveness_stop(t.live);
 	balance_free(t.balance);
 	gc_free(t.gc);
 	records_free(t.records);

@@ -260,7 +260,7 @@ int records_write(struct tracker *t, const char *name, uint64_t min_seq)
 		size_t took = put_on_targets(t, name, &rec, replication);
 		records_pages_free(&rec);
 		if (took < replication) {
-			log_warn("record_not_durable", "name=%s seq=%llu workers=%zu of %u", log_q(name),
+			log_warn("record_not_durable", "name=%s seq=%llu workers=%zu needed=%u", log_q(name),
 				 (unsigned long long)head.seq, took, replication);
 			return PP_EUNAVAIL;
 		}

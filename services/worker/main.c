@@ -12,6 +12,7 @@
 #include "hash.h"
 #include "heartbeat.h"
 #include "inventory.h"
+#include "keeper.h"
 #include "log.h"
 #include "meta_log.h"
 #include "metrics.h"
@@ -192,7 +193,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pp-worker: %s\n", err);
 		goto out;
 	}
-	if (rpc_peers_new(&w.peers) != PP_OK)
+	if (rpc_peers_new(&w.peers) != PP_OK || keeper_start(&w, &w.keeper) != PP_OK)
 		goto out;
 	struct rpc_server_config srv_cfg = {
 		.listen_url = w.cfg.listen,
@@ -232,7 +233,9 @@ int main(int argc, char **argv)
 	exit_code = 0;
 out:
 	prom_http_stop(metrics_http); /* scrapes read the modules stopped below */
-	rpc_server_stop(server);
+	rpc_server_stop(server); /* requests in progress finish first */
+	rpc_peers_shutdown(w.peers);
+	keeper_stop(w.keeper);
 	scrub_stop(scrub);
 	heartbeat_stop(hb);
 	for (size_t i = 0; i < WORKER_TRACKERS_MAX; i++) {

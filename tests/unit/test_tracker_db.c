@@ -3,9 +3,12 @@
  * refcounts across dedup and delete, index-backed search, upload sessions
  * surviving a reopen, and the durability rules (DESIGN.md): copies named by
  * gen, tombstones, inventory snapshots, retirement only while the factor is
- * kept, extra and unheard copies counting for nothing. The policy's SQL,
- * records and health counters are in test_tracker_db_policy.c. */
+ * kept, extra and unheard copies counting for nothing, concurrent commits
+ * (one refused alone), batches of small files and listing by prefix. The
+ * policy's SQL, records and health counters are in test_tracker_db_policy.c. */
 #include "tracker_db_fixture.h"
+
+#include <pthread.h>
 
 static void test_put_replaces_old_version_only_at_commit(void **state)
 {
@@ -427,8 +430,156 @@ static void test_extra_and_unheard_copies_do_not_count(void **state)
 	db_close(db);
 }
 
-/* The policy's SQL fragments and its C functions agree on every
- * combination of replica state, extra flag and node roles. */
+/* Commits from many threads at once (one group fsync covers them): each one
+ * lands whole, and one refused in the middle of a group (its chunk is not
+ * replicated yet) takes nothing else down with it. */
+struct committer {
+	struct db *db;
+	int64_t upload;
+	int rc;
+	char err[256];
+	struct file_rec f;
+};
+
+static void *commit_thread(void *arg)
+{
+	struct committer *c = arg;
+	c->rc = db_upload_commit(c->db, c->upload, 10,
+				 "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", 1,
+				 6000, 6000, &c->f, c->err, sizeof(c->err));
+	return NULL;
+}
+
+static void test_concurrent_commits_are_grouped_and_fail_alone(void **state)
+{
+	(void)state;
+	struct db *db;
+	assert_int_equal(db_open(path, &db), PP_OK);
+	node_up(db, "a");
+	node_up(db, "b");
+	enum { N = 24, REFUSED = 7 };
+	struct committer c[N];
+	pthread_t th[N];
+	for (int i = 0; i < N; i++) {
+		char name[32], id[65];
+		snprintf(name, sizeof(name), "group/%02d", i);
+		memset(&c[i], 0, sizeof(c[i]));
+		c[i].db = db;
+		assert_int_equal(db_upload_begin(db, name, 2, 1024, 0, 1000, &c[i].upload), PP_OK);
+		id_of(500 + i, id);
+		assert_int_equal(db_upload_place(db, c[i].upload, 0, id, 10, 1000, 2000), PP_OK);
+		copy_on(db, "a", 500 + i, false);
+		if (i != REFUSED)
+			copy_on(db, "b", 500 + i, false); /* REFUSED has one copy only */
+	}
+	for (int i = 0; i < N; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, commit_thread, &c[i]), 0);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	for (int i = 0; i < N; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "group/%02d", i);
+		struct file_rec f;
+		if (i == REFUSED) {
+			assert_int_equal(c[i].rc, PP_EUNAVAIL);
+			assert_non_null(strstr(c[i].err, "not yet stored"));
+			assert_int_equal(db_file_get(db, name, &f), PP_ENOTFOUND);
+			continue;
+		}
+		assert_int_equal(c[i].rc, PP_OK);
+		assert_string_equal(c[i].f.name, name);
+		assert_int_equal(db_file_get(db, name, &f), PP_OK);
+		assert_int_equal(f.chunk_count, 1);
+	}
+	/* The refused one commits once its second copy is recorded. */
+	copy_on(db, "b", 500 + REFUSED, false);
+	commit_thread(&c[REFUSED]);
+	assert_int_equal(c[REFUSED].rc, PP_OK);
+	db_close(db);
+	/* Every acknowledged commit is in the file after a reopen. */
+	assert_int_equal(db_open(path, &db), PP_OK);
+	struct health_counts h;
+	assert_int_equal(db_health(db, &h), PP_OK);
+	assert_int_equal(h.files, N);
+	db_close(db);
+}
+
+/* Batches of one-chunk files: sessions and placements in one go (a bad
+ * item fails alone), commits in one group, and listing by prefix in name
+ * order with paging. */
+static void test_batches_of_small_files_and_prefix_listing(void **state)
+{
+	(void)state;
+	struct db *db;
+	assert_int_equal(db_open(path, &db), PP_OK);
+	node_up(db, "a");
+	node_up(db, "b");
+	enum { N = 10 };
+	char names[N][32], ids[N][65];
+	struct batch_upload ups[N];
+	for (int i = 0; i < N; i++) {
+		snprintf(names[i], sizeof(names[i]), "dir/%c%02d", i % 2 ? 'b' : 'a', i);
+		id_of(900 + i, ids[i]);
+		ups[i] = (struct batch_upload){.name = names[i], .size = 10, .chunk_id = ids[i]};
+	}
+	ups[3].size = 0; /* an empty file: no chunk */
+	ups[3].chunk_id = NULL;
+	ups[5].name = names[4]; /* the same name twice is fine: two sessions */
+	assert_int_equal(db_upload_begin_batch(db, ups, N, 2, 1024, 1000, 2000), PP_OK);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(ups[i].rc, PP_OK);
+		assert_true(ups[i].upload_id > 0);
+		if (ups[i].size > 0) {
+			copy_on(db, "a", 900 + i, false);
+			copy_on(db, "b", 900 + i, false);
+		}
+	}
+	struct commit_one c[N];
+	memset(c, 0, sizeof(c));
+	for (int i = 0; i < N; i++) {
+		c[i].upload_id = ups[i].upload_id;
+		c[i].size = ups[i].size;
+		c[i].sha256 = ups[i].size ? ids[i]
+					  : "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+		c[i].chunk_count = ups[i].size ? 1 : 0;
+	}
+	c[7].size = 11; /* does not add up: refused, alone */
+	db_upload_commit_many(db, c, N, 3000, 4000);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(c[i].rc, i == 7 ? PP_EINVAL : PP_OK);
+	assert_int_equal(c[5].out.version, 2); /* names[4] committed twice */
+	struct file_rec f;
+	assert_int_equal(db_file_get(db, names[3], &f), PP_OK);
+	assert_int_equal(f.size, 0);
+	assert_int_equal(db_file_get(db, names[7], &f), PP_ENOTFOUND);
+	/* By prefix: name order, pages of 3, nothing outside the prefix. */
+	int pages = 0;
+	struct file_rec *files;
+	size_t n;
+	bool more;
+	assert_int_equal(put(db, "dir", (int[]){950}, 1, &f), PP_OK);   /* not below "dir/" */
+	assert_int_equal(put(db, "dis/x", (int[]){951}, 1, &f), PP_OK); /* after the range */
+	char after[64] = "";
+	char seen[16][32];
+	int nseen = 0;
+	do {
+		assert_int_equal(db_files_by_prefix(db, "dir/", after, 3, &files, &n, &more), PP_OK);
+		for (size_t i = 0; i < n; i++) {
+			assert_int_equal(strncmp(files[i].name, "dir/", 4), 0);
+			if (nseen > 0)
+				assert_true(strcmp(seen[nseen - 1], files[i].name) < 0);
+			snprintf(seen[nseen++], sizeof(seen[0]), "%.30s", files[i].name);
+		}
+		if (n > 0)
+			snprintf(after, sizeof(after), "%.60s", files[n - 1].name);
+		free(files);
+		pages++;
+	} while (more && pages < 10);
+	assert_int_equal(nseen, N - 2); /* 10 names, one twice, one refused */
+	assert_string_equal(seen[0], "dir/a00");
+	db_close(db);
+}
+
 
 int main(void)
 {
@@ -447,6 +598,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_maintenance_and_draining_nodes_are_not_keepers,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_extra_and_unheard_copies_do_not_count, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_commits_are_grouped_and_fail_alone,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batches_of_small_files_and_prefix_listing, setup,
 						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
