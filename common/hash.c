@@ -125,7 +125,7 @@ const char *name_check(const char *name, size_t len)
 	if (name == NULL || len == 0)
 		return "empty name";
 	if (len > PP_NAME_MAX)
-		return "name longer than 1024 bytes";
+		return "name longer than 1088 bytes";
 	const unsigned char *s = (const unsigned char *)name;
 	for (size_t i = 0; i < len;) {
 		if (s[i] == 0)

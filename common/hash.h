@@ -15,7 +15,7 @@
 
 #define PP_SHA256_BYTES 32
 #define PP_SHA256_HEX 65 /* 64 hex digits + NUL */
-#define PP_NAME_MAX 1024
+#define PP_NAME_MAX 1088 /* an S3 key of 1024 bytes behind a 63-byte bucket and "/" */
 #define PP_NODE_ID_MAX 64
 
 struct sha256_stream; /* incremental hash; opaque */

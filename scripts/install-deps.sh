@@ -11,6 +11,8 @@ PACKAGES=(
 	build-essential cmake pkg-config git
 	libnng-dev libprotobuf-c-dev protobuf-c-compiler nanopb libnanopb-dev
 	libmicrohttpd-dev libsqlite3-dev libssl-dev libjansson-dev libcmocka-dev
+	libxml2-dev zlib1g-dev libisal-dev
+	awscli s3cmd rclone python3-boto3
 	clang libclang-rt-14-dev
 	curl jq aria2 procps iproute2 openssl python3 sqlite3
 	nodejs npm

@@ -259,6 +259,26 @@ static bool decode_committed(pb_istream_t *s, const pb_field_t *f, void **arg)
 	return true;
 }
 
+/* The commits, written one by one as the request is encoded: a fixed
+ * array of 64 CommitRequests (each with room for S3 metadata) would make
+ * the request struct larger than nanopb's 64 kB field limit. */
+static bool encode_commits(pb_ostream_t *s, const pb_field_t *f, void *const *arg)
+{
+	const struct commit_dec *d = *arg;
+	for (size_t k = 0; k < d->n; k++) {
+		const struct bitem *b = &d->bt->b[d->which[k]];
+		pp_v1_CommitRequest c = pp_v1_CommitRequest_init_zero;
+		c.upload_id = b->upload_id;
+		c.size = b->it->len;
+		snprintf(c.sha256, sizeof(c.sha256), "%s", b->id);
+		c.chunk_count = b->it->len ? 1 : 0;
+		if (!pb_encode_tag_for_field(s, f) ||
+		    !pb_encode_submessage(s, pp_v1_CommitRequest_fields, &c))
+			return false;
+	}
+	return true;
+}
+
 static void commit_all(struct batch *bt)
 {
 	pp_v1_Request *req = calloc(1, sizeof(*req));
@@ -266,22 +286,16 @@ static void commit_all(struct batch *bt)
 	size_t *which = calloc(bt->n + 1, sizeof(*which));
 	if (req == NULL || resp == NULL || which == NULL)
 		goto out;
-	req->has_commit_batch = true;
-	pp_v1_CommitBatchRequest *cb = &req->commit_batch;
-	for (size_t i = 0; i < bt->n; i++) {
-		const struct bitem *b = &bt->b[i];
-		if (!b->placed || !b->stored)
-			continue;
-		pp_v1_CommitRequest *c = &cb->commits[cb->commits_count];
-		c->upload_id = b->upload_id;
-		c->size = b->it->len;
-		snprintf(c->sha256, sizeof(c->sha256), "%s", b->id);
-		c->chunk_count = b->it->len ? 1 : 0;
-		which[cb->commits_count++] = i;
-	}
-	if (cb->commits_count == 0)
+	size_t n = 0;
+	for (size_t i = 0; i < bt->n; i++)
+		if (bt->b[i].placed && bt->b[i].stored)
+			which[n++] = i;
+	if (n == 0)
 		goto out;
-	struct commit_dec d = {.bt = bt, .which = which, .n = cb->commits_count};
+	struct commit_dec d = {.bt = bt, .which = which, .n = n};
+	req->has_commit_batch = true;
+	req->commit_batch.commits.funcs.encode = encode_commits;
+	req->commit_batch.commits.arg = &d;
 	resp->commit_batch.items.funcs.decode = decode_committed;
 	resp->commit_batch.items.arg = &d;
 	struct pp_error e;

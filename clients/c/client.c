@@ -8,6 +8,7 @@
 #include "client_internal.h"
 #include "flags.h"
 #include "hash.h"
+#include "ppclient_ext.h"
 #include "timeutil.h"
 #include "wire.h"
 
@@ -210,6 +211,18 @@ static int meta_call(pp_client *c, const pp_v1_Request *req, pp_v1_Response *res
 		     struct pp_error *err)
 {
 	return client_meta_call(c, req, resp, NULL, c->timeout_ms, err);
+}
+
+void pp_file_from_wire(const pp_v1_FileInfo *in, struct pp_file *out)
+{
+	wire_file_from_pb(in, out);
+}
+
+int pp_meta_call(pp_client *c, const pp_v1_Request *req, pp_v1_Response *resp,
+		 struct pp_error *err)
+{
+	int rc = check_client(c, err);
+	return rc != PP_OK ? rc : meta_call(c, req, resp, err);
 }
 
 int pp_stat(pp_client *c, const char *name, struct pp_chunk_map **out, struct pp_error *err)

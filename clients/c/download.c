@@ -40,6 +40,7 @@ enum dl_state { DL_EMPTY, DL_FETCHING, DL_READY };
 struct dl_slot {
 	enum dl_state state;
 	uint64_t chunk;
+	uint64_t offset; /* the chunk's offset in the file, from the manifest */
 	struct wire_reply reply; /* owned while READY */
 	int err_code;
 	struct pp_error err;
@@ -64,6 +65,8 @@ struct pp_download {
 	uint64_t end;       /* absolute end of the range (exclusive) */
 	uint64_t pos;       /* absolute position of the next byte to return */
 	uint64_t last_chunk; /* exclusive */
+	uint64_t cur_chunk; /* reader: the chunk holding pos ... */
+	uint64_t cur_start; /* ... and its offset (chunks may differ in size) */
 
 	pthread_mutex_t lock; /* guards slots, next_*, stop, addrs */
 	pthread_cond_t cond;
@@ -84,8 +87,16 @@ struct pp_download {
 	struct pp_error err;
 };
 
-/* One manifest request; *pages_out may be NULL to only read the file info. */
-static int load_manifest(pp_client *c, const char *name, uint64_t first, uint32_t max,
+/* Where a manifest page starts: at chunk `first`, or (by_offset) at the
+ * chunk holding byte at_offset. */
+struct page_start {
+	uint64_t first;
+	bool by_offset;
+	uint64_t at_offset;
+};
+
+/* One manifest request; page may be NULL to only read the file info. */
+static int load_manifest(pp_client *c, const char *name, struct page_start at, uint32_t max,
 			 struct pp_file *file, struct dl_page *page, struct pp_error *err)
 {
 	struct wire_vec chunks = {.limit = PP_MANIFEST_PAGE * 4};
@@ -98,8 +109,10 @@ static int load_manifest(pp_client *c, const char *name, uint64_t first, uint32_
 	}
 	req->has_manifest = true;
 	snprintf(req->manifest.name, sizeof(req->manifest.name), "%s", name);
-	req->manifest.first_chunk = first;
+	req->manifest.first_chunk = at.first;
 	req->manifest.max_chunks = max;
+	req->manifest.by_offset = at.by_offset;
+	req->manifest.at_offset = at.at_offset;
 	resp->manifest.chunks.funcs.decode = wire_decode_chunks;
 	resp->manifest.chunks.arg = &chunks;
 	rc = client_meta_call(c, req, resp, NULL, c->timeout_ms, err);
@@ -111,7 +124,8 @@ static int load_manifest(pp_client *c, const char *name, uint64_t first, uint32_
 	}
 	wire_file_from_pb(&resp->manifest.file, file);
 	if (page != NULL) {
-		page->first = first;
+		const struct pp_chunk *ch = chunks.items;
+		page->first = chunks.n > 0 ? ch[0].index : at.first;
 		page->count = chunks.n;
 		page->chunks = chunks.items;
 		chunks.items = NULL;
@@ -150,6 +164,64 @@ static int copy_page(const struct pp_chunk_map *m, struct dl_page *page, struct 
 	return PP_OK;
 }
 
+/* An emptied page of the cache: a free one, else the one furthest behind
+ * (reads only move forward). pages_lock held. */
+static struct dl_page *page_victim(struct pp_download *d)
+{
+	struct dl_page *victim = &d->pages[0];
+	for (int i = 0; i < DL_PAGES; i++) {
+		if (d->pages[i].chunks == NULL) {
+			victim = &d->pages[i];
+			break;
+		}
+		if (d->pages[i].first < victim->first)
+			victim = &d->pages[i];
+	}
+	wire_chunks_free(victim->chunks, victim->count);
+	memset(victim, 0, sizeof(*victim));
+	return victim;
+}
+
+/* The chunk holding byte `offset` (< the file's size): its index and start,
+ * from a cached manifest page or one loaded by offset (it stays cached). */
+static int locate_offset(struct pp_download *d, uint64_t offset, uint64_t *k, uint64_t *start,
+			 struct pp_error *err)
+{
+	int rc = PP_OK;
+	pthread_mutex_lock(&d->pages_lock);
+	for (int i = 0; i < DL_PAGES; i++) {
+		const struct dl_page *p = &d->pages[i];
+		for (size_t j = 0; p->chunks != NULL && j < p->count; j++) {
+			const struct pp_chunk *ch = &p->chunks[j];
+			if (ch->offset <= offset && offset - ch->offset < ch->size) {
+				*k = ch->index;
+				*start = ch->offset;
+				goto out;
+			}
+		}
+	}
+	struct dl_page *page = page_victim(d);
+	struct pp_file f;
+	struct page_start at = {.by_offset = true, .at_offset = offset};
+	rc = load_manifest(d->c, d->name, at, PP_MANIFEST_PAGE, &f, page, err);
+	if (rc == PP_OK && (f.version != d->file.version || strcmp(f.sha256, d->file.sha256) != 0))
+		rc = pp_fail(err, PP_ECONFLICT, "%s was replaced while it was being read", d->name);
+	if (rc == PP_OK && page->count == 0)
+		rc = pp_fail(err, PP_EINTERNAL, "manifest of %s has no chunk at byte %llu", d->name,
+			     (unsigned long long)offset);
+	if (rc == PP_OK) {
+		const struct pp_chunk *ch = &page->chunks[0];
+		if (ch->offset > offset || offset - ch->offset >= ch->size)
+			rc = pp_fail(err, PP_EINTEGRITY, "manifest of %s is inconsistent at byte %llu",
+				     d->name, (unsigned long long)offset);
+		*k = ch->index;
+		*start = ch->offset;
+	}
+out:
+	pthread_mutex_unlock(&d->pages_lock);
+	return rc;
+}
+
 /* Copies chunk k's location (replicas duplicated) out of the page cache,
  * loading its page when needed. */
 static int chunk_location(struct pp_download *d, uint64_t k, struct pp_chunk *out,
@@ -164,28 +236,18 @@ static int chunk_location(struct pp_download *d, uint64_t k, struct pp_chunk *ou
 			hit = p;
 	}
 	if (hit == NULL) {
-		/* Evict the page furthest behind: reads only move forward. */
-		struct dl_page *victim = &d->pages[0];
-		for (int i = 0; i < DL_PAGES; i++) {
-			if (d->pages[i].chunks == NULL) {
-				victim = &d->pages[i];
-				break;
-			}
-			if (d->pages[i].first < victim->first)
-				victim = &d->pages[i];
-		}
-		wire_chunks_free(victim->chunks, victim->count);
-		memset(victim, 0, sizeof(*victim));
+		struct dl_page *victim = page_victim(d);
 		struct pp_file f;
 		uint64_t first = k - k % PP_MANIFEST_PAGE;
-		rc = load_manifest(d->c, d->name, first, PP_MANIFEST_PAGE, &f, victim, err);
+		struct page_start at = {.first = first};
+		rc = load_manifest(d->c, d->name, at, PP_MANIFEST_PAGE, &f, victim, err);
 		if (rc != PP_OK)
 			goto out;
 		if (f.version != d->file.version || strcmp(f.sha256, d->file.sha256) != 0) {
 			rc = pp_fail(err, PP_ECONFLICT, "%s was replaced while it was being read", d->name);
 			goto out;
 		}
-		if (k >= first + victim->count) {
+		if (victim->first != first || k >= first + victim->count) {
 			rc = pp_fail(err, PP_EINTERNAL, "manifest of %s has no chunk %llu", d->name,
 				     (unsigned long long)k);
 			goto out;
@@ -305,15 +367,16 @@ static int get_chunk_from(struct pp_download *d, const char *address, const stru
 }
 
 static int fetch_chunk(struct pp_download *d, uint64_t k, struct wire_reply *out,
-		       struct pp_error *err)
+		       uint64_t *offset, struct pp_error *err)
 {
 	struct pp_chunk ch;
 	int rc = chunk_location(d, k, &ch, err);
 	if (rc != PP_OK)
 		return rc;
-	uint64_t cs = d->file.chunk_size;
-	uint64_t want = k + 1 < d->file.chunk_count ? cs : d->file.size - k * cs;
-	if (ch.size != want || ch.index != k) {
+	*offset = ch.offset;
+	const struct pp_file *f = &d->file;
+	if (ch.index != k || ch.size == 0 || ch.offset > f->size || ch.size > f->size - ch.offset ||
+	    (k + 1 == f->chunk_count && ch.offset + ch.size != f->size)) {
 		rc = pp_fail(err, PP_EINTEGRITY, "manifest of %s is inconsistent at chunk %llu", d->name,
 			     (unsigned long long)k);
 		goto out;
@@ -390,9 +453,11 @@ static bool fetch_next_locked(struct pp_download *d)
 	pthread_mutex_unlock(&d->lock);
 	struct wire_reply r = {0};
 	struct pp_error e = {0};
-	int rc = fetch_chunk(d, k, &r, &e);
+	uint64_t offset = 0;
+	int rc = fetch_chunk(d, k, &r, &offset, &e);
 	pthread_mutex_lock(&d->lock);
 	s->reply = r;
+	s->offset = offset;
 	s->err_code = rc;
 	s->err = e;
 	s->state = DL_READY;
@@ -458,13 +523,17 @@ static int download_start(pp_client *c, const char *name, uint64_t offset, uint6
 		d->file = map->file;
 		rc = copy_page(map, &d->pages[0], err);
 	} else {
-		rc = load_manifest(c, name, 0, PP_MANIFEST_PAGE, &d->file, &d->pages[0], err);
+		struct page_start first = {0};
+		rc = load_manifest(c, name, first, PP_MANIFEST_PAGE, &d->file, &d->pages[0], err);
 	}
 	if (rc != PP_OK)
 		goto fail;
 	const struct pp_file *f = &d->file;
 	uint64_t cs = f->chunk_size;
-	if ((f->size > 0 && (cs == 0 || f->chunk_count != (f->size + cs - 1) / cs)) ||
+	/* Chunks may differ in size (S3 multipart parts), so a file has at
+	 * least size / chunk_size chunks (rounded up) and at most one per byte. */
+	if ((f->size > 0 && (cs == 0 || f->chunk_count < (f->size + cs - 1) / cs ||
+			     f->chunk_count > f->size)) ||
 	    (f->size == 0 && f->chunk_count != 0)) {
 		rc = pp_fail(err, PP_EINTERNAL, "file info of %s is inconsistent", name);
 		goto fail;
@@ -477,8 +546,16 @@ static int download_start(pp_client *c, const char *name, uint64_t offset, uint6
 	d->pos = offset;
 	d->end = (length == 0 || length > f->size - offset) ? f->size : offset + length;
 	if (d->end > d->pos) {
-		d->next_read = d->next_fetch = d->pos / cs;
-		d->last_chunk = (d->end + cs - 1) / cs;
+		uint64_t k = 0, start = 0, last = f->chunk_count - 1, last_start;
+		if (d->pos > 0)
+			rc = locate_offset(d, d->pos, &k, &start, err);
+		if (rc == PP_OK && d->end < f->size)
+			rc = locate_offset(d, d->end - 1, &last, &last_start, err);
+		if (rc != PP_OK)
+			goto fail;
+		d->next_read = d->next_fetch = d->cur_chunk = k;
+		d->cur_start = start;
+		d->last_chunk = last + 1;
 	}
 	d->nslots = c->parallel;
 	d->slots = calloc((size_t)d->nslots, sizeof(*d->slots));
@@ -525,8 +602,7 @@ static int dl_peek(struct pp_download *d, const uint8_t **p, size_t *n)
 		return PP_OK;
 	if (!d->fetchers_started && start_fetchers(d) != PP_OK)
 		return d->err_code;
-	uint64_t cs = d->file.chunk_size;
-	uint64_t k = d->pos / cs;
+	uint64_t k = d->cur_chunk;
 	pthread_mutex_lock(&d->lock);
 	struct dl_slot *s = &d->slots[k % (uint64_t)d->nslots];
 	while (s->state != DL_READY || s->chunk != k) {
@@ -541,7 +617,13 @@ static int dl_peek(struct pp_download *d, const uint8_t **p, size_t *n)
 		d->err = s->err;
 		return d->err_code;
 	}
-	uint64_t in_chunk = d->pos - k * cs;
+	uint64_t in_chunk = d->pos - d->cur_start;
+	if (s->offset != d->cur_start || in_chunk >= s->reply.payload_len) {
+		d->err_code = pp_fail(&d->err, PP_EINTEGRITY,
+				      "manifest of %s is inconsistent at chunk %llu", d->name,
+				      (unsigned long long)k);
+		return d->err_code;
+	}
 	uint64_t avail = s->reply.payload_len - in_chunk;
 	if (avail > d->end - d->pos)
 		avail = d->end - d->pos;
@@ -553,12 +635,16 @@ static int dl_peek(struct pp_download *d, const uint8_t **p, size_t *n)
 /* Consumes n bytes of what dl_peek lent; frees a chunk once used up. */
 static void dl_advance(struct pp_download *d, size_t n)
 {
-	uint64_t cs = d->file.chunk_size;
-	uint64_t k = d->pos / cs;
+	uint64_t k = d->cur_chunk;
+	struct dl_slot *s = &d->slots[k % (uint64_t)d->nslots];
 	d->pos += n;
-	if (d->pos == d->end || d->pos == (k + 1) * cs) {
+	bool chunk_done = d->pos == d->cur_start + s->reply.payload_len;
+	if (chunk_done) {
+		d->cur_chunk = k + 1;
+		d->cur_start = d->pos;
+	}
+	if (d->pos == d->end || chunk_done) {
 		pthread_mutex_lock(&d->lock);
-		struct dl_slot *s = &d->slots[k % (uint64_t)d->nslots];
 		wire_reply_free(&s->reply);
 		s->state = DL_EMPTY;
 		d->next_read = k + 1;

@@ -95,6 +95,7 @@ json_t *shape_chunk_map(const struct pp_chunk_map *m)
 		put(co, "index", json_integer((json_int_t)c->index), &bad);
 		put(co, "id", json_string(c->id), &bad);
 		put(co, "size", json_integer(c->size), &bad);
+		put(co, "offset", json_integer((json_int_t)c->offset), &bad);
 		put(co, "replicas", reps, &bad);
 		if (co == NULL || json_array_append_new(chunks, co) != 0)
 			bad = 1;

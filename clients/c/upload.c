@@ -16,6 +16,7 @@
 #define _GNU_SOURCE
 #include "client_internal.h"
 #include "frame.h"
+#include "ppclient_ext.h"
 #include "hash.h"
 #include "timeutil.h"
 #include "wire.h"
@@ -78,6 +79,7 @@ struct pp_upload {
 	int64_t keepalive_ms;
 	int64_t last_contact_ms; /* the tracker last heard of this upload (mono) */
 	struct sha256_stream *whole; /* caller's thread only */
+	char whole_hex[PP_SHA256_HEX]; /* set once whole is finished (pp_upload_sha256) */
 };
 
 static void up_set_error(struct pp_upload *u, const struct pp_error *e)
@@ -451,6 +453,8 @@ int pp_upload_write(pp_upload *u, const void *data, size_t len, struct pp_error 
 	pp_error_clear(err);
 	if (u == NULL || (data == NULL && len > 0))
 		return pp_fail(err, PP_EINVAL, "NULL upload or data");
+	if (u->whole_hex[0] != '\0')
+		return pp_fail(err, PP_EINVAL, "write after the upload's SHA-256 was taken");
 	const uint8_t *p = data;
 	int rc = PP_OK;
 	if (len > 0 && sha256_stream_update(u->whole, data, len) != 0)
@@ -510,7 +514,21 @@ static void send_abort(struct pp_upload *u)
 	free(resp);
 }
 
+int pp_upload_sha256(pp_upload *u, char hex[PP_SHA256_HEX])
+{
+	if (u->whole_hex[0] == '\0' && sha256_stream_final_hex(u->whole, u->whole_hex) != 0)
+		return PP_EINTERNAL;
+	memcpy(hex, u->whole_hex, PP_SHA256_HEX);
+	return PP_OK;
+}
+
 int pp_upload_commit(pp_upload *u, struct pp_file *out, struct pp_error *err)
+{
+	return pp_upload_commit_meta(u, NULL, NULL, out, err);
+}
+
+int pp_upload_commit_meta(pp_upload *u, const pp_v1_FileMeta *meta, const char *bucket,
+			  struct pp_file *out, struct pp_error *err)
 {
 	pp_error_clear(err);
 	if (u == NULL)
@@ -564,7 +582,7 @@ int pp_upload_commit(pp_upload *u, struct pp_file *out, struct pp_error *err)
 	char sha[PP_SHA256_HEX];
 	pp_v1_Request *req = calloc(1, sizeof(*req));
 	pp_v1_Response *resp = calloc(1, sizeof(*resp));
-	if (req == NULL || resp == NULL || sha256_stream_final_hex(u->whole, sha) != 0) {
+	if (req == NULL || resp == NULL || pp_upload_sha256(u, sha) != PP_OK) {
 		rc = pp_fail(err, PP_EINTERNAL, "out of memory");
 		goto out;
 	}
@@ -573,6 +591,12 @@ int pp_upload_commit(pp_upload *u, struct pp_file *out, struct pp_error *err)
 	req->commit.size = u->size;
 	snprintf(req->commit.sha256, sizeof(req->commit.sha256), "%s", sha);
 	req->commit.chunk_count = u->next_index;
+	if (meta != NULL) {
+		req->commit.has_meta = true;
+		req->commit.meta = *meta;
+	}
+	if (bucket != NULL)
+		snprintf(req->commit.bucket, sizeof(req->commit.bucket), "%s", bucket);
 	rc = client_meta_call(u->c, req, resp, NULL, u->c->timeout_ms, err);
 	if (rc == PP_OK && out != NULL) {
 		if (resp->has_file) {

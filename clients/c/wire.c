@@ -259,6 +259,7 @@ bool wire_decode_chunks(pb_istream_t *s, const pb_field_t *f, void **arg)
 	out->index = cl.index;
 	copy_str(out->id, sizeof(out->id), cl.id);
 	out->size = cl.size;
+	out->offset = cl.offset;
 	out->replicas = reps.items;
 	out->replica_count = reps.n;
 	return true;

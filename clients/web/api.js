@@ -113,6 +113,17 @@ export function listFiles({ q = '', limit = 50, offset = 0, signal } = {}) {
 	return request('GET', `/files?${params}`, { signal, body: true });
 }
 
+/* One folder (names starting with prefix, in name order): its files and
+ * sub-folders up to the next "/", S3 buckets among the top-level folders.
+ * after: the previous page's `next`. */
+export function listFolder({ prefix = '', after = '', limit = 100, signal } = {}) {
+	const params = new URLSearchParams();
+	params.set('prefix', prefix);
+	if (after) params.set('after', after);
+	params.set('limit', String(limit));
+	return request('GET', `/files?${params}`, { signal, body: true });
+}
+
 export const getChunkMap = (name, opts = {}) =>
 	request('GET', `/chunkmap/${encodeName(name)}`, { ...opts, body: true });
 export const getNodes = (opts = {}) => request('GET', '/nodes', { ...opts, body: true });

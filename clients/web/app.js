@@ -25,6 +25,7 @@ const files = createFilesView({
 	changed: () => refreshCluster(),
 });
 createUploader({
+	folder: () => files.folder,
 	committed: () => {
 		refreshFiles();
 		refreshCluster();

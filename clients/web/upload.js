@@ -12,7 +12,8 @@ import { formatBytes, plural } from './format.js';
 const UPLOAD_PARALLEL = 2;
 const MAX_DROP_FILES = 1000;
 
-/* hooks.committed(file) runs after each successful upload. */
+/* hooks.committed(file) runs after each successful upload; hooks.folder()
+ * is the folder shown, which names of new uploads start with. */
 export function createUploader(hooks) {
 	const $ = (id) => document.querySelector(`[data-testid="${id}"]`);
 	const input = $('file-input');
@@ -24,7 +25,7 @@ export function createUploader(hooks) {
 	let nextId = 1;
 
 	input.addEventListener('change', () => {
-		enqueue([...input.files].map((file) => ({ file, name: file.name })));
+		add([...input.files].map((file) => ({ file, name: file.name })));
 		input.value = '';
 	});
 	$('uploads-clear').addEventListener('click', () => {
@@ -33,7 +34,13 @@ export function createUploader(hooks) {
 		}
 		update();
 	});
-	setupDrop(overlay, $('dropzone'), enqueue);
+	setupDrop(overlay, $('dropzone'), add);
+
+	/* New files go into the folder being shown. */
+	function add(entries) {
+		const folder = hooks.folder?.() || '';
+		enqueue(entries.map((e) => ({ ...e, name: folder + e.name })));
+	}
 
 	function enqueue(entries) {
 		if (!entries.length) return;

@@ -50,6 +50,7 @@ enum gw_route {
 	ROUTE_READYZ,
 	ROUTE_UI,
 	ROUTE_OTHER,
+	ROUTE_S3, /* every request on the S3 endpoint (s3_server.c) */
 	ROUTE_COUNT
 };
 

@@ -16,6 +16,7 @@
 #include "process.h"
 #include "prom_http.h"
 #include "routes.h"
+#include "s3.h"
 #include "sse.h"
 #include "webui.h"
 
@@ -34,6 +35,7 @@
 
 struct gw_flags {
 	const char *http, *tracker, *events, *web_root, *token_file, *key_file, *metrics;
+	const char *s3, *s3_credentials, *s3_domain;
 	uint64_t max_upload;
 };
 
@@ -48,6 +50,9 @@ static int parse_flags(int argc, char **argv, struct gw_flags *f)
 		{"token-file", "PP_TOKEN_FILE", FLAG_STRING, &f->token_file, "file of `TOKEN read|write` lines; when set the API needs Authorization: Bearer", false, 0},
 		{"key-file", "PP_KEY_FILE", FLAG_STRING, &f->key_file, "cluster key file (HMAC of every message)", false, 0},
 		{"max-upload", "PP_MAX_UPLOAD", FLAG_BYTES, &f->max_upload, "largest accepted upload, e.g. 10GiB (default: no limit)", false, 0},
+		{"s3", "PP_S3", FLAG_STRING, &f->s3, "HOST:PORT to serve the S3 API on (default: off)", false, 0},
+		{"s3-credentials", "PP_S3_CREDENTIALS", FLAG_STRING, &f->s3_credentials, "file of `ACCESS_KEY SECRET read|write` lines; without it the S3 API is open", false, 0},
+		{"s3-domain", "PP_S3_DOMAIN", FLAG_STRING, &f->s3_domain, "domain for virtual-hosted buckets (BUCKET.DOMAIN)", false, 0},
 		{"metrics", "PP_METRICS", FLAG_STRING, &f->metrics, "also serve Prometheus metrics, without tokens, at http://HOST:PORT/metrics (default: off; always on --http)", false, 0},
 		{0},
 	};
@@ -109,10 +114,19 @@ int main(int argc, char **argv)
 	bool auth_ready = false;
 	struct MHD_Daemon *d = NULL;
 	struct prom_http *metrics_http = NULL;
-	struct sockaddr_storage ss;
+	struct s3_server *s3 = NULL;
+	struct sockaddr_storage ss, s3_ss;
 
 	if (prom_http_resolve(f.http, &ss) != PP_OK) {
 		fprintf(stderr, "pp-gateway: --http '%s' is not a usable HOST:PORT\n", f.http);
+		goto out;
+	}
+	if (f.s3 != NULL && prom_http_resolve(f.s3, &s3_ss) != PP_OK) {
+		fprintf(stderr, "pp-gateway: --s3 '%s' is not a usable HOST:PORT\n", f.s3);
+		goto out;
+	}
+	if (f.s3 == NULL && (f.s3_credentials != NULL || f.s3_domain != NULL)) {
+		fprintf(stderr, "pp-gateway: --s3-credentials and --s3-domain need --s3\n");
 		goto out;
 	}
 	if (f.token_file != NULL) {
@@ -168,8 +182,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pp-gateway: cannot serve --metrics on %s\n", f.metrics);
 		goto out;
 	}
-	log_info("gateway_started", "http=%s tracker=%s events=%s web=%s tokens=%s max_upload=%llu",
-		 log_q(f.http), log_q(f.tracker), log_q(f.events), log_q(f.web_root ? f.web_root : "embedded"),
+	if (f.s3 != NULL) {
+		struct s3_config sc = {f.s3, &s3_ss, f.s3_credentials, f.s3_domain};
+		if (s3_server_start(&gw, &sc, &s3) != PP_OK)
+			goto out;
+	}
+	log_info("gateway_started", "http=%s s3=%s tracker=%s events=%s web=%s tokens=%s max_upload=%llu",
+		 log_q(f.http), log_q(f.s3 ? f.s3 : "off"), log_q(f.tracker), log_q(f.events),
+		 log_q(f.web_root ? f.web_root : "embedded"),
 		 gw.tokens ? "on" : "off", (unsigned long long)f.max_upload);
 
 	int sig = 0;
@@ -177,6 +197,7 @@ int main(int argc, char **argv)
 	log_info("gateway_stopping", "signal=%d", sig);
 	exit_code = 0;
 out:
+	s3_server_stop(s3);
 	prom_http_stop(metrics_http); /* its scrapes read the relay and the probe */
 	if (d != NULL) {
 		sse_hub_close_streams(gw.sse);

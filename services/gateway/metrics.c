@@ -27,6 +27,7 @@ static const char *const route_names[ROUTE_COUNT] = {
 	[ROUTE_EVENTS] = "events",         [ROUTE_METRICS] = "metrics",
 	[ROUTE_HEALTHZ] = "healthz",       [ROUTE_READYZ] = "readyz",
 	[ROUTE_UI] = "ui",                 [ROUTE_OTHER] = "other",
+	[ROUTE_S3] = "s3",
 };
 
 const char *metrics_route_name(enum gw_route r)

@@ -11,6 +11,7 @@
 #include "auth_tokens.h"
 #include "errors.h"
 #include "files_api.h"
+#include "folders_api.h"
 #include "log.h"
 #include "metrics.h"
 #include "shapes.h"
@@ -293,6 +294,9 @@ static bool parse_uint_arg(struct MHD_Connection *c, const char *key, uint32_t m
 
 static enum MHD_Result do_list(struct request *r, struct MHD_Connection *c)
 {
+	/* Browsing by folder (the web UI) instead of searching: folders_api.c. */
+	if (MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "prefix") != NULL)
+		return folders_list(r, c);
 	bool bad = false;
 	uint32_t limit = 100, offset = 0;
 	char *q = query_arg(c, "q", &bad);

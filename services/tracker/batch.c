@@ -310,7 +310,7 @@ void h_prefix_manifest(void *svc, struct rpc_call *call)
 	for (size_t i = 0; i < n; i++) {
 		/* A larger file comes with its info only (no chunks). */
 		uint32_t max = files[i].chunk_count <= max_chunks ? max_chunks : 0;
-		Pp__V1__ManifestResponse *m = handlers_manifest(t, call, &files[i], 0, max, nodes, nn);
+		Pp__V1__ManifestResponse *m = handlers_manifest(t, call, &files[i], 0, 0, max, nodes, nn);
 		if (m == NULL) {
 			rpc_call_fail(call, PP_EINTERNAL, "store error reading a manifest");
 			goto out;

@@ -9,9 +9,11 @@
  * so no query scans the files table. */
 #define _GNU_SOURCE
 #include "db_impl.h"
+#include "db_s3.h"
 #include "errors.h"
 #include "log.h"
 #include "policy.h"
+#include "s3names.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -42,6 +44,8 @@ int db_open(const char *path, struct db **out)
 				  NULL, NULL, &err);
 	}
 	if (rv == SQLITE_OK && dbq_schema_apply(db, &err) != PP_OK)
+		rv = SQLITE_ERROR;
+	if (rv == SQLITE_OK && db_s3_schema(db) != PP_OK) /* S3 tables (db_s3.c) */
 		rv = SQLITE_ERROR;
 	if (rv != SQLITE_OK) {
 		log_error("db_open_failed", "path=%s err=%s", log_q(path),
@@ -357,6 +361,9 @@ int db_upload_commit_visible(struct db *db, int64_t upload_id, uint64_t size, co
 		      "ii", file_id, upload_id);
 	if (rc == PP_OK)
 		rc = dbq_grams_insert(db, file_id, u.name, now_ms);
+	/* S3 metadata and its conditions, in this transaction (db_s3.c). */
+	if (rc == PP_OK)
+		rc = db_s3_on_commit(db, upload_id, file_id, u.name, now_ms, err, err_len);
 	if (rc == PP_OK)
 		rc = dbq_exec(db, "DELETE FROM uploads WHERE id = ?", "i", upload_id);
 	if (rc == PP_OK)
@@ -520,13 +527,16 @@ static size_t utf8_chars(const char *s)
 	return n;
 }
 
+/* Multipart parts (common/s3names.h) are files no listing shows. */
+#define NOT_HIDDEN " f.name NOT GLOB '" S3_UPLOADS_GLOB "'"
+
 /* Builds the FROM/WHERE part of a list query and its single text parameter. */
 static const char *list_source(const char *query, char **param)
 {
 	*param = NULL;
 	size_t chars = utf8_chars(query);
 	if (chars == 0)
-		return " FROM files f";
+		return " FROM files f WHERE" NOT_HIDDEN;
 	if (chars >= 3) {
 		/* An FTS5 phrase: the query quoted, inner quotes doubled. */
 		size_t len = strlen(query);
@@ -543,14 +553,14 @@ static const char *list_source(const char *query, char **param)
 		*d = '\0';
 		*param = p;
 		return " FROM files f WHERE f.id IN (SELECT rowid FROM files_fts"
-		       " WHERE files_fts MATCH ?1)";
+		       " WHERE files_fts MATCH ?1) AND" NOT_HIDDEN;
 	}
 	*param = strdup(query);
 	if (*param == NULL)
 		return NULL;
 	for (char *s = *param; *s; s++)
 		*s = (char)tolower((unsigned char)*s);
-	return " FROM name_grams g JOIN files f ON f.id = g.file_id WHERE g.gram = ?1";
+	return " FROM name_grams g JOIN files f ON f.id = g.file_id WHERE g.gram = ?1 AND" NOT_HIDDEN;
 }
 
 int db_list(struct db *db, const char *query, uint32_t limit, uint32_t offset,

@@ -7,7 +7,9 @@
 #define _GNU_SOURCE
 #include "handlers.h"
 #include "backup.h"
+#include "handlers_s3.h"
 #include "db.h"
+#include "db_layout.h"
 #include "errors.h"
 #include "flags.h"
 #include "events.h"
@@ -347,6 +349,23 @@ static void h_place(void *svc, struct rpc_call *call)
 	free(nodes);
 }
 
+int handlers_commit(struct tracker *t, int64_t upload_id, uint64_t size, const char *sha256,
+		    uint64_t chunk_count, struct file_rec *f, char *err, size_t err_len)
+{
+	int rc;
+	int64_t deadline = time_mono_ms() + COMMIT_WAIT_MS;
+	for (;;) {
+		err[0] = '\0';
+		int64_t now = time_wall_ms();
+		rc = db_upload_commit(t->db, upload_id, size, sha256, chunk_count, now, now + grace_ms(t), f,
+				      err, err_len);
+		if (rc != PP_EUNAVAIL || time_mono_ms() >= deadline)
+			break;
+		time_sleep_ms(50);
+	}
+	return rc;
+}
+
 struct durable_wait {
 	struct db *db;
 	uint64_t ticket;
@@ -370,6 +389,9 @@ static void h_commit(void *svc, struct rpc_call *call)
 		rpc_call_fail(call, PP_EINVAL, "invalid sha256: want 64 lowercase hex");
 		return;
 	}
+	/* S3 metadata rides on the commit (handlers_s3.c). */
+	if ((q->meta != NULL || q->bucket[0] != '\0') && !s3_commit_meta(t, call, q))
+		return;
 	struct file_rec f;
 	char err[DB_ERR_MAX];
 	int rc;
@@ -414,7 +436,8 @@ static void h_commit(void *svc, struct rpc_call *call)
 	log_info("file_committed", "name=%s version=%llu size=%llu chunks=%llu", log_q(f.name),
 		 (unsigned long long)f.version, (unsigned long long)f.size,
 		 (unsigned long long)f.chunk_count);
-	events_file(t->events, "file_committed", f.name, f.size);
+	if (!s3_name_hidden(f.name)) /* multipart parts are not files users see */
+		events_file(t->events, "file_committed", f.name, f.size);
 }
 
 static void h_upload_touch(void *svc, struct rpc_call *call)
@@ -444,8 +467,8 @@ static void h_upload_abort(void *svc, struct rpc_call *call)
 /* ---- reading ---- */
 
 Pp__V1__ManifestResponse *handlers_manifest(struct tracker *t, struct rpc_call *call,
-					     struct file_rec *f, uint64_t first, uint32_t max,
-					     const struct node_rec *nodes, size_t nn)
+					     struct file_rec *f, uint64_t first, uint64_t offset,
+					     uint32_t max, const struct node_rec *nodes, size_t nn)
 {
 	db_file_health(t->db, f);
 	struct chunk_rec *chunks = NULL;
@@ -464,6 +487,8 @@ Pp__V1__ManifestResponse *handlers_manifest(struct tracker *t, struct rpc_call *
 		loc->index = chunks[i].index;
 		loc->id = rpc_call_strdup(call, chunks[i].id);
 		loc->size = chunks[i].size;
+		loc->offset = offset;
+		offset += chunks[i].size;
 		fill_location(t, call, loc, nodes, nn);
 		m->chunks[m->n_chunks++] = loc;
 	}
@@ -489,9 +514,22 @@ static void h_manifest(void *svc, struct rpc_call *call)
 		max = MANIFEST_PAGE_MAX;
 	struct node_rec *nodes = NULL;
 	size_t nn = 0;
+	/* Chunks may differ in size: offsets come from the store (db_layout.h). */
+	uint64_t first = q->first_chunk, offset = q->first_offset;
+	int lrc = PP_OK;
+	if (q->by_offset) {
+		lrc = db_chunk_at_offset(t->db, f.id, q->at_offset, &first, &offset);
+		if (lrc == PP_ENOTFOUND) {
+			first = f.chunk_count; /* past the end: an empty page */
+			offset = f.size;
+			lrc = PP_OK;
+		}
+	} else if (first > 0 && offset == 0) {
+		lrc = db_chunk_offset(t->db, f.id, first, &offset);
+	}
 	Pp__V1__ManifestResponse *m = NULL;
-	if (liveness_snapshot(t->live, &nodes, &nn) == PP_OK)
-		m = handlers_manifest(t, call, &f, q->first_chunk, max, nodes, nn);
+	if (lrc == PP_OK && liveness_snapshot(t->live, &nodes, &nn) == PP_OK)
+		m = handlers_manifest(t, call, &f, first, offset, max, nodes, nn);
 	free(nodes);
 	if (m == NULL) {
 		rpc_call_fail(call, PP_EINTERNAL, "store error reading the manifest");
@@ -1004,5 +1042,6 @@ const struct rpc_route tracker_routes[] = {
 	ROUTE(UPLOAD_BATCH, h_upload_batch, "upload_batch"),
 	ROUTE(COMMIT_BATCH, h_commit_batch, "commit_batch"),
 	ROUTE(PREFIX_MANIFEST, h_prefix_manifest, "prefix_manifest"),
+	S3_ROUTES /* handlers_s3.h */
 };
 const size_t tracker_route_count = sizeof(tracker_routes) / sizeof(tracker_routes[0]);

@@ -35,17 +35,23 @@ int handlers_place(struct tracker *t, struct rpc_call *call, const struct node_r
 		   size_t why_len);
 
 /* A manifest page of file f (its health filled in first): chunks
- * [first, first+max) with their replicas on the nodes given. NULL on a
+ * [first, first+max) with their replicas on the nodes given, the first one
+ * at byte `offset` of the file (chunks may differ in size). NULL on a
  * store error. */
 Pp__V1__ManifestResponse *handlers_manifest(struct tracker *t, struct rpc_call *call,
-					     struct file_rec *f, uint64_t first, uint32_t max,
-					     const struct node_rec *nodes, size_t nn);
+					     struct file_rec *f, uint64_t first, uint64_t offset,
+					     uint32_t max, const struct node_rec *nodes, size_t nn);
 
 /* batch.c: many small files in three calls (rpc.proto, UploadBatchRequest)
  * and one manifest call per page of a prefix (PrefixManifestRequest). */
 void h_upload_batch(void *svc, struct rpc_call *call);
 void h_commit_batch(void *svc, struct rpc_call *call);
 void h_prefix_manifest(void *svc, struct rpc_call *call);
+/* A durable commit that waits a moment for replicas_added to catch up with
+ * the client's put (S3 copies and completions; the caller then writes the
+ * metadata record). */
+int handlers_commit(struct tracker *t, int64_t upload_id, uint64_t size, const char *sha256,
+		    uint64_t chunk_count, struct file_rec *f, char *err, size_t err_len);
 
 
 #endif

@@ -11,6 +11,7 @@
 #include "flags.h"
 #include "frame.h"
 #include "gc.h"
+#include "multipart_expiry.h"
 #include "handlers.h"
 #include "inventory.h"
 #include "liveness.h"
@@ -61,6 +62,10 @@ static int check_config(struct tracker_config *c, const char *spread)
 		fprintf(stderr, "pp-tracker: --repair-per-node must be in 1..64\n");
 		return PP_EINVAL;
 	}
+	if (c->s3_upload_expiry_s == 0) {
+		fprintf(stderr, "pp-tracker: --s3-upload-expiry-s must be at least 1\n");
+		return PP_EINVAL;
+	}
 	return PP_OK;
 }
 
@@ -79,6 +84,7 @@ int main(int argc, char **argv)
 	c->repair_per_node = 8;
 	c->gc_grace_s = 60;
 	c->maintenance_timeout_s = 600;
+	c->s3_upload_expiry_s = 7 * 24 * 3600;
 	const struct flag_spec specs[] = {
 		{"listen", "PP_LISTEN", FLAG_STRING, &c->listen_url, "RPC address, tcp://HOST:PORT", true, 0},
 		{"bus", "PP_BUS", FLAG_STRING, &c->bus_url, "heartbeat bus address (SUB, listens)", true, 0},
@@ -98,6 +104,7 @@ int main(int argc, char **argv)
 		{"follow", "PP_FOLLOW", FLAG_STRING, &c->follow_url, "run as a read-only standby of the tracker at this address (tcp://HOST:PORT); `ppctl promote` makes it the primary", false, 0},
 		{"rebuild", "PP_REBUILD", FLAG_BOOL, &c->rebuild, "merge every metadata record the workers hold into the database (an empty database does this by itself)", false, 0},
 		{"metrics", "PP_METRICS", FLAG_STRING, &metrics_addr, "serve Prometheus metrics at http://HOST:PORT/metrics (default: off)", false, 0},
+		{"s3-upload-expiry-s", "PP_S3_UPLOAD_EXPIRY_S", FLAG_UINT, &c->s3_upload_expiry_s, "S3 multipart uploads idle this long are aborted (default 604800, 7 days)", false, 0},
 		{0},
 	};
 	const struct flags_program prog = {
@@ -157,7 +164,8 @@ int main(int argc, char **argv)
 	 * metadata records were read. */
 	if (repair_start(&t, &t.repair) != PP_OK || records_start(&t, c->rebuild, &t.records) != PP_OK ||
 	    gc_start(&t, &t.gc) != PP_OK ||
-	    balance_start(&t, &t.balance) != PP_OK || liveness_run(t.live) != PP_OK)
+	    balance_start(&t, &t.balance) != PP_OK || liveness_run(t.live) != PP_OK ||
+	    multipart_expiry_start(&t, &t.mpu_expiry) != PP_OK)
 		goto out;
 	if (prom_registry_new(&reg) != PP_OK || prom_process_register(reg, "tracker") != PP_OK ||
 	    tracker_metrics_register(&t, reg) != PP_OK)
@@ -202,6 +210,7 @@ out:
 	 * on the way out. */
 	rpc_server_stop(srv);
 	rpc_peers_shutdown(t.peers);
+	multipart_expiry_stop(t.mpu_expiry);
 	repair_stop(t.repair);
 	balance_stop(t.balance);
 	gc_stop(t.gc);

@@ -17,6 +17,7 @@
 #include "policy.h"
 #include "pp/v1/meta.pb-c.h"
 #include "rpc_client.h"
+#include "s3_records.h"
 #include "timeutil.h"
 
 #include <pthread.h>
@@ -109,6 +110,11 @@ int records_build(struct tracker *t, const char *name, struct record_head *head,
 	fr.chunk_count = f.chunk_count;
 	size_t pages = f.chunk_count ? (f.chunk_count + RECORD_PAGE_CHUNKS - 1) / RECORD_PAGE_CHUNKS : 1;
 	fr.pages = (uint32_t)pages;
+	Pp__V1__MetaEntry *s3 = s3_record_entry(t->db, f.id); /* s3_records.h */
+	if (s3 != NULL) {
+		fr.n_meta = 1;
+		fr.meta = &s3;
+	}
 	out->pages = calloc(pages, sizeof(*out->pages));
 	out->lens = calloc(pages, sizeof(*out->lens));
 	/* Sized by the file, not the page limit: most files are one chunk. */
@@ -138,6 +144,7 @@ int records_build(struct tracker *t, const char *name, struct record_head *head,
 	}
 	free(refs);
 	free(ptrs);
+	s3_record_entry_free(s3);
 	return rc;
 }
 
@@ -275,11 +282,13 @@ struct assembly {
 	struct merge_record m;
 	uint32_t pages, got;
 	bool bad;
+	char *s3_meta; /* the "s3" entry (s3_records.h), owned */
 };
 
 static void assembly_reset(struct assembly *a)
 {
 	free(a->m.chunks);
+	free(a->s3_meta);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -291,6 +300,7 @@ struct merge_counts {
 struct merge_batch {
 	struct merge_record *recs; /* each owns its chunks */
 	enum merge_outcome *outcomes;
+	char **s3_meta; /* each record's "s3" entry or NULL (s3_records.h), owned */
 	size_t n, cap;
 };
 
@@ -301,6 +311,12 @@ static void batch_flush(struct records *r, struct merge_batch *b, struct merge_c
 	int64_t grace = (int64_t)r->t->cfg.gc_grace_s * 1000;
 	db_merge_records(r->t->db, b->recs, b->n, time_wall_ms() + grace, b->outcomes);
 	for (size_t i = 0; i < b->n; i++) {
+		/* S3 metadata rides in the record (s3_records.h) */
+		if (b->s3_meta[i] != NULL &&
+		    (b->outcomes[i] == MERGE_RESTORED || b->outcomes[i] == MERGE_REPLACED))
+			s3_record_restore(r->t->db, b->recs[i].name, b->s3_meta[i]);
+		free(b->s3_meta[i]);
+		b->s3_meta[i] = NULL;
 		switch (b->outcomes[i]) {
 		case MERGE_RESTORED:
 			c->restored++;
@@ -327,10 +343,13 @@ static void batch_flush(struct records *r, struct merge_batch *b, struct merge_c
 
 static void batch_free(struct merge_batch *b)
 {
-	for (size_t i = 0; i < b->n; i++)
+	for (size_t i = 0; i < b->n; i++) {
 		free(b->recs[i].chunks);
+		free(b->s3_meta[i]);
+	}
 	free(b->recs);
 	free(b->outcomes);
+	free(b->s3_meta);
 	memset(b, 0, sizeof(*b));
 }
 
@@ -347,8 +366,14 @@ static bool batch_add(struct merge_batch *b, struct assembly *a)
 		if (outs == NULL)
 			return false;
 		b->outcomes = outs;
+		char **s3 = realloc(b->s3_meta, cap * sizeof(*s3));
+		if (s3 == NULL)
+			return false;
+		b->s3_meta = s3;
 		b->cap = cap;
 	}
+	b->s3_meta[b->n] = a->s3_meta;
+	a->s3_meta = NULL;
 	b->recs[b->n++] = a->m;
 	a->m.chunks = NULL;
 	return true;
@@ -385,6 +410,9 @@ static void take_page(struct records *r, const char *node, const uint8_t *blob, 
 		a->m.version = fr->version;
 		a->m.size = fr->size;
 		a->m.chunk_count = fr->tombstone ? 0 : fr->chunk_count;
+		for (size_t i = 0; i < fr->n_meta; i++)
+			if (strcmp(fr->meta[i]->key, S3_RECORD_KEY) == 0 && a->s3_meta == NULL)
+				a->s3_meta = strdup(fr->meta[i]->value);
 		snprintf(a->m.sha256, sizeof(a->m.sha256), "%s", fr->sha256);
 		a->m.replication = fr->replication;
 		a->m.chunk_size = fr->chunk_size;

@@ -31,6 +31,7 @@ struct tracker_config {
 	double balance_spread;     /* fraction of capacity */
 	bool rebuild;              /* read back every metadata record */
 	const char *follow_url;    /* --follow: a standby of the tracker there */
+	uint64_t s3_upload_expiry_s; /* idle S3 multipart uploads are aborted after this */
 };
 
 struct db;
@@ -40,6 +41,7 @@ struct repair;
 struct gc;
 struct balance;
 struct records;
+struct multipart_expiry;
 
 struct tracker {
 	struct tracker_config cfg;
@@ -51,6 +53,7 @@ struct tracker {
 	struct gc *gc;
 	struct balance *balance;
 	struct records *records;
+	struct multipart_expiry *mpu_expiry; /* S3 multipart collector */
 	struct rpc_peers *peers; /* workers, by address */
 	int64_t started_mono_ms;
 	/* Role (DESIGN.md, "Metadata recovery": standby). A standby serves

@@ -17,7 +17,8 @@ const BUILD_PACKAGES = ['cmake', 'pkg-config', 'libnng-dev', 'libprotobuf-c-dev'
   'nanopb', 'libnanopb-dev', 'libmicrohttpd-dev', 'libsqlite3-dev', 'libssl-dev', 'libjansson-dev'];
 // What the binaries link at run time, and the only other packages allowed in
 // the final stage (curl: pp-node-zone and health checks).
-const RUNTIME_LIBS = ['libnng1', 'libprotobuf-c1', 'libmicrohttpd12', 'libsqlite3-0', 'libssl3', 'libjansson4'];
+const RUNTIME_LIBS = ['libnng1', 'libprotobuf-c1', 'libmicrohttpd12', 'libsqlite3-0', 'libssl3', 'libjansson4',
+  'libxml2', 'libisal2']; // the last two: the gateway's S3 API
 const RUNTIME_EXTRA = ['curl', 'ca-certificates'];
 const BUILD_TOOL = /^(build-essential|gcc.*|g\+\+.*|cpp.*|clang.*|llvm.*|make|cmake.*|ninja-build|pkg-config|pkgconf|binutils.*|autoconf|automake|libtool|git|protobuf-c-compiler|protobuf-compiler|nanopb|.*-dev)$/;
 const BINARIES = ['pp-tracker', 'pp-worker', 'pp-gateway', 'ppctl'];

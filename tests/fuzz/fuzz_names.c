@@ -1,5 +1,5 @@
 /* Fuzz target: the edge checks on file names and chunk ids. A name that
- * passes must be valid UTF-8 of 1..1024 bytes without control characters; an
+ * passes must be valid UTF-8 of 1..PP_NAME_MAX (1088) bytes without control characters; an
  * id that passes must be exactly 64 lowercase hex digits. */
 #include "hash.h"
 

@@ -25,10 +25,10 @@ assert_400_json() {
 printf 'x' >"$T/one"
 assert_400_json "$(status PUT "$G/api/v1/files/" --data-binary @"$T/one")" "empty name"
 assert_400_json "$(status GET "$G/api/v1/files/")" "empty name GET"
-long=$(head -c 1025 /dev/zero | tr '\0' 'a')
-assert_400_json "$(status PUT "$G/api/v1/files/$long" --data-binary @"$T/one")" "1025-byte name"
-ok1024=$(head -c 1024 /dev/zero | tr '\0' 'b')
-assert_eq "$(status PUT "$G/api/v1/files/$ok1024" --data-binary @"$T/one")" 201 "1024-byte name"
+long=$(head -c 1089 /dev/zero | tr '\0' 'a')
+assert_400_json "$(status PUT "$G/api/v1/files/$long" --data-binary @"$T/one")" "1089-byte name"
+ok1088=$(head -c 1088 /dev/zero | tr '\0' 'b')
+assert_eq "$(status PUT "$G/api/v1/files/$ok1088" --data-binary @"$T/one")" 201 "1088-byte name"
 assert_400_json "$(status PUT "$G/api/v1/files/a%00b" --data-binary @"$T/one")" "NUL"
 assert_400_json "$(status PUT "$G/api/v1/files/a%0Ab" --data-binary @"$T/one")" "newline"
 assert_400_json "$(status PUT "$G/api/v1/files/a%1Fb" --data-binary @"$T/one")" "control character"

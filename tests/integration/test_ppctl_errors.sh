@@ -21,7 +21,7 @@ expect_error() { # CODE ARGS... : exit code and a "ppctl: error:" line
 }
 
 # Names.
-long=$(head -c 1025 /dev/zero | tr '\0' a)
+long=$(head -c 1089 /dev/zero | tr '\0' a)
 expect_error 1 "${T[@]}" put "$PP_TMP/f" --name ""
 expect_error 1 "${T[@]}" put "$PP_TMP/f" --name "$long"
 expect_error 1 "${T[@]}" put "$PP_TMP/f" --name "$(printf 'bad\tname')"

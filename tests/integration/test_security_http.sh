@@ -51,7 +51,7 @@ unchanged() { # the stored a.bin is still the original, and the only file
 
 # --- names a sloppy decoder would turn into "a.bin" ---
 printf 'x' >"$T/x"
-long=$(head -c 1025 /dev/zero | tr '\0' 'n')
+long=$(head -c 1089 /dev/zero | tr '\0' 'n')
 for name in "" "a.bin%00" "a.bin%00.evil" "a.bin%0A" "a.bin%0D%0A" "a.bin%7F" "a.bin%C0%80" \
 	"a.bin%FF" "a.bin%ED%A0%80" "%C3" "a.bin%2" "a.bin%G0" "$long"; do
 	assert_eq "$(req DELETE "$G/api/v1/files/$name" "${W[@]}")" 400 "DELETE '${name:0:40}'"

@@ -117,9 +117,9 @@ static void test_bad_names_are_invalid(void **state)
 	(void)state;
 	pp_client *c = open_dead(300);
 	struct pp_error e;
-	char longname[1026];
-	memset(longname, 'a', 1025);
-	longname[1025] = '\0';
+	char longname[1090];
+	memset(longname, 'a', 1089);
+	longname[1089] = '\0';
 	const char *bad[] = {"", "a\nb", "tab\there", "\x7f", "bad\xff utf8", longname};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		double t0 = now_s();

@@ -45,8 +45,8 @@ static void test_name_check(void **state)
 	assert_string_equal(name_check("", 0), "empty name");
 	char big[1100];
 	memset(big, 'x', sizeof(big));
-	assert_null(name_check(big, 1024));
-	assert_non_null(name_check(big, 1025));
+	assert_null(name_check(big, 1088));
+	assert_non_null(name_check(big, 1089));
 	assert_non_null(name_check("a\nb", 3));
 	assert_non_null(name_check("a\tb", 3));
 	assert_non_null(name_check("a\x7f", 2));

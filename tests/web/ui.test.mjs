@@ -1,5 +1,5 @@
 // Browser test of the web UI (DESIGN.md, "Web UI") against a running gateway:
-// upload through the file input, search, download, delete, then SIGKILL a
+// upload through the file input, search, browse folders, download, delete, then SIGKILL a
 // worker and watch its node turn dead and the banner show the repair live,
 // and finally the phone-width layout. Run with `node --test ui.test.mjs`;
 // env: GATEWAY_URL (required), SCREENSHOT_DIR, PP_KILL_WORKER_CMD,
@@ -197,6 +197,28 @@ test('(b) search narrows the list as you type', { timeout: STEP_TIMEOUT_MS }, as
 	await page.locator('[data-testid="files-empty"]').waitFor({ state: 'visible', timeout: 15000 });
 	assert.equal(await page.locator(sel.rows).count(), 0);
 	await shot(page, 'search-empty');
+	await search(RUN);
+	await rowsWhen((n) => n.length === 2, 'both rows again');
+});
+
+test('(b2) without a search the list browses folders (names split at "/") with a path of crumbs', { timeout: STEP_TIMEOUT_MS }, async () => {
+	await search('');
+	const top = page.locator(`[data-testid="folder-row"][data-prefix="${RUN}/"]`);
+	await top.waitFor({ timeout: 15000 });
+	await page.locator(sel.row(ALPHA.name)).waitFor({ timeout: 15000 });
+	assert.equal(await page.locator(sel.row(BETA.name)).count(), 0, 'a nested file stays in its folder');
+	await top.locator('[data-testid="folder-name"]').click();
+	const nested = page.locator(`[data-testid="folder-row"][data-prefix="${RUN}/nested dir/"]`);
+	await nested.waitFor({ timeout: 15000 });
+	await nested.locator('[data-testid="folder-name"]').click();
+	const row = page.locator(sel.row(BETA.name));
+	await row.waitFor({ timeout: 15000 });
+	assert.equal(await row.locator('[data-testid="file-name"] span').textContent(), 'beta notes.txt');
+	assert.equal(await page.locator('[data-testid="crumb"]').count(), 3);
+	assert.equal(new URL(page.url()).searchParams.get('path'), `${RUN}/nested dir/`);
+	await shot(page, 'folder-nested');
+	await page.locator('[data-testid="crumb"][data-prefix=""]').click();
+	await page.locator(sel.row(ALPHA.name)).waitFor({ timeout: 15000 });
 	await search(RUN);
 	await rowsWhen((n) => n.length === 2, 'both rows again');
 });

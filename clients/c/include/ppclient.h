@@ -69,7 +69,7 @@ void pp_client_close(pp_client *c);
 
 /* The file shape of DESIGN.md ("JSON shapes"). */
 struct pp_file {
-	char name[1025];
+	char name[1089]; /* up to 1088 bytes (DESIGN.md "Data model") */
 	uint64_t size;
 	char sha256[65];
 	uint32_t replication;
@@ -91,6 +91,7 @@ struct pp_chunk {
 	uint64_t index;
 	char id[65];
 	uint32_t size;
+	uint64_t offset; /* in the file: the sum of the sizes before it (chunks may differ in size) */
 	size_t replica_count;
 	struct pp_replica *replicas;
 };
