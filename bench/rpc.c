@@ -10,7 +10,8 @@
  *              replicas_added as the workers named would send it (no bytes
  *              move: this measures the tracker's metadata path, including
  *              the metadata records it writes to real workers), commit.
- *   ls       — COUNT name searches for words from a list.
+ *   ls       — COUNT name searches for words from a list (with the mean and
+ *              largest number of matches the tracker reported).
  *   health   — COUNT health calls.
  * Output: one JSON object (jansson) with p50/p99/mean in milliseconds. */
 #define _GNU_SOURCE
@@ -374,6 +375,7 @@ static int cmd_simple(struct rpc_peers *peers, struct auth *a, const char *track
 	if (!lat)
 		return 1;
 	int rc = 0;
+	uint64_t matches = 0, matches_max = 0; /* ls: the total each search reported */
 	double t_start = now_ms();
 	for (size_t i = 0; rc == 0 && i < count; i++) {
 		Pp__V1__Request req = PP__V1__REQUEST__INIT;
@@ -395,11 +397,22 @@ static int cmd_simple(struct rpc_peers *peers, struct auth *a, const char *track
 		if (r != PP_OK) {
 			fprintf(stderr, "%s: %s\n", what, rpc_reply_error(&rep, r));
 			rc = 1;
+		} else if (words && rep.resp->body_case == PP__V1__RESPONSE__BODY_LIST) {
+			uint64_t total = rep.resp->list->total;
+			matches += total;
+			matches_max = total > matches_max ? total : matches_max;
 		}
 		rpc_reply_free(&rep);
 	}
-	if (rc == 0)
-		rc = emit(latency_json(what, lat, count, now_ms() - t_start));
+	if (rc == 0) {
+		json_t *o = latency_json(what, lat, count, now_ms() - t_start);
+		if (words) {
+			json_object_set_new(o, "matches_mean",
+					    json_real(count ? (double)matches / (double)count : 0.0));
+			json_object_set_new(o, "matches_max", json_integer((json_int_t)matches_max));
+		}
+		rc = emit(o);
+	}
 	for (size_t i = 0; i < n_words; i++)
 		free(words[i]);
 	free(words);
