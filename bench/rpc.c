@@ -31,7 +31,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CALL_TIMEOUT_MS 10000
+#define CALL_TIMEOUT_MS_DEFAULT 10000
+#define CALL_TIMEOUT_MS_MAX 3600000
+
+/* Per call; --timeout-ms sets it (one call to a tracker busy for minutes). */
+static int call_timeout_ms = CALL_TIMEOUT_MS_DEFAULT;
 #define NAMES_MAX 100000
 
 static double now_ms(void)
@@ -96,7 +100,7 @@ static int cmd_place(struct rpc_peers *peers, struct auth *a, const char *tracke
 	begin.name = name;
 	req.body_case = PP__V1__REQUEST__BODY_UPLOAD_BEGIN;
 	req.upload_begin = &begin;
-	r = rpc_call(peers, tracker, a, &req, NULL, 0, CALL_TIMEOUT_MS, &rep);
+	r = rpc_call(peers, tracker, a, &req, NULL, 0, call_timeout_ms, &rep);
 	if (r != PP_OK || rep.resp->body_case != PP__V1__RESPONSE__BODY_UPLOAD_BEGIN) {
 		fprintf(stderr, "place: upload_begin: %s\n", rpc_reply_error(&rep, r));
 		goto out;
@@ -119,7 +123,7 @@ static int cmd_place(struct rpc_peers *peers, struct auth *a, const char *tracke
 		req.body_case = PP__V1__REQUEST__BODY_PLACE;
 		req.place = &place;
 		double t0 = now_ms();
-		r = rpc_call(peers, tracker, a, &req, NULL, 0, CALL_TIMEOUT_MS, &rep);
+		r = rpc_call(peers, tracker, a, &req, NULL, 0, call_timeout_ms, &rep);
 		lat[i] = now_ms() - t0;
 		if (r != PP_OK || rep.resp->body_case != PP__V1__RESPONSE__BODY_PLACE ||
 		    rep.resp->place->n_targets == 0) {
@@ -138,7 +142,7 @@ out:
 		ab.upload_id = upload_id;
 		req.body_case = PP__V1__REQUEST__BODY_UPLOAD_ABORT;
 		req.upload_abort = &ab;
-		r = rpc_call(peers, tracker, a, &req, NULL, 0, CALL_TIMEOUT_MS, &rep);
+		r = rpc_call(peers, tracker, a, &req, NULL, 0, call_timeout_ms, &rep);
 		if (r != PP_OK)
 			fprintf(stderr, "place: upload_abort: %s\n", rpc_reply_error(&rep, r));
 		rpc_reply_free(&rep);
@@ -202,7 +206,7 @@ static int cmd_manifest(struct rpc_peers *peers, struct auth *a, const char *tra
 		req.body_case = PP__V1__REQUEST__BODY_MANIFEST;
 		req.manifest = &m;
 		double t0 = now_ms();
-		r = rpc_call(peers, tracker, a, &req, NULL, 0, CALL_TIMEOUT_MS, &rep);
+		r = rpc_call(peers, tracker, a, &req, NULL, 0, call_timeout_ms, &rep);
 		lat[i] = now_ms() - t0;
 		if (r != PP_OK || rep.resp->body_case != PP__V1__RESPONSE__BODY_MANIFEST) {
 			fprintf(stderr, "manifest: %s: %s\n", m.name, rpc_reply_error(&rep, r));
@@ -240,7 +244,7 @@ struct ingest {
 static int call_ok(struct ingest *g, Pp__V1__Request *req, Pp__V1__Response__BodyCase want,
 		   struct rpc_reply *rep)
 {
-	int r = rpc_call(g->peers, g->tracker, g->a, req, NULL, 0, CALL_TIMEOUT_MS, rep);
+	int r = rpc_call(g->peers, g->tracker, g->a, req, NULL, 0, call_timeout_ms, rep);
 	if (r == PP_OK && want != PP__V1__RESPONSE__BODY__NOT_SET && rep->resp->body_case != want)
 		r = PP_EINTERNAL;
 	return r;
@@ -392,7 +396,7 @@ static int cmd_simple(struct rpc_peers *peers, struct auth *a, const char *track
 		}
 		struct rpc_reply rep;
 		double t0 = now_ms();
-		int r = rpc_call(peers, tracker, a, &req, NULL, 0, CALL_TIMEOUT_MS, &rep);
+		int r = rpc_call(peers, tracker, a, &req, NULL, 0, call_timeout_ms, &rep);
 		lat[i] = now_ms() - t0;
 		if (r != PP_OK) {
 			fprintf(stderr, "%s: %s\n", what, rpc_reply_error(&rep, r));
@@ -422,7 +426,7 @@ static int cmd_simple(struct rpc_peers *peers, struct auth *a, const char *track
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: pp-bench-rpc [--key-file PATH] place TRACKER COUNT\n"
+	fprintf(stderr, "usage: pp-bench-rpc [--key-file PATH] [--timeout-ms MS] place TRACKER COUNT\n"
 			"       pp-bench-rpc [--key-file PATH] manifest TRACKER COUNT NAMES_FILE "
 			"[MAX_CHUNKS]\n"
 			"       pp-bench-rpc [--key-file PATH] ingest TRACKER COUNT THREADS NODE,NODE... "
@@ -440,9 +444,17 @@ int main(int argc, char **argv)
 		usage();
 		return 0;
 	}
-	if (argc > 2 && !strcmp(argv[1], "--key-file")) {
-		key_file = argv[2];
-		i = 3;
+	for (; argc - i >= 2 && !strncmp(argv[i], "--", 2); i += 2) {
+		if (!strcmp(argv[i], "--key-file")) {
+			key_file = argv[i + 1];
+		} else if (!strcmp(argv[i], "--timeout-ms")) {
+			long ms = strtol(argv[i + 1], NULL, 10);
+			if (ms <= 0 || ms > CALL_TIMEOUT_MS_MAX)
+				return usage();
+			call_timeout_ms = (int)ms;
+		} else {
+			return usage();
+		}
 	}
 	if (argc - i < 3)
 		return usage();
