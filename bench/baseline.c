@@ -39,6 +39,7 @@ static int usage(void)
 {
 	fprintf(stderr,
 		"usage: pp-bench-baseline disk-write PATH BYTES\n"
+		"       pp-bench-baseline disk-write-direct PATH BYTES\n"
 		"       pp-bench-baseline disk-read PATH\n"
 		"       pp-bench-baseline sha256 BYTES\n"
 		"       pp-bench-baseline nng-reqrep BYTES MSG_BYTES\n"
@@ -97,8 +98,9 @@ static void *block_alloc(void)
 }
 
 /* Sequential write of BYTES in 4 MiB blocks, then fsync: what a worker storing
- * one replica stream could do at best. */
-static int cmd_disk_write(const char *path, uint64_t bytes)
+ * one replica stream could do at best. With `direct`, O_DIRECT (no page
+ * cache), as the workers write chunks where the file system allows it. */
+static int cmd_disk_write(const char *path, uint64_t bytes, bool direct)
 {
 	int rc = 1, fd = -1;
 	void *buf = block_alloc();
@@ -106,11 +108,13 @@ static int cmd_disk_write(const char *path, uint64_t bytes)
 		fprintf(stderr, "disk-write: cannot allocate buffer\n");
 		return 1;
 	}
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | (direct ? O_DIRECT : 0), 0600);
 	if (fd < 0) {
 		fprintf(stderr, "disk-write: %s: %s\n", path, strerror(errno));
 		goto out;
 	}
+	if (direct)
+		bytes = (bytes + 4095) / 4096 * 4096;
 	double t0 = now_s();
 	uint64_t done = 0;
 	while (done < bytes) {
@@ -131,9 +135,11 @@ static int cmd_disk_write(const char *path, uint64_t bytes)
 		goto out;
 	}
 	double secs = now_s() - t0;
-	json_t *o = json_pack("{s:s, s:s, s:I, s:f, s:f, s:s}", "test", "disk-write", "path", path,
-			      "bytes", (json_int_t)bytes, "seconds", secs, "mb_per_s",
-			      (double)bytes / 1e6 / secs, "method", "write 4 MiB blocks + fsync");
+	json_t *o = json_pack("{s:s, s:s, s:I, s:f, s:f, s:s}", "test",
+			      direct ? "disk-write-direct" : "disk-write", "path", path, "bytes",
+			      (json_int_t)bytes, "seconds", secs, "mb_per_s", (double)bytes / 1e6 / secs,
+			      "method", direct ? "O_DIRECT write 4 MiB blocks + fsync"
+					       : "write 4 MiB blocks + fsync");
 	rc = emit(o);
 out:
 	if (fd >= 0)
@@ -577,7 +583,9 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(cmd, "disk-write") && argc == 4 && parse_bytes(argv[3], &a) == 0)
-		return cmd_disk_write(argv[2], a);
+		return cmd_disk_write(argv[2], a, false);
+	if (!strcmp(cmd, "disk-write-direct") && argc == 4 && parse_bytes(argv[3], &a) == 0)
+		return cmd_disk_write(argv[2], a, true);
 	if (!strcmp(cmd, "disk-read") && argc == 3)
 		return cmd_disk_read(argv[2]);
 	if (!strcmp(cmd, "sha256") && argc == 3 && parse_bytes(argv[2], &a) == 0)

@@ -34,10 +34,13 @@ int frame_start(nng_msg **out, size_t payload_len, uint8_t **payload)
 	if (payload_len > PP_CHUNK_SIZE_MAX)
 		return PP_ETOOLARGE;
 	nng_msg *m;
-	if (nng_msg_alloc(&m, FRAME_HEADER_BYTES + payload_len) != 0)
+	/* Room for a typical protobuf part and the mac from the start: growing
+	 * a 4 MiB message afterwards makes nng allocate (and zero) a new
+	 * buffer and copy the old one, ~1-3 ms per chunk. */
+	size_t len = FRAME_HEADER_BYTES + payload_len;
+	if (nng_msg_alloc(&m, 0) != 0)
 		return PP_EINTERNAL;
-	/* Room for a typical protobuf part and the mac without a realloc. */
-	if (nng_msg_reserve(m, FRAME_HEADER_BYTES + payload_len + 4096 + AUTH_MAC_BYTES) != 0) {
+	if (nng_msg_reserve(m, len + 4096 + AUTH_MAC_BYTES) != 0 || nng_msg_realloc(m, len) != 0) {
 		nng_msg_free(m);
 		return PP_EINTERNAL;
 	}
@@ -58,6 +61,19 @@ int frame_truncate_payload(nng_msg *m, size_t new_len)
 		return PP_EINVAL;
 	put_u32(h + 8, (uint32_t)new_len);
 	return nng_msg_chop(m, cur - new_len) == 0 ? PP_OK : PP_EINTERNAL;
+}
+
+int frame_keep_payload(nng_msg *m)
+{
+	if (nng_msg_len(m) < FRAME_HEADER_BYTES)
+		return PP_EINVAL;
+	uint8_t *h = nng_msg_body(m);
+	size_t keep = FRAME_HEADER_BYTES + (size_t)get_u32(h + 8);
+	if (keep > nng_msg_len(m))
+		return PP_EINVAL;
+	/* No reserve: what is chopped (the old protobuf part and mac) leaves
+	 * room for a reply's, and growing a 4 MiB message copies it. */
+	return nng_msg_chop(m, nng_msg_len(m) - keep) == 0 ? PP_OK : PP_EINTERNAL;
 }
 
 int frame_reserve_pb(nng_msg *m, size_t pb_len, uint8_t **pb_dst)

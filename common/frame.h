@@ -34,6 +34,10 @@
 int frame_start(nng_msg **out, size_t payload_len, uint8_t **payload);
 /* Shrinks the payload to new_len (<= current); only before frame_finish. */
 int frame_truncate_payload(nng_msg *m, size_t new_len);
+/* Turns a received frame into the start of a new one carrying the same
+ * payload (its protobuf part and mac are dropped): a relay sends bytes it
+ * received without copying them. Then frame_reserve_pb/frame_seal. */
+int frame_keep_payload(nng_msg *m);
 /* Appends the protobuf part, fills the header, signs when keyed. */
 int frame_finish(nng_msg *m, struct auth *a, const void *pb, size_t pb_len);
 /* The protobuf part is packed by the caller into *pb_dst (pb_len bytes);

@@ -46,6 +46,7 @@ struct prom_family {
 	struct prom_series **series; /* owned, with everything they point to */
 	size_t n_series, cap_series;
 	bool overflow_logged;
+	bool cleared; /* prom_clear: no sample at all until the next update */
 };
 
 struct prom_collector {
@@ -195,7 +196,7 @@ static struct prom_family *family_register(struct prom_registry *r, enum prom_ty
 		ok = f->help != NULL;
 	}
 	if (!ok) {
-		log_error("metric_invalid", "name=%s labels=%s", name, labels ? labels : "");
+		log_error("metric_invalid", "name=%s labels=%s", log_q(name), log_q(labels ? labels : ""));
 		free(f->help);
 		free(f);
 		return NULL;
@@ -207,7 +208,7 @@ static struct prom_family *family_register(struct prom_registry *r, enum prom_ty
 		bool same = family_same(f, g);
 		pthread_mutex_unlock(&r->lock);
 		if (!same)
-			log_error("metric_clash", "name=%s", name);
+			log_error("metric_clash", "name=%s", log_q(name));
 		free(f->help);
 		free(f);
 		return same ? g : NULL;
@@ -263,7 +264,7 @@ static struct prom_series *series_get(struct prom_family *f, const char *const *
 			return f->series[i];
 	if (f->n_series == PROM_SERIES_MAX) {
 		if (!f->overflow_logged)
-			log_error("metric_series_dropped", "name=%s max=%d", f->name, PROM_SERIES_MAX);
+			log_error("metric_series_dropped", "name=%s max=%d", log_q(f->name), PROM_SERIES_MAX);
 		f->overflow_logged = true;
 		return NULL;
 	}
@@ -288,6 +289,7 @@ static struct prom_series *series_get(struct prom_family *f, const char *const *
 		return NULL;
 	}
 	f->series[f->n_series++] = s;
+	f->cleared = false;
 	return s;
 }
 
@@ -335,6 +337,7 @@ void prom_clear(struct prom_family *f)
 		return;
 	pthread_mutex_lock(&f->reg->lock);
 	family_clear_locked(f);
+	f->cleared = true;
 	pthread_mutex_unlock(&f->reg->lock);
 }
 
@@ -478,8 +481,9 @@ static void put_family(struct text *t, const struct prom_family *f)
 	put(t, " ");
 	put(t, type_names[f->type]);
 	put(t, "\n");
-	/* A family without labels always has its one series, zero until set. */
-	if (f->n_series == 0 && f->n_labels == 0) {
+	/* A family without labels has its one series, zero until set, unless
+	 * it was cleared (the process has no value to give now). */
+	if (f->n_series == 0 && f->n_labels == 0 && !f->cleared) {
 		if (f->type == PROM_HISTOGRAM)
 			put_histogram(t, f, NULL);
 		else

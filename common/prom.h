@@ -44,7 +44,8 @@ void prom_add(struct prom_family *f, const char *const *values, double v);
 /* Gauges; also counters mirrored from a module that keeps its own total. */
 void prom_set(struct prom_family *f, const char *const *values, double v);
 void prom_observe(struct prom_family *f, const char *const *values, double v);
-/* Forgets every series (a collector about to set the current ones). */
+/* Forgets every series (a collector about to set the current ones); a family
+ * without labels then shows no sample until it is set again. */
 void prom_clear(struct prom_family *f);
 
 /* Called at each scrape before rendering, in registration order. */

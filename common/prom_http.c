@@ -106,7 +106,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	for (char *p = msg; *p; p++)
 		if (*p == '"')
 			*p = '\'';
-	log_warn("metrics_http", "msg=\"%s\"", msg);
+	log_warn("metrics_http", "detail=%s", log_q(msg));
 }
 
 int prom_http_start(const char *host_port, struct prom_registry *r, struct prom_http **out)
@@ -114,7 +114,7 @@ int prom_http_start(const char *host_port, struct prom_registry *r, struct prom_
 	*out = NULL;
 	struct sockaddr_storage ss;
 	if (prom_http_resolve(host_port, &ss) != PP_OK) {
-		log_error("metrics_address_invalid", "metrics=\"%s\"", host_port ? host_port : "");
+		log_error("metrics_address_invalid", "metrics=%s", log_q(host_port ? host_port : ""));
 		return PP_EINVAL;
 	}
 	struct prom_http *h = calloc(1, sizeof(*h));
@@ -130,11 +130,11 @@ int prom_http_start(const char *host_port, struct prom_registry *r, struct prom_
 		(unsigned)PROM_HTTP_CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned)PROM_HTTP_TIMEOUT_S, MHD_OPTION_END);
 	if (h->daemon == NULL) {
-		log_error("metrics_listen_failed", "metrics=%s", host_port);
+		log_error("metrics_listen_failed", "metrics=%s", log_q(host_port));
 		free(h);
 		return PP_EINVAL;
 	}
-	log_info("metrics_listening", "metrics=%s", host_port);
+	log_info("metrics_listening", "metrics=%s", log_q(host_port));
 	*out = h;
 	return PP_OK;
 }

@@ -48,7 +48,7 @@ static int reply_decode(struct auth *a, nng_msg *msg, struct rpc_reply *out)
 			if (r != NULL)
 				pp__v1__response__free_unpacked(r, NULL);
 		}
-		log_warn("reply_refused", "reason=\"%s\"", why ? why : "?");
+		log_warn("reply_refused", "reason=%s", log_q(why ? why : "?"));
 		return rc;
 	}
 	out->resp = pp__v1__response__unpack(NULL, v.pb_len, v.pb);
@@ -82,6 +82,30 @@ int rpc_call(struct rpc_peers *peers, const char *address, struct auth *a,
 	     struct rpc_reply *out)
 {
 	return call_common(peers, NULL, address, a, req, payload, payload_len, timeout_ms, out);
+}
+
+int rpc_call_relay(struct rpc_peers *peers, const char *address, struct auth *a,
+		   const Pp__V1__Request *req, nng_msg *m, int timeout_ms, struct rpc_reply *out)
+{
+	memset(out, 0, sizeof(*out));
+	uint8_t *dst;
+	size_t n = protobuf_c_message_get_packed_size(&req->base);
+	int rc = frame_keep_payload(m);
+	if (rc == PP_OK)
+		rc = frame_reserve_pb(m, n, &dst);
+	if (rc == PP_OK) {
+		protobuf_c_message_pack(&req->base, dst);
+		rc = frame_seal(m, a);
+	}
+	if (rc != PP_OK) {
+		nng_msg_free(m);
+		return rc;
+	}
+	nng_msg *reply = NULL;
+	rc = rpc_peers_call(peers, address, m, &reply, timeout_ms);
+	if (rc != PP_OK)
+		return rc;
+	return reply_decode(a, reply, out);
 }
 
 int rpc_call_peer(struct rpc_peer *peer, struct auth *a, const Pp__V1__Request *req,

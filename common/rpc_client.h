@@ -28,6 +28,10 @@ struct rpc_reply {
 int rpc_call(struct rpc_peers *peers, const char *address, struct auth *a,
 	     const Pp__V1__Request *req, const void *payload, size_t payload_len, int timeout_ms,
 	     struct rpc_reply *out);
+/* rpc_call whose payload is already in the frame m (a received frame being
+ * sent on: its old protobuf part and mac are replaced). m is consumed. */
+int rpc_call_relay(struct rpc_peers *peers, const char *address, struct auth *a,
+		   const Pp__V1__Request *req, nng_msg *m, int timeout_ms, struct rpc_reply *out);
 int rpc_call_peer(struct rpc_peer *peer, struct auth *a, const Pp__V1__Request *req,
 		  const void *payload, size_t payload_len, int timeout_ms, struct rpc_reply *out);
 void rpc_reply_free(struct rpc_reply *r);

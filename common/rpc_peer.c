@@ -30,6 +30,7 @@ struct rpc_peer {
 	pthread_mutex_t lock;                      /* guards inflight, pipes */
 	pthread_cond_t connected;                  /* signalled when a pipe is added */
 	int pipes;                                 /* live connections (0 or 1) */
+	bool closing;                              /* rpc_peers_shutdown: no new waits */
 	nng_aio *inflight[RPC_PEER_INFLIGHT_MAX]; /* calls waiting on this peer */
 };
 
@@ -80,7 +81,7 @@ int rpc_peer_open(const char *address, struct rpc_peer **out)
 	nng_pipe_notify(p->sock, NNG_PIPE_EV_REM_POST, rpc_peer_pipe_removed, p);
 	rv = nng_dial(p->sock, address, NULL, NNG_FLAG_NONBLOCK);
 	if (rv != 0) {
-		log_warn("peer_dial_failed", "address=%s err=\"%s\"", address, nng_strerror(rv));
+		log_warn("peer_dial_failed", "address=%s err=%s", log_q(address), log_q(nng_strerror(rv)));
 		rpc_peer_close(p);
 		return PP_EINVAL;
 	}
@@ -101,11 +102,14 @@ void rpc_peer_close(struct rpc_peer *p)
 
 const char *rpc_peer_address(const struct rpc_peer *p) { return p->address; }
 
+/* The slot the call waits in; -1 when none is free, -2 when shutting down. */
 static int inflight_add(struct rpc_peer *p, nng_aio *aio)
 {
 	int slot = -1;
 	pthread_mutex_lock(&p->lock);
-	for (int i = 0; i < RPC_PEER_INFLIGHT_MAX; i++) {
+	if (p->closing)
+		slot = -2;
+	for (int i = 0; slot == -1 && i < RPC_PEER_INFLIGHT_MAX; i++) {
 		if (p->inflight[i] == NULL) {
 			p->inflight[i] = aio;
 			slot = i;
@@ -145,7 +149,7 @@ int rpc_peer_call(struct rpc_peer *p, nng_msg *req, nng_msg **reply, int timeout
 {
 	if (!wait_connected(p, timeout_ms)) {
 		nng_msg_free(req);
-		log_debug("peer_not_connected", "address=%s", p->address);
+		log_debug("peer_not_connected", "address=%s", log_q(p->address));
 		return PP_EUNAVAIL;
 	}
 	nng_ctx ctx;
@@ -173,6 +177,8 @@ int rpc_peer_call(struct rpc_peer *p, nng_msg *req, nng_msg **reply, int timeout
 	int64_t left = deadline - time_mono_ms();
 	nng_aio_set_timeout(aio, left > 1 ? (nng_duration)left : 1);
 	slot = inflight_add(p, aio);
+	if (slot == -2)
+		goto out;
 	nng_ctx_recv(ctx, aio);
 	nng_aio_wait(aio);
 	if ((rv = nng_aio_result(aio)) != 0)
@@ -182,16 +188,17 @@ int rpc_peer_call(struct rpc_peer *p, nng_msg *req, nng_msg **reply, int timeout
 out:
 	inflight_remove(p, slot);
 	if (rc != PP_OK)
-		log_debug("peer_call_failed", "address=%s err=\"%s\"", p->address, nng_strerror(rv));
+		log_debug("peer_call_failed", "address=%s err=%s", log_q(p->address), log_q(nng_strerror(rv)));
 	nng_aio_free(aio);
 	nng_ctx_close(ctx);
 	return rc;
 }
 
 struct rpc_peers {
-	pthread_mutex_t lock; /* guards peers, n */
+	pthread_mutex_t lock; /* guards peers, n, closing */
 	struct rpc_peer *peers[RPC_PEERS_MAX];
 	size_t n;
+	bool closing;
 };
 
 int rpc_peers_new(struct rpc_peers **out)
@@ -238,9 +245,34 @@ out:
 	return rc;
 }
 
+void rpc_peers_shutdown(struct rpc_peers *ps)
+{
+	if (ps == NULL)
+		return;
+	pthread_mutex_lock(&ps->lock);
+	ps->closing = true;
+	for (size_t i = 0; i < ps->n; i++) {
+		struct rpc_peer *p = ps->peers[i];
+		pthread_mutex_lock(&p->lock);
+		p->closing = true;
+		for (size_t k = 0; k < RPC_PEER_INFLIGHT_MAX; k++)
+			if (p->inflight[k] != NULL)
+				nng_aio_abort(p->inflight[k], NNG_ECLOSED);
+		pthread_mutex_unlock(&p->lock);
+	}
+	pthread_mutex_unlock(&ps->lock);
+}
+
 int rpc_peers_call(struct rpc_peers *ps, const char *address, nng_msg *req, nng_msg **reply,
 		   int timeout_ms)
 {
+	pthread_mutex_lock(&ps->lock);
+	bool closing = ps->closing;
+	pthread_mutex_unlock(&ps->lock);
+	if (closing) {
+		nng_msg_free(req);
+		return PP_EUNAVAIL;
+	}
 	struct rpc_peer *p;
 	int rc = rpc_peers_get(ps, address, &p);
 	if (rc != PP_OK) {
@@ -248,4 +280,29 @@ int rpc_peers_call(struct rpc_peers *ps, const char *address, nng_msg *req, nng_
 		return rc == PP_EINVAL ? PP_EINVAL : PP_EUNAVAIL;
 	}
 	return rpc_peer_call(p, req, reply, timeout_ms);
+}
+
+int rpc_peers_pick(struct rpc_peers *ps, char *const *addresses, size_t n, int wait_ms)
+{
+	struct rpc_peer *p[RPC_PICK_MAX];
+	if (n > RPC_PICK_MAX)
+		n = RPC_PICK_MAX;
+	for (size_t i = 0; i < n; i++)
+		if (rpc_peers_get(ps, addresses[i], &p[i]) != PP_OK)
+			p[i] = NULL;
+	int64_t deadline = time_mono_ms() + wait_ms;
+	for (;;) {
+		for (size_t i = 0; i < n; i++) {
+			if (p[i] == NULL)
+				continue;
+			pthread_mutex_lock(&p[i]->lock);
+			bool up = p[i]->pipes > 0;
+			pthread_mutex_unlock(&p[i]->lock);
+			if (up)
+				return (int)i;
+		}
+		if (time_mono_ms() >= deadline)
+			return -1;
+		time_sleep_ms(2);
+	}
 }

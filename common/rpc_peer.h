@@ -30,5 +30,15 @@ int rpc_peers_new(struct rpc_peers **out);
 void rpc_peers_free(struct rpc_peers *ps);
 int rpc_peers_call(struct rpc_peers *ps, const char *address, nng_msg *req, nng_msg **reply,
 		   int timeout_ms);
+/* A service stopping: calls waiting for replies fail now (PP_EUNAVAIL) and
+ * new calls fail at once, so no background thread sits out a 30 s data
+ * timeout while the process shuts down. Peers stay valid until freed. */
+void rpc_peers_shutdown(struct rpc_peers *ps);
+/* Dials every address (cached peers stay) and waits up to wait_ms for any
+ * of them to connect; the lowest index connected, or -1. A process given
+ * several trackers starts with one that answers instead of waiting out a
+ * dead first address on every run. */
+#define RPC_PICK_MAX 16
+int rpc_peers_pick(struct rpc_peers *ps, char *const *addresses, size_t n, int wait_ms);
 
 #endif

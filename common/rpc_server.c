@@ -10,6 +10,7 @@
 #include "frame.h"
 #include "log.h"
 #include "timeutil.h"
+#include "workq.h"
 
 #include <nng/protocol/reqrep0/rep.h>
 #include <pthread.h>
@@ -33,26 +34,27 @@ struct srv_ctx {
 	enum srv_ctx_state state;
 	nng_msg *request;
 	double received_s; /* prom_mono_seconds() when the request arrived */
-	struct srv_ctx *next_queued;
 };
 
 struct rpc_server {
 	struct rpc_server_config cfg;
 	nng_socket sock;
 	struct srv_ctx *ctxs;
-	pthread_t *threads;
-	pthread_mutex_t lock; /* guards queue_head/tail, stopping */
-	pthread_cond_t ready;
-	struct srv_ctx *queue_head, *queue_tail;
-	bool stopping;
+	struct workq *pool; /* handlers; never fuller than `contexts` */
 	/* NULL without cfg.metrics */
 	struct prom_family *m_requests, *m_duration, *m_received, *m_sent;
 };
 
 /* What one request was, for the metrics. */
+/* What a request came to: for the metrics, what runs after the reply was
+ * handed to nng (rpc_call_after_reply), and whether the handler kept the
+ * request (rpc_call_take_request). */
 struct rpc_outcome {
 	const char *method; /* route name, or "unknown" */
 	int status;         /* pp.v1.Status of the reply */
+	void (*after_fn)(void *arg);
+	void *after_arg;
+	bool request_taken;
 };
 
 void *rpc_call_alloc(struct rpc_call *call, size_t size)
@@ -100,6 +102,38 @@ int rpc_call_reply_payload_truncate(struct rpc_call *call, size_t len)
 	if (call->reply_msg == NULL)
 		return PP_EINVAL;
 	return frame_truncate_payload(call->reply_msg, len);
+}
+
+void rpc_call_reply_payload_drop(struct rpc_call *call)
+{
+	if (call->reply_msg != NULL)
+		nng_msg_free(call->reply_msg);
+	call->reply_msg = NULL;
+}
+
+int rpc_call_reply_relay(struct rpc_call *call, nng_msg *m, uint8_t **payload)
+{
+	if (call->reply_msg != NULL)
+		return PP_EINVAL;
+	int rc = frame_keep_payload(m);
+	if (rc != PP_OK)
+		return rc;
+	call->reply_msg = m;
+	*payload = (uint8_t *)nng_msg_body(m) + FRAME_HEADER_BYTES;
+	return PP_OK;
+}
+
+nng_msg *rpc_call_take_request(struct rpc_call *call)
+{
+	nng_msg *m = call->request_msg;
+	call->request_msg = NULL;
+	return m;
+}
+
+void rpc_call_after_reply(struct rpc_call *call, void (*fn)(void *arg), void *arg)
+{
+	call->after_fn = fn;
+	call->after_arg = arg;
 }
 
 static void arena_free(struct rpc_arena_block *b)
@@ -166,7 +200,7 @@ static nng_msg *handle_request(struct rpc_server *srv, nng_msg *msg, struct rpc_
 	o->method = "unknown";
 	int rc = frame_open(msg, srv->cfg.auth, true, &v, &why);
 	if (rc != PP_OK) {
-		log_warn("request_refused", "reason=\"%s\" code=%s", why, pp_err_name(rc));
+		log_warn("request_refused", "reason=%s code=%s", log_q(why), pp_err_name(rc));
 		o->status = pp_status_from_err(rc);
 		return reply_refused(rc, why);
 	}
@@ -182,6 +216,7 @@ static nng_msg *handle_request(struct rpc_server *srv, nng_msg *msg, struct rpc_
 		.payload_len = v.payload_len,
 		.resp = PP__V1__RESPONSE__INIT,
 		.received_mono_ms = time_mono_ms(),
+		.request_msg = msg,
 	};
 	const struct rpc_route *route = route_find(srv, req->body_case);
 	if (route == NULL)
@@ -193,6 +228,9 @@ static nng_msg *handle_request(struct rpc_server *srv, nng_msg *msg, struct rpc_
 		o->method = route->name;
 	o->status = (int)call.resp.status;
 	nng_msg *reply = reply_pack(srv, &call);
+	o->after_fn = call.after_fn;
+	o->after_arg = call.after_arg;
+	o->request_taken = call.request_msg == NULL;
 	if (route != NULL && log_enabled(LOG_DEBUG))
 		log_debug("rpc", "op=%s status=%d ms=%lld", route->name, (int)call.resp.status,
 			  (long long)(time_mono_ms() - call.received_mono_ms));
@@ -230,15 +268,9 @@ static void ctx_aio_done(void *arg)
 	}
 	c->request = nng_aio_get_msg(c->aio);
 	c->received_s = prom_mono_seconds();
-	pthread_mutex_lock(&srv->lock);
-	c->next_queued = NULL;
-	if (srv->queue_tail)
-		srv->queue_tail->next_queued = c;
-	else
-		srv->queue_head = c;
-	srv->queue_tail = c;
-	pthread_cond_signal(&srv->ready);
-	pthread_mutex_unlock(&srv->lock);
+	/* Refused only while stopping: the context then stays idle and the
+	 * stop frees its request. */
+	(void)workq_push(srv->pool, c);
 }
 
 static void count_request(struct rpc_server *srv, const struct srv_ctx *c,
@@ -268,37 +300,27 @@ static void metrics_register(struct rpc_server *srv, struct prom_registry *r)
 		srv->m_requests = NULL; /* all or nothing: count_request tests this one */
 }
 
-static void *pool_main(void *arg)
+static void serve(void *arg, void *item)
 {
 	struct rpc_server *srv = arg;
-	for (;;) {
-		pthread_mutex_lock(&srv->lock);
-		while (srv->queue_head == NULL && !srv->stopping)
-			pthread_cond_wait(&srv->ready, &srv->lock);
-		if (srv->stopping) {
-			pthread_mutex_unlock(&srv->lock);
-			return NULL;
-		}
-		struct srv_ctx *c = srv->queue_head;
-		srv->queue_head = c->next_queued;
-		if (srv->queue_head == NULL)
-			srv->queue_tail = NULL;
-		pthread_mutex_unlock(&srv->lock);
-
-		struct rpc_outcome o = {0};
-		size_t received = nng_msg_len(c->request);
-		nng_msg *reply = handle_request(srv, c->request, &o);
+	struct srv_ctx *c = item;
+	struct rpc_outcome o = {0};
+	size_t received = nng_msg_len(c->request);
+	nng_msg *reply = handle_request(srv, c->request, &o);
+	if (!o.request_taken)
 		nng_msg_free(c->request);
-		c->request = NULL;
-		count_request(srv, c, &o, received, reply ? nng_msg_len(reply) : 0);
-		if (reply == NULL) {
-			ctx_start_recv(c);
-			continue;
-		}
+	c->request = NULL;
+	count_request(srv, c, &o, received, reply ? nng_msg_len(reply) : 0);
+	if (reply == NULL) {
+		ctx_start_recv(c);
+	} else {
 		c->state = CTX_SEND;
 		nng_aio_set_msg(c->aio, reply);
 		nng_ctx_send(c->ctx, c->aio);
 	}
+	/* after the reply is on its way: work the caller need not wait for */
+	if (o.after_fn != NULL)
+		o.after_fn(o.after_arg);
 }
 
 int rpc_server_start(const struct rpc_server_config *cfg, struct rpc_server **out)
@@ -309,22 +331,20 @@ int rpc_server_start(const struct rpc_server_config *cfg, struct rpc_server **ou
 	srv->cfg = *cfg;
 	if (cfg->metrics != NULL)
 		metrics_register(srv, cfg->metrics);
-	pthread_mutex_init(&srv->lock, NULL);
-	time_cond_init(&srv->ready);
+	if (workq_start("rpc", (size_t)cfg->threads, (size_t)cfg->contexts, serve, NULL, srv,
+			&srv->pool) != PP_OK)
+		goto fail;
 	int rv = nng_rep0_open(&srv->sock);
 	if (rv != 0)
 		goto fail;
 	nng_socket_set_size(srv->sock, NNG_OPT_RECVMAXSZ, cfg->max_msg_bytes);
 	rv = nng_listen(srv->sock, cfg->listen_url, NULL, 0);
 	if (rv != 0) {
-		log_error("listen_failed", "address=%s err=\"%s\"", cfg->listen_url, nng_strerror(rv));
+		log_error("listen_failed", "address=%s err=%s", log_q(cfg->listen_url), log_q(nng_strerror(rv)));
 		nng_close(srv->sock);
 		goto fail;
 	}
 	srv->ctxs = calloc((size_t)cfg->contexts, sizeof(*srv->ctxs));
-	srv->threads = calloc((size_t)cfg->threads, sizeof(*srv->threads));
-	for (int i = 0; i < cfg->threads; i++)
-		pthread_create(&srv->threads[i], NULL, pool_main, srv);
 	for (int i = 0; i < cfg->contexts; i++) {
 		struct srv_ctx *c = &srv->ctxs[i];
 		c->srv = srv;
@@ -332,13 +352,12 @@ int rpc_server_start(const struct rpc_server_config *cfg, struct rpc_server **ou
 		nng_ctx_open(&c->ctx, srv->sock);
 		ctx_start_recv(c);
 	}
-	log_info("listening", "address=%s contexts=%d threads=%d", cfg->listen_url, cfg->contexts,
+	log_info("listening", "address=%s contexts=%d threads=%d", log_q(cfg->listen_url), cfg->contexts,
 		 cfg->threads);
 	*out = srv;
 	return PP_OK;
 fail:
-	pthread_mutex_destroy(&srv->lock);
-	pthread_cond_destroy(&srv->ready);
+	workq_free(srv->pool);
 	free(srv);
 	return PP_EINVAL;
 }
@@ -347,22 +366,19 @@ void rpc_server_stop(struct rpc_server *srv)
 {
 	if (srv == NULL)
 		return;
-	pthread_mutex_lock(&srv->lock);
-	srv->stopping = true;
-	pthread_cond_broadcast(&srv->ready);
-	pthread_mutex_unlock(&srv->lock);
-	for (int i = 0; i < srv->cfg.threads; i++)
-		pthread_join(srv->threads[i], NULL);
+	workq_stop(srv->pool);
+	/* Every context's aio stops before the socket closes: a stopped aio
+	 * accepts no new operation, so no callback can re-arm a receive while
+	 * nng_close waits for the contexts (that race hung a SIGTERM). */
+	for (int i = 0; i < srv->cfg.contexts; i++)
+		nng_aio_stop(srv->ctxs[i].aio);
 	nng_close(srv->sock);
 	for (int i = 0; i < srv->cfg.contexts; i++) {
-		nng_aio_stop(srv->ctxs[i].aio);
 		nng_aio_free(srv->ctxs[i].aio);
 		if (srv->ctxs[i].request)
 			nng_msg_free(srv->ctxs[i].request);
 	}
 	free(srv->ctxs);
-	free(srv->threads);
-	pthread_mutex_destroy(&srv->lock);
-	pthread_cond_destroy(&srv->ready);
+	workq_free(srv->pool); /* queued contexts: their requests were freed above */
 	free(srv);
 }

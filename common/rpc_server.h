@@ -30,8 +30,11 @@ struct rpc_call {
 	Pp__V1__Response resp; /* the handler fills status, error, body */
 	int64_t received_mono_ms;
 	/* private to rpc_server.c */
+	nng_msg *request_msg;
 	nng_msg *reply_msg;
 	struct rpc_arena_block *arena;
+	void (*after_fn)(void *arg);
+	void *after_arg;
 };
 
 typedef void (*rpc_handler_fn)(void *service, struct rpc_call *call);
@@ -73,5 +76,21 @@ void rpc_call_fail(struct rpc_call *call, int err, const char *fmt, ...)
 /* A reply payload of len bytes for the handler to fill; at most once. */
 uint8_t *rpc_call_reply_payload(struct rpc_call *call, size_t len);
 int rpc_call_reply_payload_truncate(struct rpc_call *call, size_t len);
+/* Drops a reply payload made earlier (the handler answers another way). */
+void rpc_call_reply_payload_drop(struct rpc_call *call);
+/* The reply carries the payload of m, a frame received from elsewhere
+ * (frame_keep_payload is applied); on PP_OK m belongs to the call and
+ * *payload points at its payload. At most once, instead of
+ * rpc_call_reply_payload. */
+int rpc_call_reply_relay(struct rpc_call *call, nng_msg *m, uint8_t **payload);
+/* The request's frame, for a handler that sends its payload on (a forward)
+ * without copying it: ownership passes to the caller, and call->payload
+ * stays valid only until the caller lets go of the message. */
+nng_msg *rpc_call_take_request(struct rpc_call *call);
+/* Runs fn(arg) on the handler's thread once the reply has been handed to
+ * nng: work the caller need not wait for (fsync of a copy kept for later).
+ * fn owns arg and always runs, also when the reply could not be built. At
+ * most once per call. */
+void rpc_call_after_reply(struct rpc_call *call, void (*fn)(void *arg), void *arg);
 
 #endif

@@ -129,7 +129,10 @@ int pp_client_open(const struct pp_client_options *opt, pp_client **out, struct 
 	c->direct = has_n;
 	c->tracker = has_t ? strdup(opt->tracker) : NULL;
 	c->node = has_n ? strdup(opt->node) : NULL;
-	c->parallel = opt->parallel ? opt->parallel : PP_PARALLEL_DEFAULT;
+	/* Through one node, each chunk it lacks costs it a pull from a peer
+	 * first: twice the chunks in flight keep the same bytes moving. */
+	c->parallel = opt->parallel ? opt->parallel
+				    : has_n ? 2 * PP_PARALLEL_DEFAULT : PP_PARALLEL_DEFAULT;
 	c->timeout_ms = opt->timeout_ms ? opt->timeout_ms : PP_TIMEOUT_DEFAULT_MS;
 	if ((has_t ? c->tracker : c->node) == NULL || rpc_peers_new(&c->peers) != PP_OK) {
 		pp_client_close(c);
@@ -151,9 +154,19 @@ void pp_client_close(pp_client *c)
 	free(c);
 }
 
+/* The longest a client waits for any of its trackers to connect. */
+#define TRACKER_PICK_WAIT_MS 1000
+
 int client_meta_call(pp_client *c, const pp_v1_Request *req, pp_v1_Response *resp,
 		     struct wire_reply *keep, int timeout_ms, struct pp_error *err)
 {
+	/* Several trackers: start with one that connects, so a dead first
+	 * address costs nothing when another answers. */
+	if (c->n_metas > 1 && !atomic_exchange(&c->picked, true)) {
+		int up = rpc_peers_pick(c->peers, c->metas, c->n_metas, TRACKER_PICK_WAIT_MS);
+		if (up >= 0)
+			atomic_store(&c->cur, (size_t)up);
+	}
 	size_t first = atomic_load(&c->cur);
 	struct pp_error e;
 	int rc = PP_EUNAVAIL, kept_rc = PP_OK;
@@ -284,6 +297,97 @@ void pp_chunk_map_free(struct pp_chunk_map *m)
 		return;
 	wire_chunks_free(m->chunks, m->chunk_count);
 	free(m);
+}
+
+#define PREFIX_PAGE_MAX 1024
+
+/* Decodes one ManifestResponse of a prefix listing into a pp_chunk_map. */
+static bool decode_prefix_file(pb_istream_t *s, const pb_field_t *f, void **arg)
+{
+	(void)f;
+	struct wire_vec *maps = *arg;
+	struct wire_vec chunks = {.limit = 64};
+	pp_v1_ManifestResponse m = pp_v1_ManifestResponse_init_zero;
+	m.chunks.funcs.decode = wire_decode_chunks;
+	m.chunks.arg = &chunks;
+	if (!pb_decode(s, pp_v1_ManifestResponse_fields, &m) || !m.has_file) {
+		wire_chunks_free(chunks.items, chunks.n);
+		return false;
+	}
+	if (maps->limit && maps->n >= maps->limit) {
+		wire_chunks_free(chunks.items, chunks.n);
+		PB_RETURN_ERROR(s, "too many files in reply");
+	}
+	if (maps->n == maps->cap) {
+		size_t cap = maps->cap ? maps->cap * 2 : 64;
+		void *p = realloc(maps->items, cap * sizeof(struct pp_chunk_map));
+		if (p == NULL) {
+			wire_chunks_free(chunks.items, chunks.n);
+			PB_RETURN_ERROR(s, "out of memory");
+		}
+		maps->items = p;
+		maps->cap = cap;
+	}
+	struct pp_chunk_map *out = (struct pp_chunk_map *)maps->items + maps->n++;
+	memset(out, 0, sizeof(*out));
+	wire_file_from_pb(&m.file, &out->file);
+	out->chunks = chunks.items;
+	out->chunk_count = chunks.n;
+	return true;
+}
+
+void pp_chunk_maps_free(struct pp_chunk_map *maps, size_t n)
+{
+	for (size_t i = 0; maps != NULL && i < n; i++)
+		wire_chunks_free(maps[i].chunks, maps[i].chunk_count);
+	free(maps);
+}
+
+int pp_list_prefix(pp_client *c, const char *prefix, const char *after, uint32_t limit,
+		   struct pp_chunk_map **maps, size_t *n, bool *more, struct pp_error *err)
+{
+	int rc;
+	if ((rc = check_client(c, err)))
+		return rc;
+	if (maps == NULL || n == NULL || more == NULL)
+		return pp_fail(err, PP_EINVAL, "maps, n and more are required");
+	*maps = NULL;
+	*n = 0;
+	*more = false;
+	if (prefix == NULL)
+		prefix = "";
+	if (after == NULL)
+		after = "";
+	if (strlen(prefix) > PP_NAME_MAX || strlen(after) > PP_NAME_MAX)
+		return pp_fail(err, PP_EINVAL, "prefix or page start longer than %d bytes", PP_NAME_MAX);
+	if (limit > PREFIX_PAGE_MAX)
+		limit = PREFIX_PAGE_MAX;
+	struct wire_vec v = {.limit = limit ? limit : PREFIX_PAGE_MAX};
+	pp_v1_Request *req = calloc(1, sizeof(*req));
+	pp_v1_Response *resp = calloc(1, sizeof(*resp));
+	if (req == NULL || resp == NULL) {
+		rc = pp_fail(err, PP_EINTERNAL, "out of memory");
+		goto out;
+	}
+	req->has_prefix_manifest = true;
+	snprintf(req->prefix_manifest.prefix, sizeof(req->prefix_manifest.prefix), "%s", prefix);
+	snprintf(req->prefix_manifest.after, sizeof(req->prefix_manifest.after), "%s", after);
+	req->prefix_manifest.limit = limit;
+	req->prefix_manifest.max_chunks = 1;
+	resp->prefix_manifest.files.funcs.decode = decode_prefix_file;
+	resp->prefix_manifest.files.arg = &v;
+	rc = meta_call(c, req, resp, err);
+	if (rc == PP_OK) {
+		*maps = v.items;
+		*n = v.n;
+		*more = resp->prefix_manifest.more;
+		v.items = NULL;
+	}
+out:
+	pp_chunk_maps_free(v.items, v.n);
+	free(req);
+	free(resp);
+	return rc;
 }
 
 int pp_list(pp_client *c, const char *query, uint32_t limit, uint32_t offset,
@@ -445,6 +549,8 @@ int pp_ping(pp_client *c, struct pp_ping *out, struct pp_error *err)
 		snprintf(out->role, sizeof(out->role), "%s", resp->ping.role);
 		snprintf(out->version, sizeof(out->version), "%s", resp->ping.version);
 		out->uptime_ms = resp->ping.uptime_ms;
+		out->standby = resp->ping.standby;
+		out->term = resp->ping.term;
 		out->rtt_us = (int64_t)(b.tv_sec - a.tv_sec) * 1000000 + (b.tv_nsec - a.tv_nsec) / 1000;
 	}
 	free(resp);
@@ -453,12 +559,8 @@ int pp_ping(pp_client *c, struct pp_ping *out, struct pp_error *err)
 
 static int node_id_valid(const char *id, struct pp_error *err)
 {
-	if (id == NULL || id[0] == '\0' || strlen(id) > 128)
-		return pp_fail(err, PP_EINVAL, "invalid node id (1..128 bytes)");
-	for (const char *p = id; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return pp_fail(err, PP_EINVAL, "node id contains a control character");
-	return PP_OK;
+	const char *why = node_id_check(id);
+	return why ? pp_fail(err, PP_EINVAL, "invalid node id: %s", why) : PP_OK;
 }
 
 int pp_drain(pp_client *c, const char *node_id, struct pp_drain_status *out, struct pp_error *err)

@@ -36,6 +36,7 @@ struct pp_client {
 	char **metas;
 	size_t n_metas;
 	atomic_size_t cur;
+	atomic_bool picked; /* the first call chose a tracker that connects */
 	bool direct;
 	struct auth auth; /* owned; read-only after open */
 	struct rpc_peers *peers; /* owned */

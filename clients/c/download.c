@@ -4,11 +4,20 @@
  * fetcher threads fill a ring of `parallel` slots (chunk k lives in slot
  * k % nslots and is fetched only once k < next_read + nslots), so at most
  * `parallel` chunks are held, each as the reply message itself (no copy).
- * Every chunk is fetched whole and its SHA-256 checked; ranges are cut from
- * verified chunks. Replicas are tried least-loaded first (tracker load plus
- * this download's own requests); one that fails or is slow is skipped for the
- * rest of the download. In direct mode every chunk comes from the one worker,
- * with fetch_missing so it pulls what it lacks and becomes a source. */
+ * A one-chunk read is fetched on the reader's own thread (no threads).
+ *
+ * Verification is one hash per byte: every chunk is fetched whole and its
+ * SHA-256 checked against its id on the fetcher thread (workers send chunks
+ * without hashing them), and since the manifest's chunk ids are the file's
+ * content as committed, no second whole-file hash is needed. Ranges are cut
+ * from verified chunks. Bytes that fail the check are never returned: the
+ * worker that sent them is asked to verify its copy (it quarantines it only
+ * if it really is bad) and the next replica is tried. Replicas are tried
+ * least-loaded first (tracker load plus this download's own requests); one
+ * that fails or is slow is skipped for the rest of the download. In direct
+ * mode every chunk comes from the one worker, with fetch_missing and the
+ * chunk's replica addresses, so it pulls what it lacks from them and
+ * becomes a source. */
 #define _GNU_SOURCE
 #include "client_internal.h"
 #include "hash.h"
@@ -25,7 +34,6 @@
 #define DL_PAGES 4              /* manifest pages kept */
 #define DL_SLOW_MS 4000         /* a chunk slower than this marks its replica slow */
 #define DL_ADDR_MAX 128         /* distinct replica addresses tracked */
-#define GET_WRITE_BYTES (256u << 10)
 
 enum dl_state { DL_EMPTY, DL_FETCHING, DL_READY };
 
@@ -56,8 +64,6 @@ struct pp_download {
 	uint64_t end;       /* absolute end of the range (exclusive) */
 	uint64_t pos;       /* absolute position of the next byte to return */
 	uint64_t last_chunk; /* exclusive */
-	bool whole;         /* whole file requested: check the file's SHA-256 */
-	struct sha256_stream *sha;
 
 	pthread_mutex_t lock; /* guards slots, next_*, stop, addrs */
 	pthread_cond_t cond;
@@ -73,6 +79,7 @@ struct pp_download {
 
 	pthread_t *threads;
 	int nthreads;
+	bool fetchers_started; /* reader's thread only */
 	int err_code; /* sticky, reader's thread only */
 	struct pp_error err;
 };
@@ -115,6 +122,32 @@ out:
 	free(req);
 	free(resp);
 	return rc;
+}
+
+/* A manifest page made of a caller's chunk map (chunks and replicas copied). */
+static int copy_page(const struct pp_chunk_map *m, struct dl_page *page, struct pp_error *err)
+{
+	page->first = 0;
+	page->count = 0;
+	page->chunks = calloc(m->chunk_count ? m->chunk_count : 1, sizeof(*page->chunks));
+	if (page->chunks == NULL)
+		return pp_fail(err, PP_EINTERNAL, "out of memory");
+	for (size_t i = 0; i < m->chunk_count; i++) {
+		struct pp_chunk *dst = &page->chunks[i];
+		*dst = m->chunks[i];
+		dst->replicas = NULL;
+		if (m->chunks[i].replica_count > 0) {
+			size_t bytes = m->chunks[i].replica_count * sizeof(*dst->replicas);
+			dst->replicas = malloc(bytes);
+			if (dst->replicas == NULL) {
+				page->count = i;
+				return pp_fail(err, PP_EINTERNAL, "out of memory");
+			}
+			memcpy(dst->replicas, m->chunks[i].replicas, bytes);
+		}
+	}
+	page->count = m->chunk_count;
+	return PP_OK;
 }
 
 /* Copies chunk k's location (replicas duplicated) out of the page cache,
@@ -215,6 +248,24 @@ static int pick_replica(struct pp_download *d, const struct pp_chunk *ch, const 
 	return best;
 }
 
+/* Asks the worker at address to re-verify its copy of a chunk that came
+ * from it with the wrong bytes; it quarantines the copy (and tells the
+ * tracker) only when its own check fails. Best effort. */
+static void report_bad_bytes(struct pp_download *d, const char *address, const char *id)
+{
+	pp_v1_Request req = pp_v1_Request_init_zero;
+	pp_v1_Response *resp = calloc(1, sizeof(*resp));
+	if (resp == NULL)
+		return;
+	req.has_verify_chunk = true;
+	snprintf(req.verify_chunk.chunk_id, sizeof(req.verify_chunk.chunk_id), "%s", id);
+	struct pp_error ignored;
+	wire_call(d->c, address, &req, NULL, 0, resp, NULL, d->c->timeout_ms, &ignored);
+	free(resp);
+}
+
+/* fetch_missing (direct mode): the worker pulls what it lacks from the
+ * chunk's replicas, whose addresses go with the request. */
 static int get_chunk_from(struct pp_download *d, const char *address, const struct pp_chunk *ch,
 			  bool fetch_missing, struct wire_reply *out, struct pp_error *err)
 {
@@ -222,9 +273,20 @@ static int get_chunk_from(struct pp_download *d, const char *address, const stru
 	pp_v1_Response *resp = calloc(1, sizeof(*resp));
 	if (resp == NULL)
 		return pp_fail(err, PP_EINTERNAL, "out of memory");
+	char *sources[PP_REPLICAS_MAX + 1];
+	size_t ns = 0;
+	for (size_t i = 0; fetch_missing && i < ch->replica_count && ns < PP_REPLICAS_MAX; i++) {
+		const struct pp_replica *r = &ch->replicas[i];
+		if (r->address[0] != '\0' &&
+		    (r->state == PP_REPLICA_OK || r->state == PP_REPLICA_SUSPECT))
+			sources[ns++] = (char *)r->address;
+	}
+	sources[ns] = NULL;
 	req.has_get_chunk = true;
 	snprintf(req.get_chunk.chunk_id, sizeof(req.get_chunk.chunk_id), "%s", ch->id);
 	req.get_chunk.fetch_missing = fetch_missing;
+	req.get_chunk.sources.funcs.encode = wire_encode_strings;
+	req.get_chunk.sources.arg = sources;
 	int rc = wire_call(d->c, address, &req, NULL, 0, resp, out, RPC_TIMEOUT_DATA_MS, err);
 	free(resp);
 	if (rc != PP_OK)
@@ -240,21 +302,6 @@ static int get_chunk_from(struct pp_download *d, const char *address, const stru
 	if (rc != PP_OK)
 		wire_reply_free(out);
 	return rc;
-}
-
-/* Tells the tracker a replica served bad bytes; best effort. */
-static void report_corrupt(struct pp_download *d, const struct pp_replica *r, const char *id)
-{
-	pp_v1_Request req = pp_v1_Request_init_zero;
-	pp_v1_Response *resp = calloc(1, sizeof(*resp));
-	if (resp == NULL)
-		return;
-	req.has_chunk_corrupt = true;
-	snprintf(req.chunk_corrupt.node_id, sizeof(req.chunk_corrupt.node_id), "%s", r->node);
-	snprintf(req.chunk_corrupt.chunk_id, sizeof(req.chunk_corrupt.chunk_id), "%s", id);
-	struct pp_error ignored;
-	client_meta_call(d->c, &req, resp, NULL, d->c->timeout_ms, &ignored);
-	free(resp);
 }
 
 static int fetch_chunk(struct pp_download *d, uint64_t k, struct wire_reply *out,
@@ -273,6 +320,12 @@ static int fetch_chunk(struct pp_download *d, uint64_t k, struct wire_reply *out
 	}
 	if (d->c->direct) {
 		rc = get_chunk_from(d, d->c->node, &ch, true, out, err);
+		if (rc == PP_EINTEGRITY) {
+			/* The node's copy may be bad: once it checked (and dropped)
+			 * it, asking again makes it pull a good one. */
+			report_bad_bytes(d, d->c->node, ch.id);
+			rc = get_chunk_from(d, d->c->node, &ch, true, out, err);
+		}
 		goto out;
 	}
 	bool tried[PP_REPLICAS_MAX] = {false};
@@ -304,7 +357,7 @@ static int fetch_chunk(struct pp_download *d, uint64_t k, struct wire_reply *out
 			goto out;
 		if (rc == PP_EINTEGRITY) {
 			mismatch = true;
-			report_corrupt(d, &ch.replicas[i], ch.id);
+			report_bad_bytes(d, ch.replicas[i].address, ch.id);
 		}
 		if (rc == PP_EAUTH)
 			break;
@@ -323,37 +376,66 @@ out:
 	return rc;
 }
 
+/* Lock held: fetches the next chunk due, if any may start now (the lock is
+ * dropped while it travels). false when there is nothing to start. */
+static bool fetch_next_locked(struct pp_download *d)
+{
+	if (d->stop || d->next_fetch >= d->last_chunk ||
+	    d->next_fetch >= d->next_read + (uint64_t)d->nslots)
+		return false;
+	uint64_t k = d->next_fetch++;
+	struct dl_slot *s = &d->slots[k % (uint64_t)d->nslots];
+	s->state = DL_FETCHING;
+	s->chunk = k;
+	pthread_mutex_unlock(&d->lock);
+	struct wire_reply r = {0};
+	struct pp_error e = {0};
+	int rc = fetch_chunk(d, k, &r, &e);
+	pthread_mutex_lock(&d->lock);
+	s->reply = r;
+	s->err_code = rc;
+	s->err = e;
+	s->state = DL_READY;
+	pthread_cond_broadcast(&d->cond);
+	return true;
+}
+
 static void *fetcher_main(void *arg)
 {
 	struct pp_download *d = arg;
 	pthread_mutex_lock(&d->lock);
-	for (;;) {
-		while (!d->stop && d->next_fetch < d->last_chunk &&
-		       d->next_fetch >= d->next_read + (uint64_t)d->nslots)
+	while (!d->stop && d->next_fetch < d->last_chunk) {
+		if (!fetch_next_locked(d))
 			pthread_cond_wait(&d->cond, &d->lock);
-		if (d->stop || d->next_fetch >= d->last_chunk)
-			break;
-		uint64_t k = d->next_fetch++;
-		struct dl_slot *s = &d->slots[k % (uint64_t)d->nslots];
-		s->state = DL_FETCHING;
-		s->chunk = k;
-		pthread_mutex_unlock(&d->lock);
-		struct wire_reply r = {0};
-		struct pp_error e = {0};
-		int rc = fetch_chunk(d, k, &r, &e);
-		pthread_mutex_lock(&d->lock);
-		s->reply = r;
-		s->err_code = rc;
-		s->err = e;
-		s->state = DL_READY;
-		pthread_cond_broadcast(&d->cond);
 	}
 	pthread_mutex_unlock(&d->lock);
 	return NULL;
 }
 
+static int download_start(pp_client *c, const char *name, uint64_t offset, uint64_t length,
+			  const struct pp_chunk_map *map, pp_download **out, struct pp_file *info,
+			  struct pp_error *err);
+
 int pp_download_open(pp_client *c, const char *name, uint64_t offset, uint64_t length,
 		     pp_download **out, struct pp_file *info, struct pp_error *err)
+{
+	return download_start(c, name, offset, length, NULL, out, info, err);
+}
+
+int pp_download_open_map(pp_client *c, const struct pp_chunk_map *m, pp_download **out,
+			 struct pp_error *err)
+{
+	if (m == NULL)
+		return pp_fail(err, PP_EINVAL, "no chunk map");
+	bool whole = m->file.chunk_count <= PP_MANIFEST_PAGE && m->chunk_count == m->file.chunk_count;
+	return download_start(c, m->file.name, 0, 0, whole ? m : NULL, out, NULL, err);
+}
+
+/* Opens a download; with a complete map the manifest comes from it (its
+ * first page) instead of the tracker. */
+static int download_start(pp_client *c, const char *name, uint64_t offset, uint64_t length,
+			  const struct pp_chunk_map *map, pp_download **out, struct pp_file *info,
+			  struct pp_error *err)
 {
 	pp_error_clear(err);
 	if (c == NULL || out == NULL)
@@ -370,7 +452,14 @@ int pp_download_open(pp_client *c, const char *name, uint64_t offset, uint64_t l
 	pthread_mutex_init(&d->pages_lock, NULL);
 	d->c = c;
 	snprintf(d->name, sizeof(d->name), "%s", name);
-	rc = load_manifest(c, name, 0, 1, &d->file, NULL, err);
+	/* The first page comes with the file's info: a small file needs one
+	 * manifest call in all (none when the caller has its map). */
+	if (map != NULL) {
+		d->file = map->file;
+		rc = copy_page(map, &d->pages[0], err);
+	} else {
+		rc = load_manifest(c, name, 0, PP_MANIFEST_PAGE, &d->file, &d->pages[0], err);
+	}
 	if (rc != PP_OK)
 		goto fail;
 	const struct pp_file *f = &d->file;
@@ -387,11 +476,6 @@ int pp_download_open(pp_client *c, const char *name, uint64_t offset, uint64_t l
 	}
 	d->pos = offset;
 	d->end = (length == 0 || length > f->size - offset) ? f->size : offset + length;
-	d->whole = offset == 0 && d->end == f->size;
-	if (d->whole && sha256_stream_new(&d->sha) != PP_OK) {
-		rc = pp_fail(err, PP_EINTERNAL, "cannot start SHA-256");
-		goto fail;
-	}
 	if (d->end > d->pos) {
 		d->next_read = d->next_fetch = d->pos / cs;
 		d->last_chunk = (d->end + cs - 1) / cs;
@@ -403,14 +487,6 @@ int pp_download_open(pp_client *c, const char *name, uint64_t offset, uint64_t l
 		rc = pp_fail(err, PP_EINTERNAL, "out of memory");
 		goto fail;
 	}
-	uint64_t nchunks = d->last_chunk - d->next_fetch;
-	int want = nchunks < (uint64_t)d->nslots ? (int)nchunks : d->nslots;
-	for (; d->nthreads < want; d->nthreads++) {
-		if (pthread_create(&d->threads[d->nthreads], NULL, fetcher_main, d) != 0) {
-			rc = pp_fail(err, PP_EINTERNAL, "cannot start download threads");
-			goto fail;
-		}
-	}
 	if (info != NULL)
 		*info = d->file;
 	*out = d;
@@ -420,69 +496,103 @@ fail:
 	return rc;
 }
 
+/* Starts the fetchers at the first read, so an open download holds no
+ * chunk memory (a caller may open several and read one at a time). A
+ * one-chunk range gets none: the reader fetches it itself (dl_peek). */
+static int start_fetchers(struct pp_download *d)
+{
+	d->fetchers_started = true;
+	uint64_t nchunks = d->last_chunk - d->next_fetch;
+	int want = nchunks < 2 ? 0 : nchunks < (uint64_t)d->nslots ? (int)nchunks : d->nslots;
+	for (; d->nthreads < want; d->nthreads++) {
+		if (pthread_create(&d->threads[d->nthreads], NULL, fetcher_main, d) != 0) {
+			d->err_code = pp_fail(&d->err, PP_EINTERNAL, "cannot start download threads");
+			return d->err_code;
+		}
+	}
+	return PP_OK;
+}
+
+/* Borrows the next verified bytes of the range: *p points into the chunk's
+ * reply and stays valid until dl_advance. *n == 0 at the end. Waits for
+ * the chunk (fetching it here when there are no fetcher threads). */
+static int dl_peek(struct pp_download *d, const uint8_t **p, size_t *n)
+{
+	*n = 0;
+	if (d->err_code != PP_OK)
+		return d->err_code;
+	if (d->pos >= d->end)
+		return PP_OK;
+	if (!d->fetchers_started && start_fetchers(d) != PP_OK)
+		return d->err_code;
+	uint64_t cs = d->file.chunk_size;
+	uint64_t k = d->pos / cs;
+	pthread_mutex_lock(&d->lock);
+	struct dl_slot *s = &d->slots[k % (uint64_t)d->nslots];
+	while (s->state != DL_READY || s->chunk != k) {
+		if (d->nthreads == 0 && fetch_next_locked(d))
+			continue;
+		pthread_cond_wait(&d->cond, &d->lock);
+	}
+	pthread_mutex_unlock(&d->lock);
+	/* A READY slot is the reader's until dl_advance frees it. */
+	if (s->err_code != PP_OK) {
+		d->err_code = s->err_code;
+		d->err = s->err;
+		return d->err_code;
+	}
+	uint64_t in_chunk = d->pos - k * cs;
+	uint64_t avail = s->reply.payload_len - in_chunk;
+	if (avail > d->end - d->pos)
+		avail = d->end - d->pos;
+	*p = s->reply.payload + in_chunk;
+	*n = (size_t)avail;
+	return PP_OK;
+}
+
+/* Consumes n bytes of what dl_peek lent; frees a chunk once used up. */
+static void dl_advance(struct pp_download *d, size_t n)
+{
+	uint64_t cs = d->file.chunk_size;
+	uint64_t k = d->pos / cs;
+	d->pos += n;
+	if (d->pos == d->end || d->pos == (k + 1) * cs) {
+		pthread_mutex_lock(&d->lock);
+		struct dl_slot *s = &d->slots[k % (uint64_t)d->nslots];
+		wire_reply_free(&s->reply);
+		s->state = DL_EMPTY;
+		d->next_read = k + 1;
+		pthread_cond_broadcast(&d->cond);
+		pthread_mutex_unlock(&d->lock);
+	}
+}
+
 int pp_download_read(pp_download *d, void *buf, size_t len, size_t *got, struct pp_error *err)
 {
 	pp_error_clear(err);
 	if (d == NULL || got == NULL || (buf == NULL && len > 0))
 		return pp_fail(err, PP_EINVAL, "NULL download, buffer or got");
 	*got = 0;
-	if (d->err_code != PP_OK) {
-		if (err)
-			*err = d->err;
-		return d->err_code;
-	}
 	uint8_t *dst = buf;
-	uint64_t cs = d->file.chunk_size;
-	int rc = PP_OK;
-	pthread_mutex_lock(&d->lock);
-	while (*got < len && d->pos < d->end) {
-		uint64_t k = d->pos / cs;
-		struct dl_slot *s = &d->slots[k % (uint64_t)d->nslots];
-		if (s->state != DL_READY || s->chunk != k) {
-			pthread_cond_wait(&d->cond, &d->lock);
-			continue;
+	while (*got < len) {
+		const uint8_t *p;
+		size_t n;
+		int rc = dl_peek(d, &p, &n);
+		if (rc != PP_OK) {
+			*got = 0;
+			if (err)
+				*err = d->err;
+			return rc;
 		}
-		if (s->err_code != PP_OK) {
-			d->err_code = s->err_code;
-			d->err = s->err;
+		if (n == 0)
 			break;
-		}
-		uint64_t in_chunk = d->pos - k * cs;
-		uint64_t avail = s->reply.payload_len - in_chunk;
-		if (avail > d->end - d->pos)
-			avail = d->end - d->pos;
-		size_t n = (size_t)(avail < len - *got ? avail : len - *got);
-		memcpy(dst + *got, s->reply.payload + in_chunk, n);
+		if (n > len - *got)
+			n = len - *got;
+		memcpy(dst + *got, p, n);
 		*got += n;
-		d->pos += n;
-		if (d->pos == d->end || d->pos == (k + 1) * cs) {
-			wire_reply_free(&s->reply);
-			s->state = DL_EMPTY;
-			d->next_read = k + 1;
-			pthread_cond_broadcast(&d->cond);
-		}
+		dl_advance(d, n);
 	}
-	pthread_mutex_unlock(&d->lock);
-	if (d->whole && *got > 0 && sha256_stream_update(d->sha, buf, *got) != 0) {
-		d->err_code = pp_fail(&d->err, PP_EINTERNAL, "SHA-256 failed");
-	}
-	if (d->err_code == PP_OK && d->whole && d->pos == d->end && d->sha != NULL) {
-		char sum[PP_SHA256_HEX];
-		sha256_stream_final_hex(d->sha, sum);
-		sha256_stream_free(d->sha);
-		d->sha = NULL;
-		if (strcmp(sum, d->file.sha256) != 0)
-			d->err_code = pp_fail(&d->err, PP_EINTEGRITY,
-					      "%s: whole-file SHA-256 %s does not match the recorded %s",
-					      d->name, sum, d->file.sha256);
-	}
-	if (d->err_code != PP_OK) {
-		*got = 0;
-		rc = d->err_code;
-		if (err)
-			*err = d->err;
-	}
-	return rc;
+	return PP_OK;
 }
 
 void pp_download_close(pp_download *d)
@@ -501,7 +611,6 @@ void pp_download_close(pp_download *d)
 	free(d->slots);
 	for (int i = 0; i < DL_PAGES; i++)
 		wire_chunks_free(d->pages[i].chunks, d->pages[i].count);
-	sha256_stream_free(d->sha);
 	pthread_mutex_destroy(&d->pages_lock);
 	pthread_cond_destroy(&d->cond);
 	pthread_mutex_destroy(&d->lock);
@@ -522,6 +631,43 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 	return 0;
 }
 
+int pp_download_write_fd(pp_download *d, int fd, pp_progress_fn progress, void *progress_arg,
+			 struct pp_error *err)
+{
+	pp_error_clear(err);
+	if (d == NULL || fd < 0)
+		return pp_fail(err, PP_EINVAL, "NULL download or invalid file descriptor");
+	uint64_t total = d->end - d->pos, done = 0;
+	int64_t last = 0;
+	int rc;
+	for (;;) {
+		const uint8_t *p;
+		size_t n;
+		rc = dl_peek(d, &p, &n);
+		if (rc != PP_OK) {
+			if (err)
+				*err = d->err;
+			break;
+		}
+		if (n == 0)
+			break;
+		if (write_all(fd, p, n) != 0) {
+			rc = pp_fail(err, PP_EINVAL, "write failed: %s", strerror(errno));
+			break;
+		}
+		dl_advance(d, n);
+		done += n;
+		int64_t now = time_mono_ms();
+		if (progress != NULL && (now - last >= 100 || done == total)) {
+			last = now;
+			progress(progress_arg, done, total);
+		}
+	}
+	if (rc == PP_OK && progress != NULL && total == 0)
+		progress(progress_arg, 0, 0);
+	return rc;
+}
+
 int pp_get_fd(pp_client *c, const char *name, int fd, const struct pp_get_options *opt,
 	      struct pp_file *info, struct pp_error *err)
 {
@@ -536,35 +682,9 @@ int pp_get_fd(pp_client *c, const char *name, int fd, const struct pp_get_option
 	int rc = pp_download_open(c, name, opt->offset, opt->length, &d, &f, err);
 	if (rc != PP_OK)
 		return rc;
-	uint8_t *buf = malloc(GET_WRITE_BYTES);
-	if (buf == NULL) {
-		rc = pp_fail(err, PP_EINTERNAL, "out of memory");
-		goto out;
-	}
-	uint64_t total = d->end - d->pos, done = 0;
-	int64_t last = 0;
-	for (;;) {
-		size_t got;
-		rc = pp_download_read(d, buf, GET_WRITE_BYTES, &got, err);
-		if (rc != PP_OK || got == 0)
-			break;
-		if (write_all(fd, buf, got) != 0) {
-			rc = pp_fail(err, PP_EINVAL, "write failed: %s", strerror(errno));
-			break;
-		}
-		done += got;
-		int64_t now = time_mono_ms();
-		if (opt->progress != NULL && (now - last >= 100 || done == total)) {
-			last = now;
-			opt->progress(opt->progress_arg, done, total);
-		}
-	}
-	if (rc == PP_OK && opt->progress != NULL && total == 0)
-		opt->progress(opt->progress_arg, 0, 0);
+	rc = pp_download_write_fd(d, fd, opt->progress, opt->progress_arg, err);
 	if (rc == PP_OK && info != NULL)
 		*info = f;
-out:
-	free(buf);
 	pp_download_close(d);
 	return rc;
 }

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "process.h"
 #include "ppclient.h"
+#include "ppctl.h"
 #include "ppctl_output.h"
 #include "shapes.h"
 
@@ -26,22 +27,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define EXIT_USAGE 1
 #define DEFAULT_TRACKER "tcp://127.0.0.1:7000"
-
-struct ctl {
-	const char *tracker;
-	const char *node;
-	const char *key_file;
-	bool json;
-	pp_client *c;
-};
 
 static const struct flags_program ctl_prog = {
 	"ppctl", "[--tracker ADDR | --node ADDR] [--key-file PATH] [--json] VERB ...",
 	"Command-line client of Peer Pressure. Verbs:\n"
-	"  put FILE [--name NAME] [--replication N]   upload a file (FILE '-' reads stdin)\n"
-	"  get NAME [-o FILE|-]                       download (default: basename of NAME here)\n"
+	"  put FILE|DIR... [--name NAME] [--prefix P] [--replication N]\n"
+	"                                             upload files and directories ('-' reads stdin)\n"
+	"  get NAME... [-o FILE|DIR|-]                download (default: basename of NAME here)\n"
+	"  get --prefix P -o DIR                      download every file whose name starts with P\n"
 	"  ls [TEXT] [--limit N]                      list files whose name contains TEXT, newest first\n"
 	"  stat NAME                                  a file's chunks and where they live\n"
 	"  rm NAME                                    delete a file\n"
@@ -53,8 +47,7 @@ static const struct flags_program ctl_prog = {
 	"Exit codes: 0 ok, 1 usage or invalid, 2 not found, 3 unavailable, 4 integrity, 5 auth refused.\n"
 	"Environment: PP_TRACKER, PP_NODE, PP_KEY_FILE (the flags win)."};
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...)
+int usage_error(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -65,13 +58,13 @@ static int usage_error(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-static int fail(const struct pp_error *e)
+int fail(const struct pp_error *e)
 {
 	fprintf(stderr, "ppctl: error: %s\n", e->message[0] ? e->message : pp_strerror(e->code));
 	return pp_exit_code(e->code);
 }
 
-static int print_json(json_t *j)
+int print_json(json_t *j)
 {
 	if (j == NULL) {
 		fprintf(stderr, "ppctl: error: out of memory building JSON\n");
@@ -92,8 +85,7 @@ static const struct flags_program err_prog = {"ppctl: error", "", ""};
 
 static bool is_help(const char *a) { return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0; }
 
-/* Splits a verb's words into positionals and its flags (anywhere). */
-static int parse_verb(const struct flags_program *prog, const struct flag_spec *specs, int argc,
+int parse_verb(const struct flags_program *prog, const struct flag_spec *specs, int argc,
 		      char **argv, const char **pos, int max_pos, int *npos)
 {
 	*npos = 0;
@@ -124,164 +116,6 @@ static int parse_verb(const struct flags_program *prog, const struct flag_spec *
 		pos[(*npos)++] = argv[i++];
 	}
 	return 0;
-}
-
-#define VERB_FLAGS_END {NULL, NULL, FLAG_STRING, NULL, NULL, false, 0}
-
-static int cmd_put(struct ctl *x, int argc, char **argv)
-{
-	const char *name = NULL;
-	uint64_t replication = 0;
-	const struct flag_spec specs[] = {
-		{"name", NULL, FLAG_STRING, &name, "name in the store (default: the file's basename)", false, 0},
-		{"replication", NULL, FLAG_UINT, &replication, "copies of every chunk (2..16)", false, 0},
-		VERB_FLAGS_END};
-	const struct flags_program prog = {"ppctl put", "FILE [--name NAME] [--replication N]",
-					   "Uploads FILE ('-' for stdin)."};
-	const char *pos[1];
-	int npos, rc = parse_verb(&prog, specs, argc, argv, pos, 1, &npos);
-	if (rc != 0)
-		return rc == -2 ? 0 : EXIT_USAGE;
-	if (npos != 1)
-		return usage_error("put needs a FILE");
-	const char *path = pos[0];
-	bool stdin_in = strcmp(path, "-") == 0;
-	char *base = NULL;
-	if (name == NULL) {
-		if (stdin_in)
-			return usage_error("put - (stdin) needs --name");
-		char *tmp = strdup(path);
-		base = strdup(basename(tmp));
-		free(tmp);
-		name = base;
-	}
-	if (replication != 0 && (replication < 2 || replication > 16)) {
-		free(base);
-		return usage_error("--replication must be 2..16");
-	}
-	const char *why = pp_name_check(name);
-	if (why != NULL) {
-		fprintf(stderr, "ppctl: error: invalid name: %s\n", why);
-		free(base);
-		return EXIT_USAGE;
-	}
-	int fd = stdin_in ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-		fprintf(stderr, "ppctl: error: cannot open %s: %s\n", path, strerror(e));
-		free(base);
-		return e == ENOENT ? 2 : EXIT_USAGE;
-	}
-	struct stat st;
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-		fprintf(stderr, "ppctl: error: %s is a directory\n", path);
-		close(fd);
-		free(base);
-		return EXIT_USAGE;
-	}
-	struct progress pr;
-	progress_init(&pr, "put");
-	struct pp_put_options po = {.name = name, .replication = (uint32_t)replication,
-				    .progress = progress_update, .progress_arg = &pr};
-	struct pp_file f;
-	struct pp_error err;
-	rc = pp_put_fd(x->c, fd, &po, &f, &err);
-	progress_end(&pr);
-	if (!stdin_in)
-		close(fd);
-	free(base);
-	if (rc != PP_OK)
-		return fail(&err);
-	if (x->json)
-		return print_json(shape_file(&f));
-	char sz[16];
-	out_size(f.size, sz, sizeof(sz));
-	printf("stored %s: %s in %llu chunk%s, replication %u, version %llu, sha256 %s\n", f.name, sz,
-	       (unsigned long long)f.chunk_count, f.chunk_count == 1 ? "" : "s", f.replication,
-	       (unsigned long long)f.version, f.sha256);
-	return 0;
-}
-
-/* Writes to a temp file next to the target and renames it into place only
- * when the whole file arrived verified, so a failed get leaves nothing. */
-static int cmd_get(struct ctl *x, int argc, char **argv)
-{
-	const char *out = NULL;
-	const struct flag_spec specs[] = {
-		{"output", NULL, FLAG_STRING, &out, "where to write ('-' for stdout)", false, 'o'},
-		VERB_FLAGS_END};
-	const struct flags_program prog = {"ppctl get", "NAME [-o FILE|-]", "Downloads a file."};
-	const char *pos[1];
-	int npos, rc = parse_verb(&prog, specs, argc, argv, pos, 1, &npos);
-	if (rc != 0)
-		return rc == -2 ? 0 : EXIT_USAGE;
-	if (npos != 1)
-		return usage_error("get needs a NAME");
-	const char *name = pos[0];
-	const char *why = pp_name_check(name);
-	if (why != NULL) {
-		fprintf(stderr, "ppctl: error: invalid name: %s\n", why);
-		return EXIT_USAGE;
-	}
-	char *target = NULL, *tmp = NULL;
-	bool to_stdout = out != NULL && strcmp(out, "-") == 0;
-	int fd = STDOUT_FILENO;
-	if (!to_stdout) {
-		if (out == NULL) {
-			const char *slash = strrchr(name, '/');
-			const char *base = slash ? slash + 1 : name;
-			if (base[0] == '\0' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
-				return usage_error("cannot derive a file name from '%s'; use -o FILE", name);
-			target = strdup(base);
-		} else {
-			target = strdup(out);
-		}
-		char *dir_copy = strdup(target), *base_copy = strdup(target);
-		if (asprintf(&tmp, "%s/.%s.ppctl-XXXXXX", dirname(dir_copy), basename(base_copy)) < 0)
-			tmp = NULL;
-		free(dir_copy);
-		free(base_copy);
-		fd = tmp ? mkstemp(tmp) : -1;
-		if (fd < 0) {
-			fprintf(stderr, "ppctl: error: cannot create a file next to %s: %s\n", target,
-				strerror(errno));
-			free(target);
-			free(tmp);
-			return EXIT_USAGE;
-		}
-	}
-	struct progress pr;
-	progress_init(&pr, "get");
-	struct pp_get_options go = {.progress = progress_update, .progress_arg = &pr};
-	struct pp_file f;
-	struct pp_error err;
-	rc = pp_get_fd(x->c, name, fd, &go, &f, &err);
-	progress_end(&pr);
-	int exit_code = 0;
-	if (rc != PP_OK) {
-		exit_code = fail(&err);
-	} else if (!to_stdout) {
-		fchmod(fd, 0644 & ~(mode_t)0);
-		if (fsync(fd) != 0 || rename(tmp, target) != 0) {
-			fprintf(stderr, "ppctl: error: cannot write %s: %s\n", target, strerror(errno));
-			exit_code = EXIT_USAGE;
-		}
-	}
-	if (!to_stdout) {
-		close(fd);
-		if (exit_code != 0)
-			unlink(tmp);
-	}
-	if (exit_code == 0 && x->json && !to_stdout)
-		exit_code = print_json(shape_file(&f));
-	else if (exit_code == 0 && !to_stdout) {
-		char sz[16];
-		out_size(f.size, sz, sizeof(sz));
-		fprintf(stderr, "ppctl: wrote %s (%s, sha256 verified)\n", target, sz);
-	}
-	free(target);
-	free(tmp);
-	return exit_code;
 }
 
 /* A regular file (or a new one) is written to a temp name beside it and
@@ -567,14 +401,26 @@ static int cmd_ping(struct ctl *x, int argc, char **argv)
 	struct pp_error err;
 	if (pp_ping(x->c, &p, &err) != PP_OK)
 		return fail(&err);
-	if (x->json)
-		return print_json(json_pack("{s:s, s:s, s:s, s:I, s:I}", "node_id", p.node_id, "role",
-					    p.role, "version", p.version, "uptime_ms",
-					    (json_int_t)p.uptime_ms, "rtt_us", (json_int_t)p.rtt_us));
-	char up[32];
+	bool tracker = strcmp(p.role, "tracker") == 0;
+	if (x->json) {
+		json_t *j = json_pack("{s:s, s:s, s:s, s:I, s:I}", "node_id", p.node_id, "role",
+				      p.role, "version", p.version, "uptime_ms",
+				      (json_int_t)p.uptime_ms, "rtt_us", (json_int_t)p.rtt_us);
+		if (j != NULL && tracker) {
+			json_object_set_new(j, "standby", json_boolean(p.standby));
+			json_object_set_new(j, "term", json_integer((json_int_t)p.term));
+		}
+		return print_json(j);
+	}
+	char up[32], role[48];
 	out_duration((double)p.uptime_ms / 1000.0, up, sizeof(up));
-	printf("pong from %s (%s %s, up %s) in %.2f ms\n", p.node_id, p.role, p.version, up,
-	       (double)p.rtt_us / 1000.0);
+	snprintf(role, sizeof(role), "%s%s", p.standby ? "standby " : "", p.role);
+	if (tracker)
+		printf("pong from %s (%s %s, term %llu, up %s) in %.2f ms\n", p.node_id, role,
+		       p.version, (unsigned long long)p.term, up, (double)p.rtt_us / 1000.0);
+	else
+		printf("pong from %s (%s %s, up %s) in %.2f ms\n", p.node_id, role, p.version, up,
+		       (double)p.rtt_us / 1000.0);
 	return 0;
 }
 

@@ -7,7 +7,12 @@
  * writes return it, senders drop queued chunks, and commit turns into abort,
  * so nothing half-written ever becomes visible. A keepalive thread touches
  * the session while the caller's input is slow (a pipe that pauses longer
- * than the tracker's idle timeout must not lose the upload). */
+ * than the tracker's idle timeout must not lose the upload).
+ *
+ * An upload whose size is known to fit one chunk (a small regular file)
+ * starts no thread at all: its chunk is hashed, placed and stored on the
+ * caller's thread at commit, and its buffer is the size of the data. The
+ * threads start only if more than one chunk turns up after all. */
 #define _GNU_SOURCE
 #include "client_internal.h"
 #include "frame.h"
@@ -36,7 +41,8 @@ enum slot_state { SLOT_FREE, SLOT_FILLING, SLOT_QUEUED, SLOT_BUSY };
 
 struct up_slot {
 	enum slot_state state;
-	uint8_t *buf; /* chunk_size bytes, owned; allocated on first use */
+	uint8_t *buf; /* cap bytes (at most chunk_size), owned; grown on use */
+	size_t cap;
 	size_t len;
 	uint64_t index;
 };
@@ -66,6 +72,7 @@ struct pp_upload {
 
 	pthread_t *threads;
 	int nthreads;
+	bool threads_started; /* senders (and keepalive) run; see ensure_threads */
 	pthread_t keepalive;
 	bool keepalive_started;
 	int64_t keepalive_ms;
@@ -307,6 +314,22 @@ static void upload_free(struct pp_upload *u)
 	free(u);
 }
 
+/* Starts the senders and the keepalive once. Caller's thread, no lock. */
+static int ensure_threads(struct pp_upload *u, struct pp_error *err)
+{
+	if (u->threads_started)
+		return PP_OK;
+	u->threads_started = true;
+	for (; u->nthreads < u->nslots; u->nthreads++) {
+		if (pthread_create(&u->threads[u->nthreads], NULL, sender_main, u) != 0)
+			return pp_fail(err, PP_EINTERNAL, "cannot start upload threads");
+	}
+	if (pthread_create(&u->keepalive, NULL, keepalive_main, u) != 0)
+		return pp_fail(err, PP_EINTERNAL, "cannot start the upload keepalive");
+	u->keepalive_started = true;
+	return PP_OK;
+}
+
 int pp_upload_begin(pp_client *c, const struct pp_put_options *opt, uint64_t size_hint,
 		    pp_upload **out, struct pp_error *err)
 {
@@ -375,17 +398,9 @@ int pp_upload_begin(pp_client *c, const struct pp_put_options *opt, uint64_t siz
 		rc = pp_fail(err, PP_EINTERNAL, "out of memory");
 		goto abort;
 	}
-	for (; u->nthreads < c->parallel; u->nthreads++) {
-		if (pthread_create(&u->threads[u->nthreads], NULL, sender_main, u) != 0) {
-			rc = pp_fail(err, PP_EINTERNAL, "cannot start upload threads");
-			goto abort;
-		}
-	}
-	if (pthread_create(&u->keepalive, NULL, keepalive_main, u) != 0) {
-		rc = pp_fail(err, PP_EINTERNAL, "cannot start the upload keepalive");
+	bool one_chunk = size_hint > 0 && size_hint <= u->chunk_size;
+	if (!one_chunk && (rc = ensure_threads(u, err)) != PP_OK)
 		goto abort;
-	}
-	u->keepalive_started = true;
 	*out = u;
 	return PP_OK;
 abort:
@@ -396,14 +411,39 @@ fail:
 	return rc;
 }
 
-/* Hands the filling slot to the senders. Called with u->lock held. */
+/* Hands the filling slot to the senders (started now if this upload was
+ * to fit one chunk but did not). Called with u->lock held. */
 static void submit_filling(struct pp_upload *u)
 {
 	struct up_slot *s = u->filling;
 	s->index = u->next_index++;
 	s->state = SLOT_QUEUED;
 	u->filling = NULL;
+	struct pp_error e;
+	if (!u->threads_started && ensure_threads(u, &e) != PP_OK)
+		up_set_error(u, &e);
 	pthread_cond_broadcast(&u->cond);
+}
+
+/* Lock held: the filling slot can take `more` bytes (it is grown to a whole
+ * chunk when its first, exact-size buffer is too small). */
+static int slot_room(struct pp_upload *u, struct up_slot *s, size_t more)
+{
+	if (s->len + more <= s->cap)
+		return PP_OK;
+	size_t cap = u->chunk_size;
+	if (s->buf == NULL && u->size_hint > 0 && u->size_hint < cap && s->len + more <= u->size_hint)
+		cap = (size_t)u->size_hint;
+	uint8_t *p = realloc(s->buf, cap);
+	if (p == NULL) {
+		struct pp_error e;
+		pp_fail(&e, PP_EINTERNAL, "out of memory for a %zu-byte chunk", cap);
+		up_set_error(u, &e);
+		return PP_EINTERNAL;
+	}
+	s->buf = p;
+	s->cap = cap;
+	return PP_OK;
 }
 
 int pp_upload_write(pp_upload *u, const void *data, size_t len, struct pp_error *err)
@@ -428,12 +468,6 @@ int pp_upload_write(pp_upload *u, const void *data, size_t len, struct pp_error 
 				pthread_cond_wait(&u->cond, &u->lock);
 				continue;
 			}
-			if (free_slot->buf == NULL && (free_slot->buf = malloc(u->chunk_size)) == NULL) {
-				struct pp_error e;
-				pp_fail(&e, PP_EINTERNAL, "out of memory for a %u-byte chunk", u->chunk_size);
-				up_set_error(u, &e);
-				break;
-			}
 			free_slot->state = SLOT_FILLING;
 			free_slot->len = 0;
 			u->filling = free_slot;
@@ -442,6 +476,8 @@ int pp_upload_write(pp_upload *u, const void *data, size_t len, struct pp_error 
 		size_t n = u->chunk_size - s->len;
 		if (n > len)
 			n = len;
+		if (slot_room(u, s, n) != PP_OK)
+			break;
 		/* Copying without the lock: only this thread touches a FILLING slot. */
 		pthread_mutex_unlock(&u->lock);
 		memcpy(s->buf + s->len, p, n);
@@ -481,6 +517,22 @@ int pp_upload_commit(pp_upload *u, struct pp_file *out, struct pp_error *err)
 		return pp_fail(err, PP_EINVAL, "NULL upload");
 	int rc;
 	pthread_mutex_lock(&u->lock);
+	if (u->filling != NULL && u->filling->len > 0 && !u->threads_started) {
+		/* The whole upload is this one chunk: store it right here. */
+		struct up_slot *s = u->filling;
+		u->filling = NULL;
+		s->index = u->next_index++;
+		s->state = SLOT_BUSY;
+		pthread_mutex_unlock(&u->lock);
+		struct pp_error e = {0};
+		rc = u->err_code == PP_OK ? store_chunk(u, s, &e) : PP_OK;
+		pthread_mutex_lock(&u->lock);
+		if (rc != PP_OK)
+			up_set_error(u, &e);
+		else
+			u->done_bytes += s->len;
+		s->state = SLOT_FREE;
+	}
 	if (u->filling != NULL) {
 		if (u->filling->len > 0) {
 			submit_filling(u);

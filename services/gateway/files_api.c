@@ -119,8 +119,8 @@ static void upload_fail(struct request *r, unsigned status, int code, const char
 		r->up = NULL;
 	}
 	if (!r->up_failed) {
-		log_warn("upload_failed", "name=\"%s\" status=%u bytes=%" PRIu64 " err=\"%s\"",
-			 r->name ? r->name : "", status, r->bytes_in, msg);
+		log_warn("upload_failed", "name=%s status=%u bytes=%" PRIu64 " err=%s",
+			 log_q(r->name ? r->name : ""), status, r->bytes_in, log_q(msg));
 		r->up_failed = true;
 		r->up_fail_at = r->bytes_in;
 		r->up_fail_status = status;
@@ -189,7 +189,7 @@ static enum MHD_Result put_body(struct request *r, struct MHD_Connection *c, con
 	int64_t elapsed_ms = (gw_mono_us() - r->start_us) / 1000;
 	if (elapsed_ms > GW_UPLOAD_RATE_GRACE_MS &&
 	    r->bytes_in * 1000 / (uint64_t)elapsed_ms < GW_UPLOAD_MIN_RATE_BPS) {
-		log_warn("upload_too_slow", "name=\"%s\" bytes=%" PRIu64 " ms=%" PRId64, r->name,
+		log_warn("upload_too_slow", "name=%s bytes=%" PRIu64 " ms=%" PRId64, log_q(r->name),
 			 r->bytes_in, elapsed_ms);
 		return MHD_NO; /* completion aborts the upload */
 	}
@@ -214,8 +214,8 @@ static enum MHD_Result put_finish(struct request *r, struct MHD_Connection *c)
 	if (rc != PP_OK)
 		return reply_pp_error(r, c, &err);
 	metrics_observe_upload(r->gw->metrics, (double)(gw_mono_us() - r->start_us) / 1e6);
-	log_info("file_uploaded", "name=\"%s\" size=%" PRIu64 " version=%" PRIu64, f.name, f.size,
-		 f.version);
+	log_info("file_uploaded", "name=%s size=%" PRIu64 " version=%" PRIu64, log_q(f.name),
+		 f.size, f.version);
 	return reply_json(r, c, MHD_HTTP_CREATED, shape_file(&f));
 }
 
@@ -234,8 +234,8 @@ enum MHD_Result files_put(struct request *r, struct MHD_Connection *c, bool firs
 void files_request_done(struct request *r, enum MHD_RequestTerminationCode toe)
 {
 	if (r->up != NULL) {
-		log_warn("upload_aborted", "name=\"%s\" bytes=%" PRIu64 " reason=%d",
-			 r->name ? r->name : "", r->bytes_in, (int)toe);
+		log_warn("upload_aborted", "name=%s bytes=%" PRIu64 " reason=%d", log_q(r->name),
+			 r->bytes_in, (int)toe);
 		pp_upload_abort(r->up);
 		r->up = NULL;
 	}
@@ -261,8 +261,8 @@ static ssize_t dl_read(void *cls, uint64_t pos, char *buf, size_t max)
 	size_t got = 0;
 	struct pp_error err = {0};
 	if (pp_download_read(s->d, buf, max, &got, &err) != PP_OK) {
-		log_error("download_failed", "name=\"%s\" sent=%" PRIu64 " err=\"%s\"", s->name,
-			  s->sent, err.message);
+		log_error("download_failed", "name=%s sent=%" PRIu64 " err=%s", log_q(s->name),
+			  s->sent, log_q(err.message));
 		return MHD_CONTENT_READER_END_WITH_ERROR;
 	}
 	if (got == 0)
@@ -418,7 +418,7 @@ enum MHD_Result files_delete(struct request *r, struct MHD_Connection *c)
 	struct pp_error err = {0};
 	if (pp_delete(r->gw->client, r->name, &err) != PP_OK)
 		return reply_pp_error(r, c, &err);
-	log_info("file_deleted", "name=\"%s\"", r->name);
+	log_info("file_deleted", "name=%s", log_q(r->name));
 	struct MHD_Response *resp = MHD_create_response_from_buffer(0, "", MHD_RESPMEM_PERSISTENT);
 	return reply_response(r, c, MHD_HTTP_NO_CONTENT, resp);
 }

@@ -74,7 +74,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	for (char *p = msg; *p; p++)
 		if (*p == '"')
 			*p = '\'';
-	log_warn("mhd", "msg=\"%s\"", msg);
+	log_warn("mhd", "detail=%s", log_q(msg));
 }
 
 static int open_client(const char *tracker, const char *key_file, int timeout_ms, pp_client **out)
@@ -83,7 +83,7 @@ static int open_client(const char *tracker, const char *key_file, int timeout_ms
 	struct pp_error err = {0};
 	int rc = pp_client_open(&o, out, &err);
 	if (rc != PP_OK)
-		log_error("client_open_failed", "tracker=%s err=\"%s\"", tracker, err.message);
+		log_error("client_open_failed", "tracker=%s err=%s", log_q(tracker), log_q(err.message));
 	return rc;
 }
 
@@ -160,7 +160,7 @@ int main(int argc, char **argv)
 		MHD_OPTION_UNESCAPE_CALLBACK, routes_no_unescape, NULL, MHD_OPTION_END);
 	if (d == NULL) {
 		fprintf(stderr, "pp-gateway: cannot listen on %s\n", f.http);
-		log_error("listen_failed", "http=%s", f.http);
+		log_error("listen_failed", "http=%s", log_q(f.http));
 		goto out;
 	}
 	if (f.metrics != NULL &&
@@ -169,7 +169,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	log_info("gateway_started", "http=%s tracker=%s events=%s web=%s tokens=%s max_upload=%llu",
-		 f.http, f.tracker, f.events, f.web_root ? f.web_root : "embedded",
+		 log_q(f.http), log_q(f.tracker), log_q(f.events), log_q(f.web_root ? f.web_root : "embedded"),
 		 gw.tokens ? "on" : "off", (unsigned long long)f.max_upload);
 
 	int sig = 0;

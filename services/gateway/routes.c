@@ -102,8 +102,8 @@ enum MHD_Result reply_pp_error(struct request *r, struct MHD_Connection *c, cons
 {
 	unsigned status = (unsigned)pp_http_status(e->code);
 	if (e->code != PP_ENOTFOUND && e->code != PP_EINVAL)
-		log_warn("request_failed", "path=%s status=%u err=%s msg=\"%s\"", r->path, status,
-			 pp_err_name(e->code), e->message);
+		log_warn("request_failed", "path=%s status=%u err=%s detail=%s", log_q(r->path), status,
+			 log_q(pp_err_name(e->code)), log_q(e->message));
 	return reply_json(r, c, status, shape_error(e));
 }
 
@@ -510,7 +510,7 @@ void routes_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			      (double)(gw_mono_us() - r->start_us) / 1e6);
 	log_info("http_request", "method=%s path=%s status=%u bytes_in=%" PRIu64 " bytes_out=%" PRIu64
 		 " ms=%.1f complete=%s",
-		 r->method, r->path, status, r->bytes_in, r->bytes_out,
+		 log_q(r->method), log_q(r->path), status, r->bytes_in, r->bytes_out,
 		 (double)(gw_mono_us() - r->start_us) / 1000.0, ok ? "yes" : "no");
 	free(r->name);
 	free(r);

@@ -280,7 +280,7 @@ static void relay_one(struct sse_hub *h, nng_msg *m)
 	const char *why = NULL;
 	int rc = frame_open(m, h->auth, true, &v, &why);
 	if (rc != PP_OK) {
-		log_warn("event_refused", "err=%s why=\"%s\"", pp_err_name(rc), why ? why : "");
+		log_warn("event_refused", "err=%s why=%s", log_q(pp_err_name(rc)), log_q(why ? why : ""));
 		return;
 	}
 	char *text = sse_format_event(v.pb, v.pb_len);
@@ -321,7 +321,7 @@ static void *relay_main(void *arg)
 		} else if (rv != NNG_ETIMEDOUT) {
 			if (rv == NNG_ECLOSED)
 				break;
-			log_warn("event_recv_failed", "err=\"%s\"", nng_strerror(rv));
+			log_warn("event_recv_failed", "err=%s", log_q(nng_strerror(rv)));
 		}
 		if (gw_mono_us() - last_keepalive >= (int64_t)SSE_KEEPALIVE_MS * 1000) {
 			last_keepalive = gw_mono_us();
@@ -367,7 +367,7 @@ int sse_hub_start(const char *events_url, struct auth *auth, struct sse_hub **ou
 	for (size_t i = 0; rv == 0 && i < n_urls; i++) {
 		rv = nng_dial(h->sub, urls[i], NULL, NNG_FLAG_NONBLOCK);
 		if (rv != 0)
-			log_error("events_dial_failed", "url=%s err=\"%s\"", urls[i], nng_strerror(rv));
+			log_error("events_dial_failed", "url=%s err=%s", log_q(urls[i]), log_q(nng_strerror(rv)));
 	}
 	flags_list_free(urls, n_urls);
 	if (rv != 0) {

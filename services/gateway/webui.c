@@ -65,8 +65,8 @@ int webui_new(const char *root, struct webui **out)
 	if (root != NULL) {
 		struct stat st;
 		if (stat(root, &st) != 0 || !S_ISDIR(st.st_mode)) {
-			log_error("web_root_unusable", "dir=\"%s\" err=\"%s\"", root,
-				  strerror(errno ? errno : ENOTDIR));
+			log_error("web_root_unusable", "dir=%s err=%s", log_q(root),
+				  log_q(strerror(errno ? errno : ENOTDIR)));
 			free(ui);
 			return PP_EINVAL;
 		}

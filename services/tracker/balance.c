@@ -99,7 +99,7 @@ static int64_t balance_step(void *arg, struct bgloop *loop)
 	}
 	if (moved)
 		log_info("balance_moves", "from=%s to=%s chunks=%zu bytes=%llu fill_from=%.3f"
-			 " fill_to=%.3f", full->id, empty->id, moved, (unsigned long long)bytes,
+			 " fill_to=%.3f", log_q(full->id), log_q(empty->id), moved, (unsigned long long)bytes,
 			 fill(full), fill(empty));
 	free(cands);
 out:

@@ -37,14 +37,15 @@ int db_open(const char *path, struct db **out)
 		sqlite3_busy_timeout(db->conn, 5000);
 		rv = sqlite3_exec(db->conn,
 				  "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-				  " PRAGMA foreign_keys=ON; PRAGMA secure_delete=OFF;",
+				  " PRAGMA foreign_keys=ON; PRAGMA secure_delete=OFF;"
+				  " PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY;",
 				  NULL, NULL, &err);
 	}
 	if (rv == SQLITE_OK && dbq_schema_apply(db, &err) != PP_OK)
 		rv = SQLITE_ERROR;
 	if (rv != SQLITE_OK) {
-		log_error("db_open_failed", "path=%s err=\"%s\"", path,
-			  err ? err : (db->conn ? sqlite3_errmsg(db->conn) : "out of memory"));
+		log_error("db_open_failed", "path=%s err=%s", log_q(path),
+			  log_q(err ? err : (db->conn ? sqlite3_errmsg(db->conn) : "out of memory")));
 		sqlite3_free(err);
 		db_close(db);
 		return PP_EINVAL;
@@ -385,10 +386,7 @@ out:
 
 /* ---- files ---- */
 
-#define FILE_COLS "f.id, f.name, f.version, f.size, f.sha256, f.replication, f.chunk_size," \
-		  " f.chunk_count, f.created_at_ms, f.seq"
-
-static void file_row(sqlite3_stmt *st, struct file_rec *f)
+void db_file_row(sqlite3_stmt *st, struct file_rec *f)
 {
 	memset(f, 0, sizeof(*f));
 	f->id = sqlite3_column_int64(st, 0);
@@ -410,7 +408,7 @@ static int file_get_locked(struct db *db, const char *name, struct file_rec *out
 	if (rc != PP_OK)
 		return rc;
 	if (sqlite3_step(st) == SQLITE_ROW)
-		file_row(st, out);
+		db_file_row(st, out);
 	else
 		rc = PP_ENOTFOUND;
 	dbq_release(db, st);
@@ -582,7 +580,7 @@ int db_list(struct db *db, const char *query, uint32_t limit, uint32_t offset,
 	if (rc != PP_OK)
 		goto out;
 	while (*n < limit && sqlite3_step(st) == SQLITE_ROW)
-		file_row(st, &(*out)[(*n)++]);
+		db_file_row(st, &(*out)[(*n)++]);
 	dbq_release(db, st);
 out:
 	pthread_mutex_unlock(&db->lock);

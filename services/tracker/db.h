@@ -129,6 +129,41 @@ int db_upload_commit_visible(struct db *db, int64_t upload_id, uint64_t size, co
 int db_wait_durable(struct db *db, uint64_t ticket);
 /* The client is still there: restart the idle clock. PP_ENOTFOUND if gone. */
 int db_upload_touch(struct db *db, int64_t upload_id, int64_t now_ms);
+
+/* Files whose names start with prefix, in name order, after `after`; at
+ * most limit (*out malloc'd); *more when another page follows. */
+int db_files_by_prefix(struct db *db, const char *prefix, const char *after, uint32_t limit,
+		       struct file_rec **out, size_t *n, bool *more);
+
+/* --- batches of one-chunk uploads (db_batch.c, db_commit.c) --- */
+struct chunk_node;
+struct batch_upload {
+	const char *name;
+	uint64_t size;        /* 0: no chunk */
+	const char *chunk_id; /* the one chunk when size > 0 */
+	int64_t upload_id;    /* out */
+	int rc;               /* out: PP_OK or why this one failed */
+};
+/* Opens a session per item and places its chunk 0, in one transaction; an
+ * item that fails is rolled back alone (its rc). */
+int db_upload_begin_batch(struct db *db, struct batch_upload *items, size_t n,
+			  uint32_t replication, uint32_t chunk_size, int64_t now_ms,
+			  int64_t gc_after_ms);
+/* Records (chunk, node) pairs as pending copies in one transaction. */
+int db_replicas_pending(struct db *db, const struct chunk_node *list, size_t n, int64_t now_ms);
+/* db_upload_commit for n uploads at once, all in the same group (one
+ * transaction, one fsync): rcs[i], outs[i] and errs[i] per upload. */
+struct commit_one {
+	int64_t upload_id;
+	uint64_t size;
+	const char *sha256;
+	uint64_t chunk_count;
+	struct file_rec out;  /* out */
+	int rc;               /* out */
+	char err[DB_ERR_MAX]; /* out */
+};
+void db_upload_commit_many(struct db *db, struct commit_one *items, size_t n, int64_t now_ms,
+			   int64_t gc_after_ms);
 int db_upload_abort(struct db *db, int64_t upload_id);
 /* Deletes uploads idle since before cutoff_ms; *n = how many. */
 int db_uploads_expire(struct db *db, int64_t cutoff_ms, int *n);
@@ -156,6 +191,9 @@ int db_chunk_replicas(struct db *db, const char *chunk_id, struct replica_rec **
  * names, or of a copy being deleted, changes nothing. */
 int db_replica_added(struct db *db, const char *node_id, const struct copy_ref *ref,
 		     int64_t now_ms, int64_t gc_after_ms);
+/* The same for n copies of node_id in one transaction (all or none). */
+int db_replicas_added(struct db *db, const char *node_id, const struct copy_ref *refs, size_t n,
+		      int64_t now_ms, int64_t gc_after_ms);
 int db_replica_pending(struct db *db, const char *node_id, const char *chunk_id, int64_t now_ms);
 /* The worker quarantined copy gen (0: whichever the row names). */
 int db_replica_corrupt(struct db *db, const char *node_id, const char *chunk_id, uint64_t gen);
@@ -214,6 +252,9 @@ enum merge_outcome {
  * gc_after_ms. Raises the commit sequence to the record's seq. */
 int db_merge_record(struct db *db, const struct merge_record *r, int64_t gc_after_ms,
 		    enum merge_outcome *outcome);
+/* The same for n records in one transaction; outcomes[i] for recs[i]. */
+int db_merge_records(struct db *db, const struct merge_record *recs, size_t n,
+		     int64_t gc_after_ms, enum merge_outcome *outcomes);
 /* Names whose newest record (file or tombstone) has seq > after_seq, by
  * seq: what a standby following this tracker has not seen yet. */
 struct name_seq {

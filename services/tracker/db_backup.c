@@ -20,20 +20,20 @@ int db_snapshot(struct db *db, const char *dest, uint64_t *commit_seq)
 	if (sqlite3_open_v2(db->path, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
 	    sqlite3_open_v2(dest, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
 		    SQLITE_OK) {
-		log_error("snapshot_failed", "dest=%s err=\"%s\"", dest,
-			  src ? sqlite3_errmsg(src) : "cannot open");
+		log_error("snapshot_failed", "dest=%s err=%s", log_q(dest),
+			  log_q(src ? sqlite3_errmsg(src) : "cannot open"));
 		goto out;
 	}
 	sqlite3_busy_timeout(src, 5000);
 	sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
 	if (b == NULL) {
-		log_error("snapshot_failed", "dest=%s err=\"%s\"", dest, sqlite3_errmsg(dst));
+		log_error("snapshot_failed", "dest=%s err=%s", log_q(dest), log_q(sqlite3_errmsg(dst)));
 		goto out;
 	}
 	int rv = sqlite3_backup_step(b, -1); /* every page, one read transaction */
 	sqlite3_backup_finish(b);
 	if (rv != SQLITE_DONE) {
-		log_error("snapshot_failed", "dest=%s err=\"%s\"", dest, sqlite3_errstr(rv));
+		log_error("snapshot_failed", "dest=%s err=%s", log_q(dest), log_q(sqlite3_errstr(rv)));
 		goto out;
 	}
 	/* A standalone file: no WAL to carry around, synced before use. */

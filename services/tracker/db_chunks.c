@@ -106,14 +106,21 @@ static int node_ensure(struct db *db, const char *node_id)
 int db_replica_added(struct db *db, const char *node_id, const struct copy_ref *ref,
 		     int64_t now_ms, int64_t gc_after_ms)
 {
+	return db_replicas_added(db, node_id, ref, 1, now_ms, gc_after_ms);
+}
+
+int db_replicas_added(struct db *db, const char *node_id, const struct copy_ref *refs, size_t n,
+		      int64_t now_ms, int64_t gc_after_ms)
+{
 	pthread_mutex_lock(&db->lock);
 	int rc = dbq_begin(db);
 	if (rc == PP_OK)
 		rc = node_ensure(db, node_id);
-	if (rc == PP_OK)
-		rc = chunk_ensure(db, ref->id, ref->size, gc_after_ms);
-	if (rc == PP_OK)
-		rc = replica_upsert(db, node_id, ref, now_ms);
+	for (size_t i = 0; i < n && rc == PP_OK; i++) {
+		rc = chunk_ensure(db, refs[i].id, refs[i].size, gc_after_ms);
+		if (rc == PP_OK)
+			rc = replica_upsert(db, node_id, &refs[i], now_ms);
+	}
 	if (rc == PP_OK)
 		rc = dbq_commit(db);
 	if (rc != PP_OK)
@@ -125,10 +132,7 @@ int db_replica_added(struct db *db, const char *node_id, const struct copy_ref *
 int db_replica_pending(struct db *db, const char *node_id, const char *chunk_id, int64_t now_ms)
 {
 	pthread_mutex_lock(&db->lock);
-	int rc = dbq_exec(db,
-			  "INSERT INTO replicas(chunk_id, node_id, state, extra, updated_ms, gen)"
-			  " VALUES (?, ?, 4, 0, ?, 0) ON CONFLICT(chunk_id, node_id) DO NOTHING",
-			  "tti", chunk_id, node_id, now_ms);
+	int rc = dbq_exec(db, DB_SQL_REPLICA_PENDING, "tti", chunk_id, node_id, now_ms);
 	pthread_mutex_unlock(&db->lock);
 	return rc;
 }
@@ -293,8 +297,8 @@ int db_node_save(struct db *db, const struct node_rec *nodes, size_t n)
 		sqlite3_bind_int(st, 11, r->disk_full);
 		sqlite3_bind_int(st, 12, (int)r->roles);
 		if (sqlite3_step(st) != SQLITE_DONE) {
-			log_error("db_node_save_failed", "node=%s err=\"%s\"", r->id,
-				  sqlite3_errmsg(db->conn));
+			log_error("db_node_save_failed", "node=%s err=%s", r->id,
+				  log_q(sqlite3_errmsg(db->conn)));
 			rc = PP_EINTERNAL;
 		}
 		sqlite3_reset(st);

@@ -65,6 +65,14 @@ int dbq_grams_insert(struct db *db, int64_t file_id, const char *name, int64_t c
 /* Inside a write transaction: the next commit sequence number. */
 int dbq_next_seq(struct db *db, uint64_t *seq);
 void dbq_copy(char *dst, size_t len, sqlite3_stmt *st, int col);
+/* A copy on its way to a node (state 4, pending), unless a row exists. */
+#define DB_SQL_REPLICA_PENDING \
+	"INSERT INTO replicas(chunk_id, node_id, state, extra, updated_ms, gen)" \
+	" VALUES (?, ?, 4, 0, ?, 0) ON CONFLICT(chunk_id, node_id) DO NOTHING"
+/* The columns of a files row as db_file_row reads them (db.c). */
+#define FILE_COLS "f.id, f.name, f.version, f.size, f.sha256, f.replication, f.chunk_size," \
+		  " f.chunk_count, f.created_at_ms, f.seq"
+void db_file_row(sqlite3_stmt *st, struct file_rec *f);
 /* Queries whose plans the tests check (no full scan of chunks). */
 extern const char *const DB_SQL_DEGRADED_SHORT;
 extern const char *const DB_SQL_DEGRADED_LOST;

@@ -47,7 +47,7 @@ static int stmt_get(struct db *db, const char *sql, sqlite3_stmt **st)
 	int rv = sqlite3_prepare_v3(db->conn, sql, -1, free_slot ? SQLITE_PREPARE_PERSISTENT : 0, st,
 				    NULL);
 	if (rv != SQLITE_OK) {
-		log_error("db_prepare_failed", "err=\"%s\" sql=\"%.80s\"", sqlite3_errmsg(db->conn), sql);
+		log_error("db_prepare_failed", "err=%s sql=%s", log_q(sqlite3_errmsg(db->conn)), log_q(sql));
 		return PP_EINTERNAL;
 	}
 	if (free_slot != NULL && (free_slot->sql = strdup(sql)) != NULL) {
@@ -116,7 +116,7 @@ int dbq_exec(struct db *db, const char *sql, const char *types, ...)
 	while ((rv = sqlite3_step(st)) == SQLITE_ROW)
 		;
 	if (rv != SQLITE_DONE) {
-		log_error("db_step_failed", "err=\"%s\" sql=\"%.80s\"", sqlite3_errmsg(db->conn), sql);
+		log_error("db_step_failed", "err=%s sql=%s", log_q(sqlite3_errmsg(db->conn)), log_q(sql));
 		rc = rv == SQLITE_CONSTRAINT ? PP_ECONFLICT : PP_EINTERNAL;
 	}
 	dbq_release(db, st);
@@ -138,7 +138,7 @@ int dbq_int(struct db *db, int64_t *out, const char *sql, const char *types, ...
 	else if (rv == SQLITE_DONE)
 		rc = PP_ENOTFOUND;
 	else {
-		log_error("db_step_failed", "err=\"%s\" sql=\"%.80s\"", sqlite3_errmsg(db->conn), sql);
+		log_error("db_step_failed", "err=%s sql=%s", log_q(sqlite3_errmsg(db->conn)), log_q(sql));
 		rc = PP_EINTERNAL;
 	}
 	dbq_release(db, st);

@@ -30,7 +30,7 @@ int events_open(const char *url, struct auth *auth, struct events **out)
 			nng_close(ev->sock);
 	}
 	if (rv != 0) {
-		log_error("listen_failed", "address=%s what=events err=\"%s\"", url, nng_strerror(rv));
+		log_error("listen_failed", "address=%s what=events err=%s", log_q(url), log_q(nng_strerror(rv)));
 		free(ev);
 		return PP_EINVAL;
 	}

@@ -75,8 +75,8 @@ static void send_deletes(struct gc *g, const struct node_rec *nd, const struct c
 		}
 		log_info("chunks_deleted", "node=%s chunks=%zu acknowledged=%zu", nd->id, k, acked);
 	} else {
-		log_warn("delete_chunks_failed", "node=%s chunks=%zu err=\"%s\"", nd->id, k,
-			 rpc_reply_error(&rep, rc != PP_OK ? rc : PP_EINTERNAL));
+		log_warn("delete_chunks_failed", "node=%s chunks=%zu err=%s", nd->id, k,
+			 log_q(rpc_reply_error(&rep, rc != PP_OK ? rc : PP_EINTERNAL)));
 	}
 	rpc_reply_free(&rep);
 }

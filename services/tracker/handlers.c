@@ -12,6 +12,7 @@
 #include "flags.h"
 #include "events.h"
 #include "gc.h"
+#include "hash.h"
 #include "inventory.h"
 #include "liveness.h"
 #include "log.h"
@@ -34,7 +35,8 @@
 #define LOCATE_MAX 4096
 #define COMMIT_WAIT_MS 3000 /* replicas_added may trail the client's put by a moment */
 
-static int64_t grace_ms(const struct tracker *t) { return (int64_t)t->cfg.gc_grace_s * 1000; }
+int64_t handlers_grace_ms(const struct tracker *t) { return (int64_t)t->cfg.gc_grace_s * 1000; }
+static int64_t grace_ms(const struct tracker *t) { return handlers_grace_ms(t); }
 
 /* Validates a name from the wire; fails the call and returns false if bad. */
 static bool name_ok(struct rpc_call *call, const char *name)
@@ -57,6 +59,31 @@ static bool primary_only(struct tracker *t, struct rpc_call *call)
 	return false;
 }
 
+/* A primary that stepped down (a worker showed it a higher term) follows
+ * nobody: what it knows stops at its demotion, so it answers no reads
+ * either, and clients that know other addresses go on to the primary. */
+static bool current_only(struct tracker *t, struct rpc_call *call)
+{
+	if (!atomic_load(&t->standby) || t->cfg.follow_url != NULL)
+		return true;
+	rpc_call_fail(call, PP_ENOTPRIMARY,
+		      "this tracker was replaced by a promoted one (term %llu seen, %llu here): its"
+		      " view is stale; ask the primary, or restart this one with --follow PRIMARY",
+		      (unsigned long long)atomic_load(&t->term_seen),
+		      (unsigned long long)atomic_load(&t->term));
+	return false;
+}
+
+bool handlers_primary_only(struct tracker *t, struct rpc_call *call)
+{
+	return primary_only(t, call);
+}
+
+bool handlers_current_only(struct tracker *t, struct rpc_call *call)
+{
+	return current_only(t, call);
+}
+
 static bool chunk_ok(struct rpc_call *call, const char *id)
 {
 	if (!chunk_id_valid(id)) {
@@ -66,18 +93,14 @@ static bool chunk_ok(struct rpc_call *call, const char *id)
 	return true;
 }
 
-/* Worker ids as heartbeats carry them: 1..128 printable, no spaces. A
- * report may arrive before the node's first heartbeat; its replicas count
- * once the node is known and up. */
+/* A report may arrive before the node's first heartbeat; its replicas
+ * count once the node is known and up. */
 static bool node_id_ok(struct rpc_call *call, const char *id)
 {
-	size_t len = strlen(id);
-	bool ok = len > 0 && len < NODE_ID_MAX;
-	for (const char *s = id; ok && *s; s++)
-		ok = (unsigned char)*s > ' ' && *s != 0x7f;
-	if (!ok)
-		rpc_call_fail(call, PP_EINVAL, "invalid node id");
-	return ok;
+	const char *why = node_id_check(id);
+	if (why != NULL)
+		rpc_call_fail(call, PP_EINVAL, "invalid node id: %s", why);
+	return why == NULL;
 }
 
 static const struct node_rec *node_by_id(const struct node_rec *nodes, size_t n, const char *id)
@@ -88,7 +111,7 @@ static const struct node_rec *node_by_id(const struct node_rec *nodes, size_t n,
 	return NULL;
 }
 
-static Pp__V1__FileInfo *file_info(struct rpc_call *call, const struct file_rec *f)
+Pp__V1__FileInfo *handlers_file_info(struct rpc_call *call, const struct file_rec *f)
 {
 	Pp__V1__FileInfo *fi = rpc_call_alloc(call, sizeof(*fi));
 	pp__v1__file_info__init(fi);
@@ -172,7 +195,7 @@ static void h_ping(void *svc, struct rpc_call *call)
 	call->resp.ping = p;
 }
 
-static size_t placeable_count(struct tracker *t)
+size_t handlers_placeable(struct tracker *t)
 {
 	struct node_rec *nodes = NULL;
 	size_t nn = 0, k = 0;
@@ -197,7 +220,7 @@ static void h_upload_begin(void *svc, struct rpc_call *call)
 			      TRACKER_REPLICATION_MIN, TRACKER_REPLICATION_MAX);
 		return;
 	}
-	size_t live = placeable_count(t);
+	size_t live = handlers_placeable(t);
 	if (live < repl) {
 		rpc_call_fail(call, PP_EUNAVAIL,
 			      "not enough live workers: replication %u needs %u, %zu available", repl,
@@ -219,8 +242,69 @@ static void h_upload_begin(void *svc, struct rpc_call *call)
 	r->idle_timeout_ms = (uint32_t)grace_ms(t);
 	call->resp.body_case = PP__V1__RESPONSE__BODY_UPLOAD_BEGIN;
 	call->resp.upload_begin = r;
-	log_debug("upload_begin", "upload=%lld name=\"%s\" replication=%u", (long long)id, q->name,
+	log_debug("upload_begin", "upload=%lld name=%s replication=%u", (long long)id, log_q(q->name),
 		  repl);
+}
+
+int handlers_place(struct tracker *t, struct rpc_call *call, const struct node_rec *nodes,
+		   size_t nn, const char *chunk_id, uint32_t size, uint32_t replication, int64_t now,
+		   Pp__V1__PlaceResponse *r, struct chunk_node *pending, size_t *npending, char *why,
+		   size_t why_len)
+{
+	struct replica_rec *reps = NULL;
+	size_t nr = 0, nz = 0, ne = 0;
+	int rc = db_chunk_replicas(t->db, chunk_id, &reps, &nr);
+	if (rc != PP_OK) {
+		snprintf(why, why_len, "store error while placing");
+		return PP_EINTERNAL;
+	}
+	const char **exclude = rpc_call_alloc(call, (nr + 1) * sizeof(char *));
+	const char **zones = rpc_call_alloc(call, (nr + 1) * sizeof(char *));
+	size_t have = 0;
+	for (size_t i = 0; i < nr; i++) {
+		const struct node_rec *n = node_by_id(nodes, nn, reps[i].node_id);
+		/* A regular copy or one on its way: that node has it. Tombstones,
+		 * corrupt and extra copies do not keep a node from receiving it. */
+		if ((reps[i].state == REPLICA_ST_OK && !reps[i].extra) ||
+		    reps[i].state == REPLICA_ST_PENDING)
+			exclude[ne++] = rpc_call_strdup(call, reps[i].node_id);
+		if (n != NULL && policy_copy_holds(reps[i].state, reps[i].extra, n->roles)) {
+			zones[nz++] = n->zone;
+			have++;
+		}
+	}
+	free(reps);
+	if (have >= replication) {
+		r->already_stored = true; /* dedup: the client does not send it */
+		return PP_OK;
+	}
+	size_t want = replication - have;
+	size_t *pick = rpc_call_alloc(call, want * sizeof(*pick));
+	rc = placement_choose(chunk_id, size, nodes, nn, exclude, ne, zones, nz, NULL, want, pick);
+	if (rc != PP_OK) {
+		snprintf(why, why_len,
+			 "not enough live workers with room: chunk needs %zu more of %u copies", want,
+			 replication);
+		return PP_EUNAVAIL;
+	}
+	r->targets = rpc_call_alloc(call, want * sizeof(*r->targets));
+	for (size_t i = 0; i < want; i++) {
+		Pp__V1__Replica *x = rpc_call_alloc(call, sizeof(*x));
+		pp__v1__replica__init(x);
+		x->node = rpc_call_strdup(call, nodes[pick[i]].id);
+		x->address = rpc_call_strdup(call, nodes[pick[i]].address);
+		x->state = PP__V1__REPLICA_STATE__REPLICA_PENDING;
+		x->load = nodes[pick[i]].inflight;
+		r->targets[r->n_targets++] = x;
+		if (pending == NULL) {
+			db_replica_pending(t->db, nodes[pick[i]].id, chunk_id, now);
+		} else {
+			struct chunk_node *p = &pending[(*npending)++];
+			snprintf(p->chunk_id, sizeof(p->chunk_id), "%s", chunk_id);
+			snprintf(p->node_id, sizeof(p->node_id), "%s", nodes[pick[i]].id);
+		}
+	}
+	return PP_OK;
 }
 
 static void h_place(void *svc, struct rpc_call *call)
@@ -252,57 +336,14 @@ static void h_place(void *svc, struct rpc_call *call)
 	pp__v1__place_response__init(r);
 	call->resp.body_case = PP__V1__RESPONSE__BODY_PLACE;
 	call->resp.place = r;
-
-	struct replica_rec *reps = NULL;
 	struct node_rec *nodes = NULL;
-	size_t nr = 0, nn = 0, nz = 0, ne = 0;
-	if (db_chunk_replicas(t->db, q->chunk_id, &reps, &nr) != PP_OK ||
-	    liveness_snapshot(t->live, &nodes, &nn) != PP_OK) {
+	size_t nn = 0;
+	char why[160];
+	if (liveness_snapshot(t->live, &nodes, &nn) != PP_OK)
 		rpc_call_fail(call, PP_EINTERNAL, "store error while placing");
-		goto out;
-	}
-	const char **exclude = rpc_call_alloc(call, (nr + 1) * sizeof(char *));
-	const char **zones = rpc_call_alloc(call, (nr + 1) * sizeof(char *));
-	size_t have = 0;
-	for (size_t i = 0; i < nr; i++) {
-		const struct node_rec *n = node_by_id(nodes, nn, reps[i].node_id);
-		/* A regular copy or one on its way: that node has it. Tombstones,
-		 * corrupt and extra copies do not keep a node from receiving it. */
-		if ((reps[i].state == REPLICA_ST_OK && !reps[i].extra) ||
-		    reps[i].state == REPLICA_ST_PENDING)
-			exclude[ne++] = reps[i].node_id;
-		if (n != NULL && policy_copy_holds(reps[i].state, reps[i].extra, n->roles)) {
-			zones[nz++] = n->zone;
-			have++;
-		}
-	}
-	if (have >= u.replication) {
-		r->already_stored = true; /* dedup: the client does not send it */
-		goto out;
-	}
-	size_t want = u.replication - have;
-	size_t *pick = rpc_call_alloc(call, want * sizeof(*pick));
-	rc = placement_choose(q->chunk_id, q->size, nodes, nn, exclude, ne, zones, nz, NULL, want,
-			      pick);
-	if (rc != PP_OK) {
-		rpc_call_fail(call, PP_EUNAVAIL,
-			      "not enough live workers with room: chunk needs %zu more of %u copies",
-			      want, u.replication);
-		goto out;
-	}
-	r->targets = rpc_call_alloc(call, want * sizeof(*r->targets));
-	for (size_t i = 0; i < want; i++) {
-		Pp__V1__Replica *x = rpc_call_alloc(call, sizeof(*x));
-		pp__v1__replica__init(x);
-		x->node = rpc_call_strdup(call, nodes[pick[i]].id);
-		x->address = rpc_call_strdup(call, nodes[pick[i]].address);
-		x->state = PP__V1__REPLICA_STATE__REPLICA_PENDING;
-		x->load = nodes[pick[i]].inflight;
-		r->targets[r->n_targets++] = x;
-		db_replica_pending(t->db, nodes[pick[i]].id, q->chunk_id, now);
-	}
-out:
-	free(reps);
+	else if ((rc = handlers_place(t, call, nodes, nn, q->chunk_id, q->size, u.replication, now,
+				      r, NULL, NULL, why, sizeof(why))) != PP_OK)
+		rpc_call_fail(call, rc, "%s", why);
 	free(nodes);
 }
 
@@ -369,8 +410,8 @@ static void h_commit(void *svc, struct rpc_call *call)
 		return;
 	}
 	call->resp.body_case = PP__V1__RESPONSE__BODY_FILE;
-	call->resp.file = file_info(call, &f);
-	log_info("file_committed", "name=\"%s\" version=%llu size=%llu chunks=%llu", f.name,
+	call->resp.file = handlers_file_info(call, &f);
+	log_info("file_committed", "name=%s version=%llu size=%llu chunks=%llu", log_q(f.name),
 		 (unsigned long long)f.version, (unsigned long long)f.size,
 		 (unsigned long long)f.chunk_count);
 	events_file(t->events, "file_committed", f.name, f.size);
@@ -402,32 +443,20 @@ static void h_upload_abort(void *svc, struct rpc_call *call)
 
 /* ---- reading ---- */
 
-static void h_manifest(void *svc, struct rpc_call *call)
+Pp__V1__ManifestResponse *handlers_manifest(struct tracker *t, struct rpc_call *call,
+					     struct file_rec *f, uint64_t first, uint32_t max,
+					     const struct node_rec *nodes, size_t nn)
 {
-	struct tracker *t = svc;
-	const Pp__V1__ManifestRequest *q = call->req->manifest;
-	if (!name_ok(call, q->name))
-		return;
-	struct file_rec f;
-	if (db_file_get(t->db, q->name, &f) != PP_OK) {
-		rpc_call_fail(call, PP_ENOTFOUND, "no file named \"%s\"", q->name);
-		return;
-	}
-	db_file_health(t->db, &f);
-	uint32_t max = q->max_chunks ? q->max_chunks : MANIFEST_PAGE_DEFAULT;
-	if (max > MANIFEST_PAGE_MAX)
-		max = MANIFEST_PAGE_MAX;
+	db_file_health(t->db, f);
 	struct chunk_rec *chunks = NULL;
-	struct node_rec *nodes = NULL;
-	size_t n = 0, nn = 0;
-	if (db_file_chunks(t->db, f.id, q->first_chunk, max, &chunks, &n) != PP_OK ||
-	    liveness_snapshot(t->live, &nodes, &nn) != PP_OK) {
-		rpc_call_fail(call, PP_EINTERNAL, "store error reading the manifest");
-		goto out;
+	size_t n = 0;
+	if (db_file_chunks(t->db, f->id, first, max, &chunks, &n) != PP_OK) {
+		free(chunks);
+		return NULL;
 	}
 	Pp__V1__ManifestResponse *m = rpc_call_alloc(call, sizeof(*m));
 	pp__v1__manifest_response__init(m);
-	m->file = file_info(call, &f);
+	m->file = handlers_file_info(call, f);
 	m->chunks = rpc_call_alloc(call, (n + 1) * sizeof(*m->chunks));
 	for (size_t i = 0; i < n; i++) {
 		Pp__V1__ChunkLocation *loc = rpc_call_alloc(call, sizeof(*loc));
@@ -438,16 +467,45 @@ static void h_manifest(void *svc, struct rpc_call *call)
 		fill_location(t, call, loc, nodes, nn);
 		m->chunks[m->n_chunks++] = loc;
 	}
+	free(chunks);
+	return m;
+}
+
+static void h_manifest(void *svc, struct rpc_call *call)
+{
+	struct tracker *t = svc;
+	if (!current_only(t, call))
+		return;
+	const Pp__V1__ManifestRequest *q = call->req->manifest;
+	if (!name_ok(call, q->name))
+		return;
+	struct file_rec f;
+	if (db_file_get(t->db, q->name, &f) != PP_OK) {
+		rpc_call_fail(call, PP_ENOTFOUND, "no file named \"%s\"", q->name);
+		return;
+	}
+	uint32_t max = q->max_chunks ? q->max_chunks : MANIFEST_PAGE_DEFAULT;
+	if (max > MANIFEST_PAGE_MAX)
+		max = MANIFEST_PAGE_MAX;
+	struct node_rec *nodes = NULL;
+	size_t nn = 0;
+	Pp__V1__ManifestResponse *m = NULL;
+	if (liveness_snapshot(t->live, &nodes, &nn) == PP_OK)
+		m = handlers_manifest(t, call, &f, q->first_chunk, max, nodes, nn);
+	free(nodes);
+	if (m == NULL) {
+		rpc_call_fail(call, PP_EINTERNAL, "store error reading the manifest");
+		return;
+	}
 	call->resp.body_case = PP__V1__RESPONSE__BODY_MANIFEST;
 	call->resp.manifest = m;
-out:
-	free(chunks);
-	free(nodes);
 }
 
 static void h_list(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!current_only(t, call))
+		return;
 	const Pp__V1__ListRequest *q = call->req->list;
 	if (q->query[0] != '\0' && !name_ok(call, q->query))
 		return;
@@ -468,7 +526,7 @@ static void h_list(void *svc, struct rpc_call *call)
 	r->files = rpc_call_alloc(call, (n + 1) * sizeof(*r->files));
 	for (size_t i = 0; i < n; i++) {
 		db_file_health(t->db, &files[i]);
-		r->files[r->n_files++] = file_info(call, &files[i]);
+		r->files[r->n_files++] = handlers_file_info(call, &files[i]);
 	}
 	call->resp.body_case = PP__V1__RESPONSE__BODY_LIST;
 	call->resp.list = r;
@@ -495,15 +553,17 @@ static void h_delete_file(void *svc, struct rpc_call *call)
 			      " in the background)");
 		return;
 	}
-	log_info("file_deleted", "name=\"%s\" version=%llu", f.name, (unsigned long long)f.version);
+	log_info("file_deleted", "name=%s version=%llu", log_q(f.name), (unsigned long long)f.version);
 	events_file(t->events, "file_deleted", f.name, f.size);
 	call->resp.body_case = PP__V1__RESPONSE__BODY_FILE;
-	call->resp.file = file_info(call, &f);
+	call->resp.file = handlers_file_info(call, &f);
 }
 
 static void h_locate(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!current_only(t, call))
+		return;
 	const Pp__V1__LocateRequest *q = call->req->locate;
 	if (q->n_chunk_ids > LOCATE_MAX) {
 		rpc_call_fail(call, PP_ETOOLARGE, "at most %d chunk ids per locate", LOCATE_MAX);
@@ -561,6 +621,8 @@ static Pp__V1__NodeInfo *node_info(struct rpc_call *call, const struct node_rec 
 static void h_nodes(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!current_only(t, call))
+		return;
 	struct node_rec *nodes = NULL;
 	size_t nn = 0;
 	if (liveness_snapshot(t->live, &nodes, &nn) != PP_OK) {
@@ -621,6 +683,8 @@ int tracker_health(struct tracker *t, Pp__V1__Health *h)
 static void h_health(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!current_only(t, call))
+		return;
 	Pp__V1__Health *h = rpc_call_alloc(call, sizeof(*h));
 	pp__v1__health__init(h);
 	if (tracker_health(t, h) != PP_OK) {
@@ -689,17 +753,22 @@ static void h_replicas_added(void *svc, struct rpc_call *call)
 		if (!chunk_ok(call, q->chunks[i]->id))
 			return;
 	int64_t now = time_wall_ms();
-	for (size_t i = 0; i < q->n_chunks; i++) {
-		struct copy_ref ref = {.size = q->chunks[i]->size,
-				       .gen = q->chunks[i]->gen,
-				       .extra = q->chunks[i]->extra};
-		snprintf(ref.id, sizeof(ref.id), "%s", q->chunks[i]->id);
-		int rc = db_replica_added(t->db, q->node_id, &ref, now, now + grace_ms(t));
-		if (rc != PP_OK) {
-			rpc_call_fail(call, rc, "could not record chunk %s", q->chunks[i]->id);
-			return;
-		}
+	struct copy_ref *refs = calloc(q->n_chunks + 1, sizeof(*refs));
+	if (refs == NULL) {
+		rpc_call_fail(call, PP_EINTERNAL, "out of memory");
+		return;
 	}
+	for (size_t i = 0; i < q->n_chunks; i++) {
+		refs[i] = (struct copy_ref){.size = q->chunks[i]->size,
+					    .gen = q->chunks[i]->gen,
+					    .extra = q->chunks[i]->extra};
+		snprintf(refs[i].id, sizeof(refs[i].id), "%s", q->chunks[i]->id);
+	}
+	/* One transaction for the report (a batch of small files sends many). */
+	int rc = db_replicas_added(t->db, q->node_id, refs, q->n_chunks, now, now + grace_ms(t));
+	if (rc != PP_OK)
+		rpc_call_fail(call, rc, "could not record %zu chunks", q->n_chunks);
+	free(refs);
 }
 
 static void h_chunk_corrupt(void *svc, struct rpc_call *call)
@@ -752,6 +821,8 @@ static void put_be32(uint8_t *p, uint32_t v)
 static void h_read_meta(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!current_only(t, call))
+		return;
 	const Pp__V1__ReadMetaRequest *q = call->req->read_meta;
 	uint64_t after = q->after_seq > q->cursor_seq ? q->after_seq : q->cursor_seq;
 	size_t soft = q->max_bytes ? q->max_bytes : READ_META_SOFT_BYTES;
@@ -826,8 +897,8 @@ static void fence_workers(struct tracker *t)
 		int rc = rpc_call(t->peers, nodes[i].address, &t->auth, &req, NULL, 0,
 				  RPC_TIMEOUT_SHORT_MS, &rep);
 		if (rc != PP_OK)
-			log_warn("fence_failed", "node=%s err=\"%s\"", nodes[i].id,
-				 rpc_reply_error(&rep, rc));
+			log_warn("fence_failed", "node=%s err=%s", nodes[i].id,
+				 log_q(rpc_reply_error(&rep, rc)));
 		rpc_reply_free(&rep);
 	}
 	free(nodes);
@@ -873,6 +944,8 @@ static void h_promote(void *svc, struct rpc_call *call)
 static void h_backup(void *svc, struct rpc_call *call)
 {
 	struct tracker *t = svc;
+	if (!current_only(t, call))
+		return;
 	Pp__V1__BackupResponse *r = rpc_call_alloc(call, sizeof(*r));
 	pp__v1__backup_response__init(r);
 	int rc = backup_take(t, &r->backup_id, &r->size, &r->commit_seq);
@@ -928,5 +1001,8 @@ const struct rpc_route tracker_routes[] = {
 	ROUTE(INVENTORY, h_inventory, "inventory"),
 	ROUTE(CHUNK_CORRUPT, h_chunk_corrupt, "chunk_corrupt"),
 	ROUTE(LOCATE, h_locate, "locate"),
+	ROUTE(UPLOAD_BATCH, h_upload_batch, "upload_batch"),
+	ROUTE(COMMIT_BATCH, h_commit_batch, "commit_batch"),
+	ROUTE(PREFIX_MANIFEST, h_prefix_manifest, "prefix_manifest"),
 };
 const size_t tracker_route_count = sizeof(tracker_routes) / sizeof(tracker_routes[0]);

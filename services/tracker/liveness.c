@@ -12,9 +12,11 @@
 #include "events.h"
 #include "frame.h"
 #include "gc.h"
+#include "hash.h"
 #include "log.h"
 #include "policy.h"
 #include "pp/v1/bus.pb-c.h"
+#include "records.h"
 #include "repair.h"
 #include "timeutil.h"
 
@@ -118,7 +120,7 @@ static void on_heartbeat(struct liveness *l, nng_msg *m)
 		int64_t now = time_mono_ms();
 		if (now - l->last_refused_log >= 1000) {
 			l->last_refused_log = now;
-			log_warn("heartbeat_refused", "reason=\"%s\" code=%s", why ? why : "?",
+			log_warn("heartbeat_refused", "reason=%s code=%s", log_q(why ? why : "?"),
 				 pp_err_name(rc));
 		}
 		return;
@@ -128,7 +130,7 @@ static void on_heartbeat(struct liveness *l, nng_msg *m)
 		log_warn("heartbeat_malformed", "bytes=%zu", v.pb_len);
 		return;
 	}
-	if (!text_ok(hb->node_id, NODE_ID_MAX, false) || !text_ok(hb->address, NODE_ADDR_MAX, false) ||
+	if (node_id_check(hb->node_id) != NULL || !text_ok(hb->address, NODE_ADDR_MAX, false) ||
 	    !text_ok(hb->zone, NODE_ZONE_MAX, true)) {
 		log_warn("heartbeat_refused", "reason=\"bad node id, address or zone\"");
 		goto out;
@@ -142,7 +144,7 @@ static void on_heartbeat(struct liveness *l, nng_msg *m)
 	if (hb->term > atomic_load(&t->term) && !atomic_exchange(&t->standby, true))
 		log_error("tracker_demoted", "term=%llu worker=%s worker_term=%llu reason=\"another"
 			  " tracker was promoted\"", (unsigned long long)atomic_load(&t->term),
-			  hb->node_id, (unsigned long long)hb->term);
+			  log_q(hb->node_id), (unsigned long long)hb->term);
 	uint32_t pipe = nng_pipe_id(nng_msg_get_pipe(m));
 	pthread_mutex_lock(&l->lock);
 	struct lnode *x = find(l, hb->node_id);
@@ -299,13 +301,14 @@ static int64_t tick_step(void *arg, struct bgloop *loop)
 		const char *state = node_state_name(node_state_of(&ch[i].rec, wall));
 		log_info("node_state", "node=%s state=%s was=%s heard=%d roles=%u address=%s",
 			 ch[i].rec.id, state, ch[i].was < 0 ? "new" : node_state_name(ch[i].was),
-			 (int)ch[i].rec.heard, ch[i].rec.roles, ch[i].rec.address);
+			 (int)ch[i].rec.heard, ch[i].rec.roles, log_q(ch[i].rec.address));
 		events_node_state(l->t->events, ch[i].rec.id, state);
 	}
 	free(ch);
 	if (changed) {
 		repair_wake(l->t->repair);
 		gc_wake(l->t->gc);
+		records_wake(l->t->records);
 	}
 	return TICK_MS;
 }
@@ -350,8 +353,8 @@ int liveness_open(struct tracker *t, struct liveness **out)
 		nng_socket_set_int(l->sub, NNG_OPT_RECVBUF, 1024);
 		rv = nng_listen(l->sub, t->cfg.bus_url, NULL, 0);
 		if (rv != 0) {
-			log_error("listen_failed", "address=%s what=bus err=\"%s\"", t->cfg.bus_url,
-				  nng_strerror(rv));
+			log_error("listen_failed", "address=%s what=bus err=%s", log_q(t->cfg.bus_url),
+				  log_q(nng_strerror(rv)));
 			nng_close(l->sub);
 		}
 	}

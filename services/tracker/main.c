@@ -184,9 +184,9 @@ int main(int argc, char **argv)
 	}
 	log_info("tracker_started", "listen=%s bus=%s events=%s db=%s chunk_size=%llu replication=%llu"
 		 " role=%s follow=%s term=%llu",
-		 c->listen_url, c->bus_url, c->events_url, c->db_path,
+		 log_q(c->listen_url), log_q(c->bus_url), log_q(c->events_url), log_q(c->db_path),
 		 (unsigned long long)c->chunk_size, (unsigned long long)c->replication,
-		 c->follow_url ? "standby" : "primary", c->follow_url ? c->follow_url : "-",
+		 c->follow_url ? "standby" : "primary", log_q(c->follow_url ? c->follow_url : "-"),
 		 (unsigned long long)atomic_load(&t.term));
 	int sig = 0;
 	sigwait(&sigs, &sig);
@@ -195,13 +195,18 @@ int main(int argc, char **argv)
 out:
 	prom_http_stop(metrics_http); /* scrapes read the modules stopped below */
 	/* Every thread stops before anything is freed: loops call each other
-	 * (liveness wakes repair and collection, which read its table). */
+	 * (liveness wakes repair and collection, which read its table). Calls
+	 * to workers in flight are cut short first, so no transfer holds the
+	 * stop for its 30 s timeout, and repair stops before liveness, whose
+	 * closing bus would otherwise make every node suspect and plan copies
+	 * on the way out. */
 	rpc_server_stop(srv);
-	liveness_stop(t.live);
+	rpc_peers_shutdown(t.peers);
+	repair_stop(t.repair);
 	balance_stop(t.balance);
 	gc_stop(t.gc);
 	records_stop(t.records);
-	repair_stop(t.repair);
+	liveness_stop(t.live);
 	balance_free(t.balance);
 	gc_free(t.gc);
 	records_free(t.records);

@@ -23,6 +23,7 @@ struct tracker_metrics {
 	struct prom_family *repair_queued, *repair_in_flight, *repair_copies, *repair_bytes,
 		*repair_left, *balance_in_flight;
 	struct prom_family *db_tx;
+	struct prom_family *standby, *term;
 };
 
 static void observe_tx(void *arg, double seconds, bool committed)
@@ -63,9 +64,28 @@ static void collect_nodes(struct tracker_metrics *m)
 	free(nodes);
 }
 
+/* The cluster's view comes from the primary only: a standby's copy of the
+ * store lags and its liveness table is its own, and exporting both would
+ * count every file and node twice in a sum over trackers. */
+static void clear_cluster_view(struct tracker_metrics *m)
+{
+	struct prom_family *view[] = {m->files, m->chunks, m->under, m->lost, m->stored,
+				      m->nodes, m->node_state, m->heartbeat_age, m->node_capacity,
+				      m->node_used, m->node_chunks};
+	for (size_t i = 0; i < sizeof(view) / sizeof(view[0]); i++)
+		prom_clear(view[i]);
+}
+
 static void collect(void *arg)
 {
 	struct tracker_metrics *m = arg;
+	bool standby = atomic_load(&m->t->standby);
+	prom_set(m->standby, NULL, standby);
+	prom_set(m->term, NULL, (double)atomic_load(&m->t->term));
+	if (standby) {
+		clear_cluster_view(m);
+		return;
+	}
 	struct health_counts c;
 	if (db_health(m->t->db, &c) == PP_OK) {
 		prom_set(m->files, NULL, (double)c.files);
@@ -112,7 +132,12 @@ int tracker_metrics_register(struct tracker *t, struct prom_registry *r)
 	m.db_tx = prom_histogram(r, "pp_db_transaction_duration_seconds",
 				 "SQLite transactions of the tracker, BEGIN to COMMIT or ROLLBACK.", "result",
 				 prom_buckets_db, prom_buckets_db_n);
-	if (!m.files || !m.chunks || !m.under || !m.lost || !m.stored || !m.nodes || !m.node_state ||
+	m.standby = prom_gauge(r, "pp_tracker_standby",
+			       "1 while this tracker is a standby (it exports no pp_cluster_* or pp_node_*),"
+			       " 0 on the primary.", NULL);
+	m.term = prom_gauge(r, "pp_tracker_term", "The tracker's term; it grows with each promotion.",
+			    NULL);
+	if (!m.standby || !m.term || !m.files || !m.chunks || !m.under || !m.lost || !m.stored || !m.nodes || !m.node_state ||
 	    !m.heartbeat_age || !m.node_capacity || !m.node_used || !m.node_chunks ||
 	    !m.repair_queued || !m.repair_in_flight || !m.repair_copies || !m.repair_bytes ||
 	    !m.repair_left || !m.balance_in_flight || !m.db_tx)

@@ -165,8 +165,8 @@ static void *put_main(void *arg)
 		j->rc = rpc_call(j->t->peers, j->address, &j->t->auth, &req, j->rec->pages[p],
 				 j->rec->lens[p], PUT_TIMEOUT_MS, &rep);
 		if (j->rc != PP_OK)
-			log_warn("record_put_failed", "node=%s err=\"%s\"", j->node,
-				 rpc_reply_error(&rep, j->rc));
+			log_warn("record_put_failed", "node=%s err=%s", j->node,
+				 log_q(rpc_reply_error(&rep, j->rc)));
 		rpc_reply_free(&rep);
 	}
 	return NULL;
@@ -253,7 +253,7 @@ int records_write(struct tracker *t, const char *name, uint64_t min_seq)
 		size_t took = put_on_targets(t, name, &rec, replication);
 		records_pages_free(&rec);
 		if (took < replication) {
-			log_warn("record_not_durable", "name=\"%s\" seq=%llu workers=%zu of %u", name,
+			log_warn("record_not_durable", "name=%s seq=%llu workers=%zu needed=%u", log_q(name),
 				 (unsigned long long)head.seq, took, replication);
 			return PP_EUNAVAIL;
 		}
@@ -287,36 +287,77 @@ struct merge_counts {
 	uint64_t restored, replaced, deleted, tombstones, older, refused;
 };
 
-static void merge_done(struct records *r, struct assembly *a, struct merge_counts *c)
+/* Records assembled from one reply, merged in one transaction. */
+struct merge_batch {
+	struct merge_record *recs; /* each owns its chunks */
+	enum merge_outcome *outcomes;
+	size_t n, cap;
+};
+
+static void batch_flush(struct records *r, struct merge_batch *b, struct merge_counts *c)
 {
-	enum merge_outcome out;
-	int64_t grace = (int64_t)r->t->cfg.gc_grace_s * 1000;
-	if (db_merge_record(r->t->db, &a->m, time_wall_ms() + grace, &out) != PP_OK)
+	if (b->n == 0)
 		return;
-	switch (out) {
-	case MERGE_RESTORED:
-		c->restored++;
-		log_debug("record_restored", "name=\"%s\" seq=%llu version=%llu", a->m.name,
-			  (unsigned long long)a->m.seq, (unsigned long long)a->m.version);
-		break;
-	case MERGE_REPLACED:
-		c->replaced++;
-		break;
-	case MERGE_DELETED:
-		c->deleted++;
-		break;
-	case MERGE_TOMBSTONE:
-		c->tombstones++;
-		break;
-	default:
-		c->older++;
+	int64_t grace = (int64_t)r->t->cfg.gc_grace_s * 1000;
+	db_merge_records(r->t->db, b->recs, b->n, time_wall_ms() + grace, b->outcomes);
+	for (size_t i = 0; i < b->n; i++) {
+		switch (b->outcomes[i]) {
+		case MERGE_RESTORED:
+			c->restored++;
+			log_debug("record_restored", "name=%s seq=%llu version=%llu", log_q(b->recs[i].name),
+				  (unsigned long long)b->recs[i].seq,
+				  (unsigned long long)b->recs[i].version);
+			break;
+		case MERGE_REPLACED:
+			c->replaced++;
+			break;
+		case MERGE_DELETED:
+			c->deleted++;
+			break;
+		case MERGE_TOMBSTONE:
+			c->tombstones++;
+			break;
+		default:
+			c->older++;
+		}
+		free(b->recs[i].chunks);
 	}
+	b->n = 0;
+}
+
+static void batch_free(struct merge_batch *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		free(b->recs[i].chunks);
+	free(b->recs);
+	free(b->outcomes);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Takes the assembled record (and its chunks) into the batch. */
+static bool batch_add(struct merge_batch *b, struct assembly *a)
+{
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 64;
+		struct merge_record *recs = realloc(b->recs, cap * sizeof(*recs));
+		if (recs == NULL)
+			return false;
+		b->recs = recs;
+		enum merge_outcome *outs = realloc(b->outcomes, cap * sizeof(*outs));
+		if (outs == NULL)
+			return false;
+		b->outcomes = outs;
+		b->cap = cap;
+	}
+	b->recs[b->n++] = a->m;
+	a->m.chunks = NULL;
+	return true;
 }
 
 /* Checks one page read from a worker and adds it to the assembly; a page
  * that does not verify or does not fit is refused. */
 static void take_page(struct records *r, const char *node, const uint8_t *blob, size_t len,
-		      struct assembly *a, struct merge_counts *c)
+		      struct assembly *a, struct merge_batch *b, struct merge_counts *c)
 {
 	const uint8_t *pb;
 	size_t pb_len;
@@ -376,14 +417,17 @@ static void take_page(struct records *r, const char *node, const uint8_t *blob, 
 	a->got++;
 	if (a->got == a->pages) {
 		a->m.n_chunks = a->m.chunk_count;
-		merge_done(r, a, c);
+		if (!batch_add(b, a)) {
+			why = "out of memory";
+			goto refuse;
+		}
 		assembly_reset(a);
 	}
 	pp__v1__file_record__free_unpacked(fr, NULL);
 	return;
 refuse:
 	c->refused++;
-	log_warn("record_refused", "node=%s reason=\"%s\"", node, why ? why : "?");
+	log_warn("record_refused", "node=%s reason=%s", node, log_q(why ? why : "?"));
 	a->bad = true;
 	if (fr)
 		pp__v1__file_record__free_unpacked(fr, NULL);
@@ -403,6 +447,7 @@ static int read_from(struct records *r, const char *label, const char *address,
 	int64_t t0 = time_mono_ms();
 	struct merge_counts c = {0};
 	struct assembly a = {0};
+	struct merge_batch batch = {0};
 	Pp__V1__ReadMetaRequest rm = PP__V1__READ_META_REQUEST__INIT;
 	Pp__V1__Request req = PP__V1__REQUEST__INIT;
 	req.body_case = PP__V1__REQUEST__BODY_READ_META;
@@ -420,8 +465,8 @@ static int read_from(struct records *r, const char *label, const char *address,
 		if (rc == PP_OK && rep.resp->body_case != PP__V1__RESPONSE__BODY_READ_META)
 			rc = PP_EINTERNAL;
 		if (rc != PP_OK) {
-			log_warn("records_read_failed", "from=%s err=\"%s\"", label,
-				 rpc_reply_error(&rep, rc));
+			log_warn("records_read_failed", "from=%s err=%s", log_q(label),
+				 log_q(rpc_reply_error(&rep, rc)));
 			rpc_reply_free(&rep);
 			break;
 		}
@@ -430,10 +475,11 @@ static int read_from(struct records *r, const char *label, const char *address,
 			uint32_t len = be32(rep.payload + off);
 			if (len > rep.payload_len - off - 4)
 				break;
-			take_page(r, label, rep.payload + off + 4, len, &a, &c);
+			take_page(r, label, rep.payload + off + 4, len, &a, &batch, &c);
 			off += 4 + len;
 			pages++;
 		}
+		batch_flush(r, &batch, &c);
 		done = rr->done || rr->count == 0;
 		rm.cursor_seq = rr->cursor_seq;
 		rm.cursor_page = rr->cursor_page;
@@ -441,6 +487,7 @@ static int read_from(struct records *r, const char *label, const char *address,
 		rpc_reply_free(&rep);
 	}
 	assembly_reset(&a);
+	batch_free(&batch);
 	uint64_t changed = c.restored + c.replaced + c.deleted + c.tombstones;
 	if (merged)
 		*merged = changed;
@@ -448,7 +495,7 @@ static int read_from(struct records *r, const char *label, const char *address,
 	if (rc == PP_OK && (pages > 0 || !atomic_load(&r->t->standby)))
 		log_info("records_read", "from=%s after_seq=%llu pages=%llu restored=%llu replaced=%llu"
 			 " deleted=%llu tombstones=%llu older=%llu refused=%llu ms=%lld",
-			 label, (unsigned long long)after_seq, (unsigned long long)pages,
+			 log_q(label), (unsigned long long)after_seq, (unsigned long long)pages,
 			 (unsigned long long)c.restored, (unsigned long long)c.replaced,
 			 (unsigned long long)c.deleted, (unsigned long long)c.tombstones,
 			 (unsigned long long)c.older, (unsigned long long)c.refused,
@@ -565,6 +612,12 @@ int records_start(struct tracker *t, bool rebuild, struct records **out)
 		return PP_EINTERNAL;
 	}
 	return PP_OK;
+}
+
+void records_wake(struct records *r)
+{
+	if (r != NULL)
+		bgloop_wake(r->loop);
 }
 
 void records_stop(struct records *r)

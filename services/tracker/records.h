@@ -29,6 +29,8 @@ struct records;
 
 /* rebuild: read every record back, not only those newer than the store. */
 int records_start(struct tracker *t, bool rebuild, struct records **out);
+/* A node changed state: one just heard may have records to read. */
+void records_wake(struct records *r);
 void records_stop(struct records *r);
 void records_free(struct records *r);
 

@@ -19,6 +19,7 @@
 #include "policy.h"
 #include "rpc_client.h"
 #include "timeutil.h"
+#include "workq.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -26,6 +27,8 @@
 #include <string.h>
 
 #define DISPATCH_THREADS 16
+/* Tasks queued beyond the threads; per-node limits keep it far below. */
+#define DISPATCH_QUEUE_MAX 4096
 #define PLAN_BATCH 2048
 #define PLAN_IDLE_MS 1000
 #define PLAN_BUSY_MS 100
@@ -42,7 +45,6 @@ struct flight {
 };
 
 struct task {
-	struct task *next;
 	char chunk_id[PP_SHA256_HEX];
 	uint32_t size;
 	char target[NODE_ID_MAX];
@@ -60,12 +62,8 @@ struct rate_sample {
 struct repair {
 	struct tracker *t;
 	struct bgloop *planner;
-	pthread_t workers[DISPATCH_THREADS];
-	int n_workers;
-	pthread_mutex_t lock; /* guards everything below */
-	pthread_cond_t work_cv;
-	bool stopping;
-	struct task *head, *tail;
+	struct workq *dispatch; /* tasks, run by DISPATCH_THREADS */
+	pthread_mutex_t lock;   /* guards everything below */
 	struct flight *flights;
 	size_t n_flights, cap_flights;
 	uint64_t copies_left, bytes_left, done, bytes_done;
@@ -108,7 +106,8 @@ bool repair_chunk_busy(struct repair *r, const char *chunk_id)
 	return busy;
 }
 
-/* Lock held: record the flight and queue the task (ownership taken). */
+/* Lock held: record the flight and queue the task (ownership taken when
+ * PP_OK; on failure the caller still owns it). */
 static int flight_add(struct repair *r, struct task *tk, const char *source)
 {
 	if (r->n_flights == r->cap_flights) {
@@ -124,13 +123,10 @@ static int flight_add(struct repair *r, struct task *tk, const char *source)
 	snprintf(f->target, sizeof(f->target), "%s", tk->target);
 	snprintf(f->source, sizeof(f->source), "%s", source);
 	f->move = tk->move_from[0] != '\0';
-	tk->next = NULL;
-	if (r->tail)
-		r->tail->next = tk;
-	else
-		r->head = tk;
-	r->tail = tk;
-	pthread_cond_signal(&r->work_cv);
+	if (workq_push(r->dispatch, tk) != PP_OK) {
+		r->n_flights--; /* full or stopping: the planner tries again */
+		return PP_EUNAVAIL;
+	}
 	return PP_OK;
 }
 
@@ -172,11 +168,11 @@ static void run_task(struct repair *r, struct task *tk)
 			log_info("move_source_kept", "chunk=%s node=%s reason=\"chunk would fall below"
 				 " its factor\"", tk->chunk_id, tk->move_from);
 		log_debug("repair_copied", "chunk=%s target=%s bytes=%u ms=%lld move=%d",
-			  tk->chunk_id, tk->target, tk->size, (long long)(time_mono_ms() - t0),
+			  tk->chunk_id, log_q(tk->target), tk->size, (long long)(time_mono_ms() - t0),
 			  tk->move_from[0] != '\0');
 	} else {
-		log_warn("repair_failed", "chunk=%s target=%s err=\"%s\"", tk->chunk_id, tk->target,
-			 rpc_reply_error(&rep, rc));
+		log_warn("repair_failed", "chunk=%s target=%s err=%s", tk->chunk_id, log_q(tk->target),
+			 log_q(rpc_reply_error(&rep, rc)));
 	}
 	rpc_reply_free(&rep);
 	pthread_mutex_lock(&r->lock);
@@ -194,25 +190,16 @@ static void run_task(struct repair *r, struct task *tk)
 	bgloop_wake(r->planner);
 }
 
-static void *worker_main(void *arg)
+static void dispatch(void *arg, void *item)
 {
-	struct repair *r = arg;
-	for (;;) {
-		pthread_mutex_lock(&r->lock);
-		while (r->head == NULL && !r->stopping)
-			pthread_cond_wait(&r->work_cv, &r->lock);
-		if (r->stopping) {
-			pthread_mutex_unlock(&r->lock);
-			return NULL;
-		}
-		struct task *tk = r->head;
-		r->head = tk->next;
-		if (r->head == NULL)
-			r->tail = NULL;
-		pthread_mutex_unlock(&r->lock);
-		run_task(r, tk);
-		free(tk);
-	}
+	run_task(arg, item);
+	free(item);
+}
+
+static void drop_task(void *arg, void *item)
+{
+	(void)arg;
+	free(item);
 }
 
 static const struct node_rec *node_by_id(const struct node_rec *nodes, size_t n, const char *id)
@@ -433,14 +420,10 @@ int repair_start(struct tracker *t, struct repair **out)
 		return PP_EINTERNAL;
 	r->t = t;
 	pthread_mutex_init(&r->lock, NULL);
-	time_cond_init(&r->work_cv);
-	for (int i = 0; i < DISPATCH_THREADS; i++) {
-		if (pthread_create(&r->workers[i], NULL, worker_main, r) != 0) {
-			log_error("thread_start_failed", "thread=repair_dispatch index=%d", i);
-			repair_free(r);
-			return PP_EINTERNAL;
-		}
-		r->n_workers++;
+	if (workq_start("repair_dispatch", DISPATCH_THREADS, DISPATCH_QUEUE_MAX, dispatch, drop_task, r,
+			&r->dispatch) != PP_OK) {
+		repair_free(r);
+		return PP_EINTERNAL;
 	}
 	/* The planner reads t->repair (through tracker_health): publish first. */
 	*out = r;
@@ -457,13 +440,7 @@ void repair_stop(struct repair *r)
 	if (r == NULL)
 		return;
 	bgloop_stop(r->planner);
-	pthread_mutex_lock(&r->lock);
-	r->stopping = true;
-	pthread_cond_broadcast(&r->work_cv);
-	pthread_mutex_unlock(&r->lock);
-	for (int i = 0; i < r->n_workers; i++)
-		pthread_join(r->workers[i], NULL);
-	r->n_workers = 0;
+	workq_stop(r->dispatch);
 }
 
 void repair_free(struct repair *r)
@@ -472,13 +449,8 @@ void repair_free(struct repair *r)
 		return;
 	repair_stop(r);
 	bgloop_free(r->planner);
-	while (r->head) {
-		struct task *tk = r->head;
-		r->head = tk->next;
-		free(tk);
-	}
+	workq_free(r->dispatch);
 	free(r->flights);
 	pthread_mutex_destroy(&r->lock);
-	pthread_cond_destroy(&r->work_cv);
 	free(r);
 }

@@ -1,16 +1,21 @@
 /* RPC handlers of pp-worker; see handlers.h. The service pointer is the
  * struct worker.
  *
- * Chunk bytes go straight from disk into the reply frame's payload and are
- * verified there before the reply leaves; on any failure the payload is cut
- * to zero so unverified bytes are never sent. A put is acknowledged only
- * after the tracker recorded the replica (DESIGN.md, "Flows": Upload). */
+ * Chunk bytes go straight from disk into the reply frame's payload. A whole
+ * chunk is sent without hashing it here: every reader verifies it against
+ * the id (one hash per byte end to end) and a mismatch comes back as a
+ * verify_chunk, which re-hashes the copy before anything is quarantined. A
+ * range, which its reader cannot check, is verified before it leaves; on
+ * any failure the payload is cut to zero. A put is acknowledged only after
+ * the tracker recorded the replica (DESIGN.md, "Flows": Upload). */
 #define _GNU_SOURCE
 #include "handlers.h"
 #include "errors.h"
 #include "frame.h"
 #include "flags.h"
 #include "hash.h"
+#include "keeper.h"
+#include "put_batch.h"
 #include "log.h"
 #include "meta_log.h"
 #include "meta_record.h"
@@ -79,6 +84,11 @@ static void h_put_chunk(void *svc, struct rpc_call *call)
 		return;
 	}
 	inflight_begin(w);
+	/* The bytes are written here first, then the request's own frame goes
+	 * down the pipeline (no copy: a forwarding put holds one chunk, not
+	 * two), while this copy is fsynced and registered. */
+	struct store_staged *staged = NULL;
+	int rc = store_stage(w->store, id, call->payload, call->payload_len, false, &staged);
 	struct transfer_forward fwd = {
 		.w = w,
 		.chunk_id = id,
@@ -87,10 +97,14 @@ static void h_put_chunk(void *svc, struct rpc_call *call)
 		.payload = call->payload,
 		.payload_len = call->payload_len,
 	};
-	if (forwarding && transfer_forward_start(&fwd) != PP_OK)
-		fwd.rc = PP_EINTERNAL;
+	if (forwarding) {
+		fwd.msg = rpc_call_take_request(call); /* call->payload goes with it */
+		if (transfer_forward_start(&fwd) != PP_OK)
+			fwd.rc = PP_EINTERNAL;
+	}
 	struct store_copy copy;
-	int rc = store_put(w->store, id, call->payload, call->payload_len, false, &copy);
+	if (rc == PP_OK)
+		rc = store_finish(w->store, staged, &copy);
 	bool registered = false;
 	if (rc == PP_OK)
 		registered = transfer_register(w, id, &copy) == PP_OK;
@@ -133,17 +147,96 @@ static void h_put_chunk(void *svc, struct rpc_call *call)
 	call->resp.put_chunk = pr;
 }
 
-/* Direct access: pulls the chunk from peers as an extra copy. */
-static int fetch_good_copy(struct worker *w, const char *id)
+/* A chunk pulled for a direct get: its bytes went to the reader already;
+ * the keeper makes the extra copy durable and registers it (DESIGN.md,
+ * "Direct node access"). Queued after the reply, since a full queue waits. */
+struct kept_copy {
+	struct worker *w;
+	struct store_staged *staged;
+	char id[PP_SHA256_HEX];
+	char source[128];
+};
+
+static void keep_copy_after_reply(void *arg)
 {
+	struct kept_copy *k = arg;
+	keeper_add(k->w->keeper, k->staged, k->id, k->source);
+	free(k);
+}
+
+/* Cuts [offset, offset+length) out of a whole chunk already in the reply. */
+static int reply_range(struct rpc_call *call, uint8_t *buf, size_t len, uint32_t offset,
+		       uint32_t length)
+{
+	size_t want = len - offset;
+	if (length != 0 && length < want)
+		want = length;
+	if (offset > 0)
+		memmove(buf, buf + offset, want);
+	return rpc_call_reply_payload_truncate(call, want);
+}
+
+static void get_chunk_reply(struct rpc_call *call, size_t size, bool fetched)
+{
+	Pp__V1__GetChunkResponse *gr = rpc_call_alloc(call, sizeof(*gr));
+	pp__v1__get_chunk_response__init(gr);
+	gr->size = (uint32_t)size;
+	gr->fetched = fetched;
+	call->resp.body_case = PP__V1__RESPONSE__BODY_GET_CHUNK;
+	call->resp.get_chunk = gr;
+}
+
+/* Direct node access, a chunk this worker does not hold: pull it from the
+ * least busy source (verified on arrival), write the copy to a temp file,
+ * answer with the pulled message itself and leave the fsync and the
+ * registration to the keeper, so the reader waits for one transfer and one
+ * hash, not for the disk, and the transfer slot is free again at once. */
+static void get_missing(struct worker *w, struct rpc_call *call, const Pp__V1__GetChunkRequest *r)
+{
+	const char *id = r->chunk_id;
 	int rc = worker_slot_take(w, WORKER_SLOT_WAIT_MS);
-	if (rc != PP_OK)
-		return rc;
+	if (rc != PP_OK) {
+		rpc_call_fail(call, rc, "worker busy: too many transfers in flight");
+		return;
+	}
 	inflight_begin(w);
-	rc = transfer_pull(w, id, NULL, 0, true);
+	struct rpc_reply got;
+	struct store_staged *staged = NULL;
+	char source[128] = "";
+	rc = transfer_fetch(w, id, r->sources, r->n_sources, &got, source, sizeof(source));
+	if (rc == PP_OK && r->offset > got.payload_len)
+		rc = PP_EINVAL;
+	if (rc == PP_OK && store_stage(w->store, id, got.payload, got.payload_len, true, &staged) !=
+			       PP_OK)
+		staged = NULL; /* no room: serve it all the same, keep nothing */
+	size_t size = got.payload_len;
+	uint8_t *buf = NULL;
+	if (rc == PP_OK) {
+		rc = rpc_call_reply_relay(call, got.msg, &buf);
+		if (rc == PP_OK)
+			got.msg = NULL; /* the reply owns it now */
+	}
+	if (rc == PP_OK)
+		rc = reply_range(call, buf, size, r->offset, r->length);
+	rpc_reply_free(&got);
 	inflight_end(w);
 	worker_slot_give(w);
-	return rc;
+	if (rc != PP_OK) {
+		store_stage_abort(w->store, staged);
+		rpc_call_reply_payload_drop(call);
+		rpc_call_fail(call, rc, "chunk %s: %s", id, pp_strerror(rc));
+		return;
+	}
+	get_chunk_reply(call, size, true);
+	struct kept_copy *k = staged ? malloc(sizeof(*k)) : NULL;
+	if (k == NULL) {
+		store_stage_abort(w->store, staged);
+		return;
+	}
+	*k = (struct kept_copy){.w = w, .staged = staged};
+	snprintf(k->id, sizeof(k->id), "%s", id);
+	snprintf(k->source, sizeof(k->source), "%s", source);
+	rpc_call_after_reply(call, keep_copy_after_reply, k);
 }
 
 static void h_get_chunk(void *svc, struct rpc_call *call)
@@ -155,16 +248,11 @@ static void h_get_chunk(void *svc, struct rpc_call *call)
 		rpc_call_fail(call, PP_EINVAL, "invalid chunk id");
 		return;
 	}
-	bool fetched = false;
 	uint32_t size;
 	int rc = store_size(w->store, id, &size);
 	if (rc == PP_ENOTFOUND && r->fetch_missing) {
-		/* Direct node access: become a source of this chunk. */
-		rc = fetch_good_copy(w, id);
-		if (rc == PP_OK || store_has(w->store, id)) {
-			fetched = true;
-			rc = store_size(w->store, id, &size);
-		}
+		get_missing(w, call, r);
+		return;
 	}
 	if (rc != PP_OK) {
 		rpc_call_fail(call, rc, "chunk %s: %s", id, pp_strerror(rc));
@@ -179,31 +267,52 @@ static void h_get_chunk(void *svc, struct rpc_call *call)
 		rpc_call_fail(call, PP_EINTERNAL, "cannot allocate the reply");
 		return;
 	}
+	/* A whole chunk goes out as stored: the reader hashes it anyway. A
+	 * range cannot be checked by its reader, so it is verified here. */
+	bool whole = r->offset == 0 && (r->length == 0 || r->length >= size);
 	size_t len = 0;
-	rc = store_read(w->store, id, buf, size, &len, true);
-	if (rc == PP_EINTEGRITY && r->fetch_missing && fetch_good_copy(w, id) == PP_OK) {
-		/* Our copy was bad (now quarantined and reported): serve a fresh,
-		 * verified one pulled from a peer instead of failing the reader. */
-		fetched = true;
-		rc = store_read(w->store, id, buf, size, &len, true);
+	rc = whole ? store_read_unverified(w->store, id, buf, size, &len)
+		   : store_read(w->store, id, buf, size, &len, true);
+	if ((rc == PP_EINTEGRITY || rc == PP_ENOTFOUND) && r->fetch_missing) {
+		/* Our copy was bad (now quarantined and reported) or vanished:
+		 * pull a fresh one for the reader instead of failing it. */
+		rpc_call_reply_payload_drop(call);
+		get_missing(w, call, r);
+		return;
 	}
+	if (rc == PP_OK)
+		rc = reply_range(call, buf, len, r->offset, r->length);
 	if (rc != PP_OK) {
 		rpc_call_reply_payload_truncate(call, 0);
 		rpc_call_fail(call, rc, "chunk %s: %s", id, pp_strerror(rc));
 		return;
 	}
-	size_t want = len - r->offset;
-	if (r->length != 0 && r->length < want)
-		want = r->length;
-	if (r->offset > 0)
-		memmove(buf, buf + r->offset, want);
-	rpc_call_reply_payload_truncate(call, want);
-	Pp__V1__GetChunkResponse *gr = rpc_call_alloc(call, sizeof(*gr));
-	pp__v1__get_chunk_response__init(gr);
-	gr->size = (uint32_t)len;
-	gr->fetched = fetched;
-	call->resp.body_case = PP__V1__RESPONSE__BODY_GET_CHUNK;
-	call->resp.get_chunk = gr;
+	get_chunk_reply(call, len, false);
+}
+
+/* A reader got bytes from us that did not match the id: check our copy
+ * ourselves; only a copy that fails here is quarantined (and reported). */
+static void h_verify_chunk(void *svc, struct rpc_call *call)
+{
+	struct worker *w = svc;
+	const char *id = call->req->verify_chunk->chunk_id;
+	if (!chunk_id_valid(id)) {
+		rpc_call_fail(call, PP_EINVAL, "invalid chunk id");
+		return;
+	}
+	int rc = store_verify(w->store, id);
+	log_info("chunk_verify_asked", "chunk=%s result=%s", id,
+		 rc == PP_OK ? "good" : rc == PP_EINTEGRITY ? "corrupt" : pp_err_name(rc));
+	if (rc != PP_OK && rc != PP_EINTEGRITY && rc != PP_ENOTFOUND) {
+		rpc_call_fail(call, rc, "cannot verify chunk %s: %s", id, pp_strerror(rc));
+		return;
+	}
+	Pp__V1__VerifyChunkResponse *vr = rpc_call_alloc(call, sizeof(*vr));
+	pp__v1__verify_chunk_response__init(vr);
+	vr->held = rc != PP_ENOTFOUND;
+	vr->corrupt = rc == PP_EINTEGRITY;
+	call->resp.body_case = PP__V1__RESPONSE__BODY_VERIFY_CHUNK;
+	call->resp.verify_chunk = vr;
 }
 
 static void h_has_chunks(void *svc, struct rpc_call *call)
@@ -428,10 +537,12 @@ static void h_proxy(void *svc, struct rpc_call *call)
 const struct rpc_route worker_routes[] = {
 	{PP__V1__REQUEST__BODY_PING, h_ping, "ping"},
 	{PP__V1__REQUEST__BODY_PUT_CHUNK, h_put_chunk, "put_chunk"},
+	{PP__V1__REQUEST__BODY_PUT_CHUNKS, h_put_chunks, "put_chunks"},
 	{PP__V1__REQUEST__BODY_GET_CHUNK, h_get_chunk, "get_chunk"},
 	{PP__V1__REQUEST__BODY_HAS_CHUNKS, h_has_chunks, "has_chunks"},
 	{PP__V1__REQUEST__BODY_DELETE_CHUNKS, h_delete_chunks, "delete_chunks"},
 	{PP__V1__REQUEST__BODY_PULL_CHUNK, h_pull_chunk, "pull_chunk"},
+	{PP__V1__REQUEST__BODY_VERIFY_CHUNK, h_verify_chunk, "verify_chunk"},
 	{PP__V1__REQUEST__BODY_PUT_META, h_put_meta, "put_meta"},
 	{PP__V1__REQUEST__BODY_READ_META, h_read_meta, "read_meta"},
 	{PP__V1__REQUEST__BODY_DELETE_META, h_delete_meta, "delete_meta"},
@@ -440,5 +551,6 @@ const struct rpc_route worker_routes[] = {
 	{PP__V1__REQUEST__BODY_NODES, h_proxy, "nodes"},
 	{PP__V1__REQUEST__BODY_HEALTH, h_proxy, "health"},
 	{PP__V1__REQUEST__BODY_LOCATE, h_proxy, "locate"},
+	{PP__V1__REQUEST__BODY_PREFIX_MANIFEST, h_proxy, "prefix_manifest"},
 };
 const size_t worker_route_count = sizeof(worker_routes) / sizeof(worker_routes[0]);

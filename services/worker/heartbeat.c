@@ -69,7 +69,7 @@ static int64_t heartbeat_step(void *arg, struct bgloop *loop)
 	if (atomic_exchange(&hb->connected, false)) {
 		/* A new bus connection is most often a tracker that (re)started:
 		 * it gets a full inventory now, not at the next interval. */
-		log_info("bus_connected", "buses=%s", hb->w->cfg.bus);
+		log_info("bus_connected", "buses=%s", log_q(hb->w->cfg.bus));
 		trackers_inventory_request(hb->w);
 	}
 	publish(hb);
@@ -98,8 +98,8 @@ int heartbeat_start(struct worker *w, struct heartbeat **out)
 	for (size_t i = 0; i < w->n_buses; i++) {
 		rv = nng_dial(hb->sock, w->buses[i], NULL, NNG_FLAG_NONBLOCK);
 		if (rv != 0) {
-			log_error("bus_dial_failed", "address=%s err=\"%s\"", w->buses[i],
-				  nng_strerror(rv));
+			log_error("bus_dial_failed", "address=%s err=%s", log_q(w->buses[i]),
+				  log_q(nng_strerror(rv)));
 			nng_close(hb->sock);
 			bgloop_free(hb->loop);
 			goto fail;

@@ -101,13 +101,13 @@ int inventory_send(struct inventory *inv)
 		rc = rpc_call(w->peers, inv->addr, &w->auth, &req, NULL, 0, INVENTORY_CALL_TIMEOUT_MS,
 			      &reply);
 		if (rc != PP_OK)
-			log_warn("inventory_failed", "tracker=%s page=%zu err=\"%s\"", inv->addr, p,
-				 rpc_reply_error(&reply, rc));
+			log_warn("inventory_failed", "tracker=%s page=%zu err=%s", log_q(inv->addr), p,
+				 log_q(rpc_reply_error(&reply, rc)));
 		rpc_reply_free(&reply);
 		if (rc != PP_OK)
 			goto out;
 	}
-	log_info("inventory_sent", "tracker=%s chunks=%zu pages=%zu", inv->addr, n, pages);
+	log_info("inventory_sent", "tracker=%s chunks=%zu pages=%zu", log_q(inv->addr), n, pages);
 out:
 	free(msgs);
 	free(ptrs);
@@ -130,8 +130,8 @@ static int send_corrupt(struct inventory *inv, const char *chunk_id, uint64_t ge
 	if (rc == PP_OK)
 		log_info("corrupt_reported", "chunk=%s", chunk_id);
 	else
-		log_warn("corrupt_report_failed", "chunk=%s err=\"%s\"", chunk_id,
-			 rpc_reply_error(&reply, rc));
+		log_warn("corrupt_report_failed", "chunk=%s err=%s", chunk_id,
+			 log_q(rpc_reply_error(&reply, rc)));
 	rpc_reply_free(&reply);
 	return rc;
 }
@@ -223,16 +223,16 @@ static int64_t inventory_step(void *arg, struct bgloop *loop)
 		int rc = tracker_ping(inv, &reply);
 		if (rc != PP_OK) {
 			inv->attempts++;
-			log_warn("tracker_unreachable", "address=%s attempt=%u retry_ms=%lld err=\"%s\"",
-				 inv->addr, inv->attempts, (long long)inv->backoff_ms,
-				 rpc_reply_error(&reply, rc));
+			log_warn("tracker_unreachable", "address=%s attempt=%u retry_ms=%lld err=%s",
+				 log_q(inv->addr), inv->attempts, (long long)inv->backoff_ms,
+				 log_q(rpc_reply_error(&reply, rc)));
 			rpc_reply_free(&reply);
 			int64_t delay = inv->backoff_ms;
 			inv->backoff_ms = delay * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : delay * 2;
 			return delay;
 		}
 		rpc_reply_free(&reply);
-		log_info("tracker_connected", "address=%s attempts=%u", inv->addr, inv->attempts);
+		log_info("tracker_connected", "address=%s attempts=%u", log_q(inv->addr), inv->attempts);
 		inv->connected = true;
 		inv->attempts = 0;
 		inv->backoff_ms = BACKOFF_MIN_MS;

@@ -12,6 +12,7 @@
 #include "hash.h"
 #include "heartbeat.h"
 #include "inventory.h"
+#include "keeper.h"
 #include "log.h"
 #include "meta_log.h"
 #include "metrics.h"
@@ -30,7 +31,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WORKER_ID_MAX 64
 
 static void on_corrupt(void *arg, const char *chunk_id, uint64_t gen)
 {
@@ -69,21 +69,6 @@ static int split_trackers(struct worker *w)
 	}
 	return PP_OK;
 }
-
-static bool id_valid(const char *id)
-{
-	size_t n = strlen(id);
-	if (n == 0 || n > WORKER_ID_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = id[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '-' || c == '_' || c == '.'))
-			return false;
-	}
-	return true;
-}
-
 
 static int parse_flags(int argc, char **argv, struct worker_config *cfg, const char **key_file,
 		       const char **metrics_addr)
@@ -131,7 +116,7 @@ static int parse_flags(int argc, char **argv, struct worker_config *cfg, const c
 		return FLAGS_ERROR;
 	}
 	const char *why = NULL;
-	if (!id_valid(cfg->id))
+	if (node_id_check(cfg->id) != NULL)
 		why = "--id must be 1-64 characters of [A-Za-z0-9._-]";
 	else if (!tcp_address(cfg->listen) || (cfg->advertise && !tcp_address(cfg->advertise)))
 		why = "--listen and --advertise must be tcp://HOST:PORT addresses";
@@ -195,7 +180,7 @@ int main(int argc, char **argv)
 		.cb_arg = &w,
 	};
 	if (store_open(&sc, &w.store, err, sizeof(err)) != PP_OK) {
-		log_error("store_unusable", "dir=%s err=\"%s\"", w.cfg.data_dir, err);
+		log_error("store_unusable", "dir=%s err=%s", log_q(w.cfg.data_dir), log_q(err));
 		fprintf(stderr, "pp-worker: %s\n", err);
 		goto out;
 	}
@@ -204,11 +189,11 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (meta_log_open(w.cfg.data_dir, &w.auth, NULL, &w.meta, err, sizeof(err)) != PP_OK) {
-		log_error("meta_log_unusable", "dir=%s err=\"%s\"", w.cfg.data_dir, err);
+		log_error("meta_log_unusable", "dir=%s err=%s", log_q(w.cfg.data_dir), log_q(err));
 		fprintf(stderr, "pp-worker: %s\n", err);
 		goto out;
 	}
-	if (rpc_peers_new(&w.peers) != PP_OK)
+	if (rpc_peers_new(&w.peers) != PP_OK || keeper_start(&w, &w.keeper) != PP_OK)
 		goto out;
 	struct rpc_server_config srv_cfg = {
 		.listen_url = w.cfg.listen,
@@ -241,14 +226,16 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	log_info("worker_started", "id=%s listen=%s advertise=%s zone=%s tracker=%s bus=%s",
-		 w.cfg.id, w.cfg.listen, w.cfg.advertise, w.cfg.zone, w.cfg.tracker, w.cfg.bus);
+		 w.cfg.id, log_q(w.cfg.listen), log_q(w.cfg.advertise), w.cfg.zone, log_q(w.cfg.tracker), log_q(w.cfg.bus));
 	int sig = 0;
 	sigwait(&stop_signals, &sig);
 	log_info("worker_stopping", "signal=%d", sig);
 	exit_code = 0;
 out:
 	prom_http_stop(metrics_http); /* scrapes read the modules stopped below */
-	rpc_server_stop(server);
+	rpc_server_stop(server); /* requests in progress finish first */
+	rpc_peers_shutdown(w.peers);
+	keeper_stop(w.keeper);
 	scrub_stop(scrub);
 	heartbeat_stop(hb);
 	for (size_t i = 0; i < WORKER_TRACKERS_MAX; i++) {

@@ -8,6 +8,7 @@
  * indices change at compaction, which rebuilds the name table. */
 #define _GNU_SOURCE
 #include "meta_log.h"
+#include "meta_log_impl.h"
 #include "errors.h"
 #include "fsutil.h"
 #include "hash.h"
@@ -27,56 +28,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define ENTRY_HEADER_BYTES 16
 #define SEGMENT_MAX_DEFAULT (64ull << 20)
 #define COMPACT_MIN_DEAD_DEFAULT (4ull << 20)
-#define POS(seg, off) (((uint64_t)(seg) << 40) | (uint64_t)(off))
-#define META_PATH_MAX 4096
-
-struct mentry {
-	uint8_t name_hash[META_NAME_HASH_BYTES];
-	uint64_t seq;
-	uint32_t page, pages;
-	uint32_t seg;
-	uint64_t off; /* of the entry header in its segment */
-	uint32_t len; /* of the record */
-	bool live;
-};
-
-/* Per name: the newest complete seq and the entries (indices) still live. */
-struct mname {
-	uint8_t hash[META_NAME_HASH_BYTES];
-	bool used;
-	uint64_t complete_seq;
-	uint32_t *idx;
-	uint32_t n, cap;
-};
-
-struct meta_log {
-	char dir[META_PATH_MAX - 32]; /* room for "/NNNNNNNN.log" after it */
-	const struct auth *auth;
-	uint64_t segment_max, compact_min; /* bytes */
-	pthread_mutex_t lock;
-	pthread_cond_t synced_cv;
-	struct mentry *e;
-	size_t n, cap;
-	struct mname *names; /* open addressing, power-of-two size */
-	size_t names_cap, names_used;
-	uint32_t *sorted;    /* live entry indices in read order, when !unsorted */
-	size_t n_sorted, cap_sorted;
-	bool unsorted;
-	int fd;              /* current segment, O_APPEND */
-	uint32_t seg;
-	uint64_t seg_bytes;
-	uint32_t first_seg;
-	uint64_t written, synced; /* positions */
-	bool syncing;
-	uint64_t live_bytes, dead_bytes;
-};
 
 /* ---- small helpers ----------------------------------------------------- */
 
-static void put_be32(uint8_t *p, uint32_t v)
+void meta_put_be32(uint8_t *p, uint32_t v)
 {
 	p[0] = (uint8_t)(v >> 24);
 	p[1] = (uint8_t)(v >> 16);
@@ -95,12 +52,12 @@ static void digest(const void *data, size_t len, uint8_t out[32])
 	EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
 }
 
-static void seg_path(const struct meta_log *m, uint32_t seg, char *out)
+void meta_seg_path(const struct meta_log *m, uint32_t seg, char *out)
 {
 	snprintf(out, META_PATH_MAX, "%s/%08u.log", m->dir, seg);
 }
 
-static int cmp_key(const struct mentry *a, const struct mentry *b)
+int meta_cmp_key(const struct mentry *a, const struct mentry *b)
 {
 	if (a->seq != b->seq)
 		return a->seq < b->seq ? -1 : 1;
@@ -233,7 +190,7 @@ static int index_add(struct meta_log *m, const struct mentry *in)
 	}
 	if (!m->unsorted) {
 		const struct mentry *last = m->n_sorted ? &m->e[m->sorted[m->n_sorted - 1]] : NULL;
-		if (last != NULL && cmp_key(last, &m->e[i]) > 0) {
+		if (last != NULL && meta_cmp_key(last, &m->e[i]) > 0) {
 			m->unsorted = true;
 		} else {
 			if (m->n_sorted == m->cap_sorted) {
@@ -285,7 +242,7 @@ static int parse_record(const struct auth *a, const uint8_t *rec, size_t len, st
 
 /* ---- open ---------------------------------------------------------------- */
 
-static int read_full(int fd, uint8_t *buf, size_t len, uint64_t off)
+int meta_read_full(int fd, uint8_t *buf, size_t len, uint64_t off)
 {
 	size_t got = 0;
 	while (got < len) {
@@ -303,7 +260,7 @@ static int read_full(int fd, uint8_t *buf, size_t len, uint64_t off)
 static int scan_segment(struct meta_log *m, uint32_t seg, bool last)
 {
 	char path[META_PATH_MAX];
-	seg_path(m, seg, path);
+	meta_seg_path(m, seg, path);
 	int fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return PP_EINTERNAL;
@@ -319,7 +276,7 @@ static int scan_segment(struct meta_log *m, uint32_t seg, bool last)
 	while (off < size) {
 		const char *why = NULL;
 		uint32_t len = 0;
-		if (size - off < ENTRY_HEADER_BYTES || read_full(fd, hdr, sizeof(hdr), off) != 0 ||
+		if (size - off < ENTRY_HEADER_BYTES || meta_read_full(fd, hdr, sizeof(hdr), off) != 0 ||
 		    memcmp(hdr, "PPML", 4) != 0 || (len = get_be32(hdr + 4)) == 0 ||
 		    len > META_RECORD_MAX || size - off - ENTRY_HEADER_BYTES < len)
 			why = "torn or foreign entry";
@@ -328,7 +285,7 @@ static int scan_segment(struct meta_log *m, uint32_t seg, bool last)
 			why = "out of memory";
 		if (g)
 			rec = g;
-		if (why == NULL && read_full(fd, rec, len, off + ENTRY_HEADER_BYTES) != 0)
+		if (why == NULL && meta_read_full(fd, rec, len, off + ENTRY_HEADER_BYTES) != 0)
 			why = "short read";
 		if (why == NULL) {
 			digest(rec, len, sum);
@@ -337,20 +294,20 @@ static int scan_segment(struct meta_log *m, uint32_t seg, bool last)
 		}
 		if (why != NULL) {
 			if (last && ftruncate(fd, (off_t)off) == 0) {
-				log_warn("meta_log_truncated", "segment=%u offset=%llu reason=\"%s\"", seg,
-					 (unsigned long long)off, why);
+				log_warn("meta_log_truncated", "segment=%u offset=%llu reason=%s", seg,
+					 (unsigned long long)off, log_q(why));
 				size = off;
 			} else {
-				log_error("meta_log_damaged", "segment=%u offset=%llu reason=\"%s\"", seg,
-					  (unsigned long long)off, why);
+				log_error("meta_log_damaged", "segment=%u offset=%llu reason=%s", seg,
+					  (unsigned long long)off, log_q(why));
 			}
 			break;
 		}
 		struct mentry e;
 		if (parse_record(m->auth, rec, len, &e, &why) != PP_OK) {
 			skipped++;
-			log_warn("meta_record_skipped", "segment=%u offset=%llu reason=\"%s\"", seg,
-				 (unsigned long long)off, why);
+			log_warn("meta_record_skipped", "segment=%u offset=%llu reason=%s", seg,
+				 (unsigned long long)off, log_q(why));
 		} else if (wanted(m, e.name_hash, e.seq, e.page)) {
 			e.seg = seg;
 			e.off = off;
@@ -384,7 +341,7 @@ static int cmp_u32(const void *a, const void *b)
 static int open_segment(struct meta_log *m, uint32_t seg)
 {
 	char path[META_PATH_MAX];
-	seg_path(m, seg, path);
+	meta_seg_path(m, seg, path);
 	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return PP_EINTERNAL;
@@ -460,7 +417,7 @@ int meta_log_open(const char *data_dir, const struct auth *auth,
 		/* Reopen the last segment for appending. */
 		close(m->fd);
 		char path[META_PATH_MAX];
-		seg_path(m, m->seg, path);
+		meta_seg_path(m, m->seg, path);
 		m->fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
 		rc = m->fd >= 0 ? PP_OK : PP_EINTERNAL;
 	}
@@ -471,7 +428,7 @@ int meta_log_open(const char *data_dir, const struct auth *auth,
 		return rc;
 	}
 	log_info("meta_log_opened", "dir=%s records=%zu live_bytes=%llu dead_bytes=%llu segment=%u",
-		 m->dir, m->n, (unsigned long long)m->live_bytes, (unsigned long long)m->dead_bytes,
+		 log_q(m->dir), m->n, (unsigned long long)m->live_bytes, (unsigned long long)m->dead_bytes,
 		 m->seg);
 	*out = m;
 	return PP_OK;
@@ -530,7 +487,7 @@ static int sync_upto(struct meta_log *m, uint64_t pos)
 		if (rv == 0 && target > m->synced)
 			m->synced = target;
 		if (rv != 0) {
-			log_error("meta_log_sync_failed", "segment=%u err=\"%s\"", m->seg, strerror(errno));
+			log_error("meta_log_sync_failed", "segment=%u err=%s", m->seg, log_q(strerror(errno)));
 			rc = PP_EINTERNAL;
 		}
 		pthread_cond_broadcast(&m->synced_cv);
@@ -559,7 +516,7 @@ static int append_locked(struct meta_log *m, const uint8_t *rec, uint32_t len, s
 	}
 	uint8_t hdr[ENTRY_HEADER_BYTES], sum[32];
 	memcpy(hdr, "PPML", 4);
-	put_be32(hdr + 4, len);
+	meta_put_be32(hdr + 4, len);
 	digest(rec, len, sum);
 	memcpy(hdr + 8, sum, 8);
 	int err = write_all(m->fd, hdr, sizeof(hdr));
@@ -609,7 +566,7 @@ static void compact_locked(struct meta_log *m)
 			if (rfd >= 0 && rfd != old_fd)
 				close(rfd);
 			char path[META_PATH_MAX];
-			seg_path(m, live[i].seg, path);
+			meta_seg_path(m, live[i].seg, path);
 			rfd = open(path, O_RDONLY | O_CLOEXEC);
 			rseg = live[i].seg;
 		}
@@ -618,7 +575,7 @@ static void compact_locked(struct meta_log *m)
 			rec = g;
 		uint64_t pos;
 		if (rfd < 0 || g == NULL ||
-		    read_full(rfd, rec, live[i].len, live[i].off + ENTRY_HEADER_BYTES) != 0)
+		    meta_read_full(rfd, rec, live[i].len, live[i].off + ENTRY_HEADER_BYTES) != 0)
 			rc = PP_EINTERNAL;
 		else
 			rc = append_locked(m, rec, live[i].len, &live[i], &pos);
@@ -637,7 +594,7 @@ static void compact_locked(struct meta_log *m)
 	close(old_fd);
 	for (uint32_t s = old_first; s <= old_last; s++) {
 		char path[META_PATH_MAX];
-		seg_path(m, s, path);
+		meta_seg_path(m, s, path);
 		unlink(path);
 	}
 	fs_fsync_dir(m->dir);
@@ -663,7 +620,7 @@ int meta_log_put(struct meta_log *m, const uint8_t *rec, size_t len)
 	const char *why = NULL;
 	int rc = parse_record(m->auth, rec, len, &e, &why);
 	if (rc != PP_OK) {
-		log_warn("meta_record_refused", "reason=\"%s\"", why);
+		log_warn("meta_record_refused", "reason=%s", log_q(why));
 		return rc;
 	}
 	uint64_t pos = 0;
@@ -695,108 +652,4 @@ int meta_log_forget_below(struct meta_log *m, const uint8_t name_hash[META_NAME_
 	}
 	pthread_mutex_unlock(&m->lock);
 	return PP_OK;
-}
-
-/* ---- read ------------------------------------------------------------------ */
-
-static int cmp_idx(const void *a, const void *b, void *arg)
-{
-	const struct meta_log *m = arg;
-	return cmp_key(&m->e[*(const uint32_t *)a], &m->e[*(const uint32_t *)b]);
-}
-
-/* Lock held: m->sorted lists every live entry in key order. */
-static int ensure_sorted(struct meta_log *m)
-{
-	if (!m->unsorted)
-		return PP_OK;
-	uint32_t *g = realloc(m->sorted, (m->n ? m->n : 1) * sizeof(*g));
-	if (g == NULL)
-		return PP_EINTERNAL;
-	m->sorted = g;
-	m->cap_sorted = m->n ? m->n : 1;
-	m->n_sorted = 0;
-	for (size_t i = 0; i < m->n; i++)
-		if (m->e[i].live)
-			m->sorted[m->n_sorted++] = (uint32_t)i;
-	qsort_r(m->sorted, m->n_sorted, sizeof(*m->sorted), cmp_idx, m);
-	m->unsorted = false;
-	return PP_OK;
-}
-
-int meta_log_read(struct meta_log *m, uint64_t after_seq, struct meta_cursor *cursor,
-		  uint8_t *buf, size_t soft, size_t cap, size_t *used, uint32_t *count, bool *done)
-{
-	*used = 0;
-	*count = 0;
-	*done = false;
-	struct mentry from = {.seq = cursor->seq, .page = cursor->page};
-	memcpy(from.name_hash, cursor->name_hash, META_NAME_HASH_BYTES);
-	bool at_start = cursor->seq == 0;
-	if (at_start || from.seq < after_seq + 1) {
-		memset(&from, 0, sizeof(from));
-		from.seq = after_seq + 1;
-		at_start = true;
-	}
-	pthread_mutex_lock(&m->lock);
-	int rc = ensure_sorted(m);
-	/* First entry strictly after the cursor (at or after the start key). */
-	size_t lo = 0, hi = rc == PP_OK ? m->n_sorted : 0;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = cmp_key(&m->e[m->sorted[mid]], &from);
-		if (c < 0 || (c == 0 && !at_start))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	int fd = -1;
-	uint32_t fd_seg = 0;
-	size_t i = lo;
-	for (; rc == PP_OK && i < m->n_sorted; i++) {
-		const struct mentry *e = &m->e[m->sorted[i]];
-		if (!e->live)
-			continue;
-		if (*used + 4 + e->len > cap || (*count > 0 && *used + 4 + e->len > soft))
-			break;
-		if (fd < 0 || fd_seg != e->seg) {
-			if (fd >= 0)
-				close(fd);
-			char path[META_PATH_MAX];
-			seg_path(m, e->seg, path);
-			fd = open(path, O_RDONLY | O_CLOEXEC);
-			fd_seg = e->seg;
-		}
-		if (fd < 0 || read_full(fd, buf + *used + 4, e->len, e->off + ENTRY_HEADER_BYTES) != 0) {
-			rc = PP_EINTERNAL;
-			break;
-		}
-		put_be32(buf + *used, e->len);
-		*used += 4 + e->len;
-		(*count)++;
-		cursor->seq = e->seq;
-		memcpy(cursor->name_hash, e->name_hash, META_NAME_HASH_BYTES);
-		cursor->page = e->page;
-	}
-	if (rc == PP_OK) {
-		while (i < m->n_sorted && !m->e[m->sorted[i]].live)
-			i++;
-		*done = i >= m->n_sorted;
-	}
-	if (fd >= 0)
-		close(fd);
-	pthread_mutex_unlock(&m->lock);
-	return rc;
-}
-
-void meta_log_stats(struct meta_log *m, struct meta_stats *out)
-{
-	pthread_mutex_lock(&m->lock);
-	out->records = 0;
-	for (size_t i = 0; i < m->n; i++)
-		out->records += m->e[i].live;
-	out->live_bytes = m->live_bytes;
-	out->dead_bytes = m->dead_bytes;
-	out->segments = m->seg - m->first_seg + 1;
-	pthread_mutex_unlock(&m->lock);
 }

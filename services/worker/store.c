@@ -10,8 +10,7 @@
  * the bytes happens outside the lock; space is reserved under it first so
  * concurrent puts never overshoot capacity. */
 #define _GNU_SOURCE
-#include "store.h"
-#include "chunk_index.h"
+#include "store_impl.h"
 #include "errors.h"
 #include "frame.h"
 #include "fsutil.h"
@@ -33,30 +32,10 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#define STORE_PATH_MAX 4096
-
-/* A write in progress: its gen is given out but not yet in the index. */
-struct pending_write {
-	uint64_t gen;
-	struct pending_write *next;
-};
-
-struct store {
-	struct store_config cfg;
-	char *dir;                /* owned copy of cfg.data_dir */
-	pthread_mutex_t lock;     /* guards everything below */
-	struct chunk_index index;
-	uint64_t reserved_bytes;  /* space promised to writes in progress */
-	bool disk_full;
-	uint64_t last_gen;        /* the highest gen given out */
-	struct pending_write *pending; /* on the writers' stacks */
-	atomic_ulong tmp_seq;     /* unique temp names */
-};
-
 /* ---- paths ----------------------------------------------------------- */
 
-static int path_fmt(char *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int path_fmt(char *buf, const char *fmt, ...)
+int store_path_fmt(char *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int store_path_fmt(char *buf, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -66,9 +45,9 @@ static int path_fmt(char *buf, const char *fmt, ...)
 }
 
 /* Only ever called with a validated id. */
-static int chunk_path(const struct store *s, const char *id, char *buf)
+int store_chunk_path(const struct store *s, const char *id, char *buf)
 {
-	return path_fmt(buf, "%s/chunks/%.2s/%.2s/%s", s->dir, id, id + 2, id);
+	return store_path_fmt(buf, "%s/chunks/%.2s/%.2s/%s", s->dir, id, id + 2, id);
 }
 
 /* mkdir that is fine with an existing directory; makes a new one durable. */
@@ -91,7 +70,7 @@ static int ensure_dir(const char *path, const char *parent)
 
 static void extra_marker_path(const struct store *s, const char *id, char *buf)
 {
-	path_fmt(buf, "%s/extra/%s", s->dir, id);
+	store_path_fmt(buf, "%s/extra/%s", s->dir, id);
 }
 
 /* Picks the least recently read extra copy other than `keep`. */
@@ -113,7 +92,7 @@ static struct chunk_entry *lru_extra(struct store *s, const uint8_t *keep)
 static void remove_files(struct store *s, const char *id)
 {
 	char path[STORE_PATH_MAX];
-	if (chunk_path(s, id, path) == PP_OK)
+	if (store_chunk_path(s, id, path) == PP_OK)
 		unlink(path);
 	extra_marker_path(s, id, path);
 	unlink(path);
@@ -122,7 +101,7 @@ static void remove_files(struct store *s, const char *id)
 /* Evicts extra copies until `need` more bytes fit under `limit` (or, with
  * limit 0, until `need` bytes were freed). Evicted ids go to *victims
  * (malloc'd hex ids) for the caller to report outside the lock. */
-static bool evict_for(struct store *s, const uint8_t *keep, uint64_t need, uint64_t limit,
+bool store_evict_for(struct store *s, const uint8_t *keep, uint64_t need, uint64_t limit,
 		      char (**victims)[65], size_t *nvictims)
 {
 	uint64_t freed = 0;
@@ -148,7 +127,7 @@ static bool evict_for(struct store *s, const uint8_t *keep, uint64_t need, uint6
 }
 
 /* Outside the lock: the files are gone already; log and tell the owner. */
-static void finish_evictions(struct store *s, char (*victims)[65], size_t n)
+void store_finish_evictions(struct store *s, char (*victims)[65], size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		log_info("chunk_evicted", "chunk=%s reason=space", victims[i]);
@@ -160,6 +139,8 @@ static void finish_evictions(struct store *s, char (*victims)[65], size_t n)
 
 /* ---- open: layout, probe, scan ---------------------------------------- */
 
+bool store_probe_direct_io(struct store *s);
+
 static int check_layout(struct store *s, char *err, size_t err_len)
 {
 	static const char *const subdirs[] = {"chunks", "tmp", "quarantine", "extra"};
@@ -169,7 +150,7 @@ static int check_layout(struct store *s, char *err, size_t err_len)
 		return PP_EINVAL;
 	}
 	for (size_t i = 0; i < sizeof(subdirs) / sizeof(subdirs[0]); i++) {
-		if (path_fmt(path, "%s/%s", s->dir, subdirs[i]) != PP_OK ||
+		if (store_path_fmt(path, "%s/%s", s->dir, subdirs[i]) != PP_OK ||
 		    ensure_dir(path, s->dir) != 0) {
 			snprintf(err, err_len, "data dir %s is not usable: cannot create %s: %s",
 				 s->dir, subdirs[i], strerror(errno));
@@ -177,7 +158,7 @@ static int check_layout(struct store *s, char *err, size_t err_len)
 		}
 	}
 	/* Writable? Prove it with a real file rather than access(2). */
-	path_fmt(path, "%s/tmp/.probe", s->dir);
+	store_path_fmt(path, "%s/tmp/.probe", s->dir);
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0 || write(fd, "ok", 2) != 2) {
 		snprintf(err, err_len, "data dir %s is not writable: %s", s->dir, strerror(errno));
@@ -194,7 +175,7 @@ static int check_layout(struct store *s, char *err, size_t err_len)
 static void clean_tmp(struct store *s)
 {
 	char path[STORE_PATH_MAX];
-	path_fmt(path, "%s/tmp", s->dir);
+	store_path_fmt(path, "%s/tmp", s->dir);
 	DIR *d = opendir(path);
 	if (d == NULL)
 		return;
@@ -221,7 +202,7 @@ static bool is_hex2(const char *name)
 static void scan_leaf(struct store *s, const char *ab, const char *cd)
 {
 	char path[STORE_PATH_MAX];
-	path_fmt(path, "%s/chunks/%s/%s", s->dir, ab, cd);
+	store_path_fmt(path, "%s/chunks/%s/%s", s->dir, ab, cd);
 	DIR *d = opendir(path);
 	if (d == NULL)
 		return;
@@ -234,7 +215,7 @@ static void scan_leaf(struct store *s, const char *ab, const char *cd)
 		if (!chunk_id_valid(id) || strncmp(id, ab, 2) != 0 || strncmp(id + 2, cd, 2) != 0 ||
 		    fstatat(dirfd(d), id, &st, 0) != 0 || !S_ISREG(st.st_mode) ||
 		    st.st_size > (off_t)PP_CHUNK_SIZE_MAX) {
-			log_warn("store_stray_file", "dir=%s file=\"%s\"", path, id);
+			log_warn("store_stray_file", "dir=%s file=%s", log_q(path), log_q(id));
 			continue;
 		}
 		uint8_t bin[CHUNK_ID_BYTES];
@@ -250,7 +231,7 @@ static void scan_leaf(struct store *s, const char *ab, const char *cd)
 static void scan_chunks(struct store *s)
 {
 	char path[STORE_PATH_MAX];
-	path_fmt(path, "%s/chunks", s->dir);
+	store_path_fmt(path, "%s/chunks", s->dir);
 	DIR *top = opendir(path);
 	if (top == NULL)
 		return;
@@ -259,7 +240,7 @@ static void scan_chunks(struct store *s)
 		if (!is_hex2(a->d_name))
 			continue;
 		char sub[STORE_PATH_MAX];
-		path_fmt(sub, "%s/%s", path, a->d_name);
+		store_path_fmt(sub, "%s/%s", path, a->d_name);
 		DIR *mid = opendir(sub);
 		if (mid == NULL)
 			continue;
@@ -276,7 +257,7 @@ static void scan_chunks(struct store *s)
 static void scan_extra(struct store *s)
 {
 	char path[STORE_PATH_MAX];
-	path_fmt(path, "%s/extra", s->dir);
+	store_path_fmt(path, "%s/extra", s->dir);
 	DIR *d = opendir(path);
 	if (d == NULL)
 		return;
@@ -304,8 +285,8 @@ static void scan_extra(struct store *s)
 static int epoch_bump(struct store *s, char *err, size_t err_len)
 {
 	char path[STORE_PATH_MAX], tmp[STORE_PATH_MAX];
-	path_fmt(path, "%s/epoch", s->dir);
-	path_fmt(tmp, "%s/tmp/epoch", s->dir);
+	store_path_fmt(path, "%s/epoch", s->dir);
+	store_path_fmt(tmp, "%s/tmp/epoch", s->dir);
 	uint64_t stored = 0;
 	if (fs_read_u64(path, &stored) < 0) {
 		snprintf(err, err_len, "data dir %s: cannot read %s: %s", s->dir, path, strerror(errno));
@@ -358,11 +339,13 @@ int store_open(const struct store_config *cfg, struct store **out, char *err, si
 	if (rc != PP_OK)
 		goto fail;
 	clean_tmp(s);
+	s->direct_io = store_probe_direct_io(s);
 	scan_chunks(s);
 	scan_extra(s);
-	log_info("store_opened", "dir=%s chunks=%zu used=%llu capacity=%llu epoch=%llu", s->dir,
-		 s->index.count, (unsigned long long)s->index.bytes,
-		 (unsigned long long)cfg->capacity_bytes, (unsigned long long)(s->last_gen >> 32));
+	log_info("store_opened", "dir=%s chunks=%zu used=%llu capacity=%llu epoch=%llu direct_io=%d",
+		 log_q(s->dir), s->index.count, (unsigned long long)s->index.bytes,
+		 (unsigned long long)cfg->capacity_bytes, (unsigned long long)(s->last_gen >> 32),
+		 (int)s->direct_io);
 	*out = s;
 	return PP_OK;
 fail:
@@ -380,49 +363,7 @@ void store_close(struct store *s)
 	free(s);
 }
 
-/* ---- write ------------------------------------------------------------ */
-
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Outside the lock: temp file written and fsynced, its directories made.
- * Returns 0 or an errno; on error the temp file is gone. */
-static int write_temp(struct store *s, const char *id, const void *data, size_t len, char *tmp)
-{
-	char dir_ab[STORE_PATH_MAX], dir_cd[STORE_PATH_MAX], chunks[STORE_PATH_MAX];
-	unsigned long seq = atomic_fetch_add(&s->tmp_seq, 1);
-	path_fmt(tmp, "%s/tmp/%s.%ld.%lu", s->dir, id, (long)getpid(), seq);
-	path_fmt(chunks, "%s/chunks", s->dir);
-	path_fmt(dir_ab, "%s/%.2s", chunks, id);
-	path_fmt(dir_cd, "%s/%.2s", dir_ab, id + 2);
-	int err = 0;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return errno;
-	if (write_all(fd, data, len) != 0 || fsync(fd) != 0)
-		err = errno;
-	if (close(fd) != 0 && err == 0)
-		err = errno;
-	if (err == 0 && (ensure_dir(dir_ab, chunks) != 0 || ensure_dir(dir_cd, dir_ab) != 0))
-		err = errno;
-	if (err != 0)
-		unlink(tmp);
-	return err;
-}
-
-static void set_extra_marker(struct store *s, const char *id, bool extra)
+void store_set_extra_marker(struct store *s, const char *id, bool extra)
 {
 	char path[STORE_PATH_MAX];
 	extra_marker_path(s, id, path);
@@ -433,142 +374,6 @@ static void set_extra_marker(struct store *s, const char *id, bool extra)
 	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 	if (fd >= 0)
 		close(fd);
-}
-
-/* Reserves len bytes (evicting extras when over capacity). Lock held. */
-static int reserve(struct store *s, const uint8_t *bin, size_t len, char (**victims)[65],
-		   size_t *nvictims)
-{
-	uint64_t cap = s->cfg.capacity_bytes;
-	if (cap && !evict_for(s, bin, len, cap, victims, nvictims)) {
-		s->disk_full = true;
-		return PP_ENOSPACE;
-	}
-	s->reserved_bytes += len;
-	return PP_OK;
-}
-
-static void pending_remove(struct store *s, const struct pending_write *pw)
-{
-	for (struct pending_write **p = &s->pending; *p; p = &(*p)->next) {
-		if (*p == pw) {
-			*p = pw->next;
-			return;
-		}
-	}
-}
-
-/* Lock held: the temp file becomes the chunk file and the index says so. */
-static int publish_locked(struct store *s, const char *id, const uint8_t *bin, const char *tmp,
-			  size_t len, uint64_t gen, bool extra, struct store_copy *out)
-{
-	char dst[STORE_PATH_MAX];
-	chunk_path(s, id, dst);
-	if (rename(tmp, dst) != 0)
-		return errno;
-	struct chunk_entry *e;
-	bool created;
-	if (chunk_index_insert(&s->index, bin, (uint32_t)len, &e, &created) != PP_OK) {
-		unlink(dst); /* out of memory: a file the index does not know would be a leak */
-		return ENOMEM;
-	}
-	if (created) {
-		e->extra = extra;
-		if (extra)
-			set_extra_marker(s, id, true);
-	} else if (!extra && e->extra) {
-		e->extra = false;
-		set_extra_marker(s, id, false);
-	}
-	e->gen = gen;
-	e->last_access_ms = time_mono_ms();
-	if (out)
-		*out = (struct store_copy){e->size, e->gen, e->extra};
-	return 0;
-}
-
-int store_put(struct store *s, const char *id, const void *data, size_t len, bool extra,
-	      struct store_copy *out)
-{
-	if (!chunk_id_valid(id))
-		return PP_EINVAL;
-	if (len > PP_CHUNK_SIZE_MAX)
-		return PP_ETOOLARGE;
-	char hex[PP_SHA256_HEX];
-	if (sha256_hex(data, len, hex) != PP_OK)
-		return PP_EINTERNAL;
-	if (strcmp(hex, id) != 0) {
-		log_warn("chunk_refused", "chunk=%s reason=hash_mismatch actual=%s", id, hex);
-		return PP_EINTEGRITY;
-	}
-	uint8_t bin[CHUNK_ID_BYTES];
-	chunk_id_to_bin(id, bin);
-	char(*victims)[65] = NULL;
-	size_t nvictims = 0;
-	int rc = PP_OK;
-	struct pending_write pw = {0};
-
-	pthread_mutex_lock(&s->lock);
-	bool rewrite = chunk_index_find(&s->index, bin) != NULL;
-	if (!rewrite)
-		rc = reserve(s, bin, len, &victims, &nvictims);
-	if (rc == PP_OK) {
-		pw.gen = ++s->last_gen;
-		pw.next = s->pending;
-		s->pending = &pw;
-	}
-	pthread_mutex_unlock(&s->lock);
-	finish_evictions(s, victims, nvictims);
-	victims = NULL;
-	nvictims = 0;
-	if (rc != PP_OK) {
-		log_warn("chunk_refused", "chunk=%s reason=capacity size=%zu", id, len);
-		return rc;
-	}
-
-	char tmp[STORE_PATH_MAX];
-	int err = write_temp(s, id, data, len, tmp);
-	if (err == ENOSPC || err == EDQUOT) {
-		/* The disk is fuller than our accounting: make room from extra
-		 * copies once and retry before refusing. */
-		pthread_mutex_lock(&s->lock);
-		bool freed = evict_for(s, bin, len, 0, &victims, &nvictims);
-		pthread_mutex_unlock(&s->lock);
-		finish_evictions(s, victims, nvictims);
-		if (freed && nvictims > 0)
-			err = write_temp(s, id, data, len, tmp);
-	}
-
-	pthread_mutex_lock(&s->lock);
-	pending_remove(s, &pw);
-	if (!rewrite)
-		s->reserved_bytes -= len;
-	if (err == 0)
-		err = publish_locked(s, id, bin, tmp, len, pw.gen, extra, out);
-	if (err == 0) {
-		s->disk_full = false;
-	} else {
-		rc = (err == ENOSPC || err == EDQUOT) ? PP_ENOSPACE : PP_EINTERNAL;
-		if (rc == PP_ENOSPACE)
-			s->disk_full = true;
-	}
-	pthread_mutex_unlock(&s->lock);
-
-	if (err != 0) {
-		unlink(tmp);
-		log_error("chunk_write_failed", "op=store_put chunk=%s err=\"%s\"", id, strerror(err));
-		return rc;
-	}
-	/* The rename is durable once its directory is: before anyone is told. */
-	char dir_cd[STORE_PATH_MAX];
-	path_fmt(dir_cd, "%s/chunks/%.2s/%.2s", s->dir, id, id + 2);
-	if (fs_fsync_dir(dir_cd) != 0) {
-		log_error("chunk_write_failed", "op=fsync_dir chunk=%s err=\"%s\"", id, strerror(errno));
-		return PP_EINTERNAL;
-	}
-	log_debug("chunk_stored", "chunk=%s size=%zu extra=%d gen=%llu", id, len, (int)extra,
-		  (unsigned long long)pw.gen);
-	return PP_OK;
 }
 
 int store_claim(struct store *s, const char *id, struct store_copy *out)
@@ -583,7 +388,7 @@ int store_claim(struct store *s, const char *id, struct store_copy *out)
 		e->gen = ++s->last_gen;
 		if (e->extra) {
 			e->extra = false;
-			set_extra_marker(s, id, false);
+			store_set_extra_marker(s, id, false);
 		}
 		*out = (struct store_copy){e->size, e->gen, false};
 	}
@@ -643,8 +448,8 @@ static bool forget_copy_locked(struct store *s, const char *id, uint64_t gen)
 static void quarantine(struct store *s, const char *id, uint64_t gen, const char *why)
 {
 	char src[STORE_PATH_MAX], dst[STORE_PATH_MAX], marker[STORE_PATH_MAX];
-	chunk_path(s, id, src);
-	path_fmt(dst, "%s/quarantine/%s", s->dir, id);
+	store_chunk_path(s, id, src);
+	store_path_fmt(dst, "%s/quarantine/%s", s->dir, id);
 	extra_marker_path(s, id, marker);
 	pthread_mutex_lock(&s->lock);
 	bool ours = forget_copy_locked(s, id, gen);
@@ -656,7 +461,7 @@ static void quarantine(struct store *s, const char *id, uint64_t gen, const char
 	pthread_mutex_unlock(&s->lock);
 	if (!ours)
 		return;
-	log_warn("chunk_quarantined", "chunk=%s reason=%s", id, why);
+	log_warn("chunk_quarantined", "chunk=%s reason=%s", id, log_q(why));
 	if (s->cfg.on_corrupt)
 		s->cfg.on_corrupt(s->cfg.cb_arg, id, gen);
 }
@@ -675,7 +480,41 @@ static int read_all(int fd, uint8_t *buf, size_t len)
 	return 0;
 }
 
-int store_read(struct store *s, const char *id, uint8_t *buf, size_t cap, size_t *len, bool touch)
+/* Opens the file of copy c; PP_ENOTFOUND (and the copy forgotten) when it
+ * vanished behind our back. */
+static int open_copy(struct store *s, const char *id, const struct store_copy *c, int *fd)
+{
+	char path[STORE_PATH_MAX];
+	store_chunk_path(s, id, path);
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd >= 0)
+		return PP_OK;
+	if (errno != ENOENT)
+		return PP_EINTERNAL;
+	/* Removed behind our back (by hand, say): forget that copy. */
+	pthread_mutex_lock(&s->lock);
+	bool gone = forget_copy_locked(s, id, c->gen);
+	pthread_mutex_unlock(&s->lock);
+	if (gone)
+		log_warn("chunk_missing", "chunk=%s reason=\"file vanished\"", id);
+	return PP_ENOTFOUND;
+}
+
+static void touch_copy(struct store *s, const char *id)
+{
+	uint8_t bin[CHUNK_ID_BYTES];
+	chunk_id_to_bin(id, bin);
+	pthread_mutex_lock(&s->lock);
+	struct chunk_entry *e = chunk_index_find(&s->index, bin);
+	if (e)
+		e->last_access_ms = time_mono_ms();
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Reads copy `c` whole into buf; with verify, hashes it too. A short read,
+ * a changed size or (verify) a hash mismatch quarantines the copy. */
+static int read_copy(struct store *s, const char *id, uint8_t *buf, size_t cap, size_t *len,
+		     bool verify, bool touch)
 {
 	struct store_copy c;
 	int rc = store_stat(s, id, &c);
@@ -683,20 +522,10 @@ int store_read(struct store *s, const char *id, uint8_t *buf, size_t cap, size_t
 		return rc;
 	if (c.size > cap)
 		return PP_ETOOLARGE;
-	char path[STORE_PATH_MAX];
-	chunk_path(s, id, path);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno != ENOENT)
-			return PP_EINTERNAL;
-		/* Removed behind our back (by hand, say): forget that copy. */
-		pthread_mutex_lock(&s->lock);
-		bool gone = forget_copy_locked(s, id, c.gen);
-		pthread_mutex_unlock(&s->lock);
-		if (gone)
-			log_warn("chunk_missing", "chunk=%s reason=\"file vanished\"", id);
-		return PP_ENOTFOUND;
-	}
+	int fd;
+	rc = open_copy(s, id, &c, &fd);
+	if (rc != PP_OK)
+		return rc;
 	struct stat st;
 	const char *why = NULL;
 	if (fstat(fd, &st) != 0 || read_all(fd, buf, c.size) != 0)
@@ -705,7 +534,7 @@ int store_read(struct store *s, const char *id, uint8_t *buf, size_t cap, size_t
 		why = "size_changed";
 	close(fd);
 	char hex[PP_SHA256_HEX];
-	if (why == NULL) {
+	if (why == NULL && verify) {
 		if (sha256_hex(buf, c.size, hex) != PP_OK)
 			return PP_EINTERNAL;
 		if (strcmp(hex, id) != 0)
@@ -715,17 +544,39 @@ int store_read(struct store *s, const char *id, uint8_t *buf, size_t cap, size_t
 		quarantine(s, id, c.gen, why);
 		return PP_EINTEGRITY;
 	}
-	if (touch) {
-		uint8_t bin[CHUNK_ID_BYTES];
-		chunk_id_to_bin(id, bin);
-		pthread_mutex_lock(&s->lock);
-		struct chunk_entry *e = chunk_index_find(&s->index, bin);
-		if (e)
-			e->last_access_ms = time_mono_ms();
-		pthread_mutex_unlock(&s->lock);
-	}
+	if (touch)
+		touch_copy(s, id);
 	*len = c.size;
 	return PP_OK;
+}
+
+int store_read(struct store *s, const char *id, uint8_t *buf, size_t cap, size_t *len, bool touch)
+{
+	return read_copy(s, id, buf, cap, len, true, touch);
+}
+
+int store_read_unverified(struct store *s, const char *id, uint8_t *buf, size_t cap, size_t *len)
+{
+	return read_copy(s, id, buf, cap, len, false, true);
+}
+
+int store_verify(struct store *s, const char *id)
+{
+	int rc = PP_ETOOLARGE;
+	/* A copy rewritten larger between the stat and the read is read again. */
+	for (int attempt = 0; attempt < 3 && rc == PP_ETOOLARGE; attempt++) {
+		struct store_copy c;
+		rc = store_stat(s, id, &c);
+		if (rc != PP_OK)
+			return rc;
+		uint8_t *buf = malloc(c.size ? c.size : 1);
+		if (buf == NULL)
+			return PP_EINTERNAL;
+		size_t len;
+		rc = read_copy(s, id, buf, c.size, &len, true, false);
+		free(buf);
+	}
+	return rc;
 }
 
 int store_delete(struct store *s, const char *id, uint64_t gen)

@@ -66,6 +66,27 @@ void store_close(struct store *s);
  * under a new gen; a non-extra put of an extra copy makes it a regular one. */
 int store_put(struct store *s, const char *chunk_id, const void *data, size_t len, bool extra,
 	      struct store_copy *out);
+/* store_put for bytes the caller has just hashed to chunk_id itself (a put
+ * handler verifies before it forwards): the same, without a second hash. */
+int store_put_verified(struct store *s, const char *chunk_id, const void *data, size_t len,
+		       bool extra, struct store_copy *out);
+/* store_put_verified in two steps, so the fsync can wait until after a
+ * reader was answered (a direct get keeps its pulled copy): store_stage
+ * reserves room and writes the bytes to a temp file; store_finish fsyncs it
+ * and publishes it as store_put does (the copy exists only then), and
+ * store_stage_abort drops it. Both free the staged write. */
+struct store_staged;
+int store_stage(struct store *s, const char *chunk_id, const void *data, size_t len, bool extra,
+		struct store_staged **out);
+int store_finish(struct store *s, struct store_staged *st, struct store_copy *out);
+void store_stage_abort(struct store *s, struct store_staged *st);
+/* store_finish for n staged writes (NULL entries fail) with two syncfs
+ * calls for all of them instead of two fsyncs each (from
+ * STORE_BATCH_SYNCFS_MIN writes on); rcs[i] per write, the first failure
+ * returned. Frees every staged write. */
+#define STORE_BATCH_SYNCFS_MIN 4
+int store_finish_batch(struct store *s, struct store_staged **st, size_t n,
+		       struct store_copy *out, int *rcs);
 /* A held copy becomes a regular (non-extra) one under a new gen, as if it
  * had just been written. PP_ENOTFOUND when not held. */
 int store_claim(struct store *s, const char *chunk_id, struct store_copy *out);
@@ -78,6 +99,15 @@ bool store_has(struct store *s, const char *chunk_id);
  * returned. touch: counts as an access (false for the scrubber). */
 int store_read(struct store *s, const char *chunk_id, uint8_t *buf, size_t cap, size_t *len,
 	       bool touch);
+/* store_read without the hash, for a reader that verifies what it receives
+ * against the id and reports a mismatch (store_verify): one hash per byte
+ * end to end. A file whose size changed is still caught here (quarantined,
+ * PP_EINTEGRITY). Counts as an access. */
+int store_read_unverified(struct store *s, const char *chunk_id, uint8_t *buf, size_t cap,
+			  size_t *len);
+/* Re-reads and re-hashes the copy held: PP_OK when good, PP_EINTEGRITY when
+ * it was bad (quarantined, on_corrupt called), PP_ENOTFOUND when none. */
+int store_verify(struct store *s, const char *chunk_id);
 /* Deletes the copy of generation gen: PP_OK when deleted, PP_ENOTFOUND when
  * no copy is held, PP_ECONFLICT when the copy held has another gen (it was
  * written or claimed after whoever asked decided; it stays). */

@@ -9,6 +9,7 @@
 #include "auth.h"
 #include "rpc_peer.h"
 #include "store.h"
+#include "transfer.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -40,6 +41,8 @@ struct worker_config {
 };
 
 struct inventory;
+struct keeper;
+struct reg_waiter;
 struct meta_log;
 
 struct worker {
@@ -53,12 +56,18 @@ struct worker {
 	char **buses;                 /* cfg.bus split; owned */
 	size_t n_buses;
 	atomic_size_t preferred;      /* the tracker that last took a write */
+	struct keeper *keeper;        /* direct-get copies made durable */
 	/* one report loop per tracker, same index */
 	struct inventory *inventories[WORKER_TRACKERS_MAX];
 	pthread_mutex_t term_lock;    /* guards persisting term */
 	_Atomic uint64_t term;        /* highest tracker term seen */
 	int64_t started_at_ms;        /* wall clock */
 	atomic_uint inflight;         /* chunk transfers in progress */
+	struct transfer_loads loads;  /* requests in flight per source peer */
+	pthread_mutex_t reg_lock;     /* guards reg_queue, reg_busy (transfer_register) */
+	pthread_cond_t reg_cond;
+	struct reg_waiter *reg_queue; /* registrations waiting for the next replicas_added */
+	bool reg_busy;
 	pthread_mutex_t slots_lock;   /* guards slots_free */
 	pthread_cond_t slots_cond;
 	int slots_free;

@@ -30,7 +30,8 @@ holds_all() { # WORKER NAME: the tracker lists WORKER on every chunk
 # None: everything is pulled from peers, kept and registered.
 direct_get w3 a.bin "$PP_TMP/none.out" || fail "direct get through a worker holding nothing"
 cmp "$PP_TMP/a" "$PP_TMP/none.out" || fail "direct get (none) differs"
-holds_all w3 a.bin || fail "w3 not listed as a source of every chunk: $(ppctl --json stat a.bin | jq -c '[.chunks[] | [.replicas[].node]]')"
+# Kept and registered just after each reply (fsync off the reader's path).
+pp_wait_for "w3 listed as a source of every chunk" 15 holds_all w3 a.bin
 assert_eq "$(pp_worker_chunks w3 | wc -l)" 7 "chunk files on w3"
 
 # All: w1 or w2 hold everything already (replication 2 of 2 workers).
@@ -48,12 +49,13 @@ cat "$PP_TMP/b.tail" >>"$PP_TMP/b"
 head -c $((3 * 1048576)) "$PP_TMP/a" >"$PP_TMP/head3"
 ppctl put "$PP_TMP/head3" --name head3 >/dev/null
 direct_get w4 head3 "$PP_TMP/head3.out" || fail "warming w4"
+pp_wait_for "w4 listed on the shared chunks" 15 holds_all w4 head3
 ppctl put "$PP_TMP/b" --name b.bin >/dev/null
 before=$(pp_worker_chunks w4 | wc -l)
 [ "$before" -ge 3 ] || fail "w4 should hold the shared chunks ($before)"
 direct_get w4 b.bin "$PP_TMP/some.out" || fail "direct get through a worker holding some"
 cmp "$PP_TMP/b" "$PP_TMP/some.out" || fail "direct get (some) differs"
-holds_all w4 b.bin || fail "w4 not listed on every chunk of b.bin"
+pp_wait_for "w4 listed on every chunk of b.bin" 15 holds_all w4 b.bin
 
 # ls, stat and ping through the node, no tracker given.
 env -u PP_TRACKER "$PPCTL" --node "${WORKER_ADDR[w2]}" --json ls >"$PP_TMP/ls.json" || fail "ls via node"

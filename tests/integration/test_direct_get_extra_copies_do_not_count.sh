@@ -17,9 +17,11 @@ pp_start_worker w4
 pp_wait_for "4 workers up" 15 pp_nodes_up_is 4
 "$PP_BIN_DIR/ppctl" --node "${WORKER_ADDR[w4]}" get f -o "$PP_TMP/direct" >/dev/null
 cmp "$PP_TMP/f" "$PP_TMP/direct" || fail "direct get returned other bytes"
-for id in $ids; do
-	pp_worker_extra w4 "$id" || fail "w4 did not keep chunk $id as an extra copy"
-done
+# The copies are made durable (and registered) just after the reply.
+all_extra() {
+	for id in $ids; do pp_worker_extra w4 "$id" || return 1; done
+}
+pp_wait_for "w4 keeps every chunk as an extra copy" 15 all_extra
 pp_fully_replicated || fail "not fully replicated before the kill"
 
 # Lose one holder: every chunk it held must get back to two regular copies.

@@ -152,6 +152,6 @@ assert_eq "$(status GET "$G/healthz")" 200 "healthz with the tracker stopped"
 kill -CONT "$TRACKER_PID"
 pp_wait_for "readyz again" 10 curl -fsS "$G/readyz"
 
-grep -q 'http_request method=PUT path=/api/v1/files/dir%2Fsub/a%20b.bin' "$PP_TMP/logs/gateway.log" ||
+grep -qF 'msg=http_request method="PUT" path="/api/v1/files/dir%2Fsub/a%20b.bin"' "$PP_TMP/logs/gateway.log" ||
 	fail "no request log line"
 pp_done

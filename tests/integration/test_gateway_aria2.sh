@@ -17,7 +17,7 @@ mkdir -p "$T/dl"
 aria2c -q -x4 -s4 -k1M --allow-overwrite=true --auto-file-renaming=false -d "$T/dl" -o out.bin \
 	"$GATEWAY_URL/api/v1/files/seg%20ments.bin" || fail "aria2c failed"
 cmp "$T/dl/out.bin" "$T/f" || fail "aria2c got different bytes"
-n=$(grep -c 'http_request method=GET path=/api/v1/files/seg%20ments.bin status=206' "$PP_TMP/logs/gateway.log" || true)
+n=$(grep -cF 'msg=http_request method="GET" path="/api/v1/files/seg%20ments.bin" status=206' "$PP_TMP/logs/gateway.log" || true)
 [ "$n" -ge 2 ] || fail "aria2c did not use several ranges ($n 206 answers)"
 pp_log "aria2c fetched $size bytes in $n ranges"
 pp_done

@@ -125,6 +125,6 @@ PY
 pp_wait_for "second abort logged" 10 grep -q 'upload_aborted name="r.bin"' "$PP_TMP/logs/gateway.log"
 assert_eq "$(status GET "$G/api/v1/files/r.bin")" 200 "old version still there"
 cmp -s "$T/body" "$T/f" || fail "old version changed by a cut-off upload"
-assert_eq "$(grep -c 'http_request method=PUT path=/api/v1/files/cut.bin status=499' "$PP_TMP/logs/gateway.log")" 1 "cut-off request logged as 499"
+assert_eq "$(grep -cF 'msg=http_request method="PUT" path="/api/v1/files/cut.bin" status=499' "$PP_TMP/logs/gateway.log")" 1 "cut-off request logged as 499"
 [ "$(ppctl --json health | jq .chunks)" -ge "$before" ] || fail "health went backwards"
 pp_done

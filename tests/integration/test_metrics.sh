@@ -23,8 +23,13 @@ assert_exit 2 ppctl stat no-such-file
 
 scrape() { curl -fsS "$2" >"$PP_TMP/$1.prom" || fail "no /metrics at $2"; }
 has() { grep -q "$2" "$PP_TMP/$1.prom" || fail "$1 /metrics lacks $2: $(grep -c . "$PP_TMP/$1.prom") lines"; }
-pp_wait_for "w1 finished a scrub pass" 20 bash -c \
-	"curl -fsS http://127.0.0.1:$W1M/metrics | grep -q '^pp_scrub_passes_total [1-9]'"
+# A pass may have run over the empty store before the put: wait for one
+# that checked the file's chunks (w1 holds them all, R=2 on two workers).
+scrubbed() {
+	curl -fsS "http://127.0.0.1:$W1M/metrics" >"$PP_TMP/w1.wait.prom" &&
+		grep -q '^pp_scrub_checked_chunks_total [1-9]' "$PP_TMP/w1.wait.prom"
+}
+pp_wait_for "w1 scrubbed the file's chunks" 20 scrubbed
 scrape tracker "http://127.0.0.1:$TM/metrics"
 scrape w1 "http://127.0.0.1:$W1M/metrics"
 scrape w2 "http://[::1]:$W2M/metrics"

@@ -8,13 +8,20 @@
 . "$PP_SOURCE_DIR/tests/lib/cluster.sh"
 
 pp_start_tracker --chunk-size 64KiB
-pp_start_standby --chunk-size 64KiB
+SB_METRICS=127.0.0.1:$(pp_free_port)
+pp_start_standby --chunk-size 64KiB --metrics "$SB_METRICS"
 for i in 1 2 3; do pp_start_worker "w$i"; done
 pp_wait_for "3 workers up" 15 pp_nodes_up_is 3
 both="$TRACKER_ADDR,$STANDBY_ADDR"
 sb() { "$PP_BIN_DIR/ppctl" --tracker "$STANDBY_ADDR" "$@"; }
 sb_up_is() { [ "$(sb --json nodes | jq '[.nodes[] | select(.state == "up")] | length')" = "$1" ]; }
 pp_wait_for "the standby sees 3 workers up" 15 sb_up_is 3
+# Its role shows in ping and metrics; the cluster view is the primary's alone.
+assert_eq "$(sb --json ping | jq -c '[.standby, .term]')" "[true,1]" "standby's ping"
+assert_eq "$(ppctl --json ping | jq -c '[.standby, .term]')" "[false,1]" "primary's ping"
+curl -sf "http://$SB_METRICS/metrics" >"$PP_TMP/sb.prom" || fail "standby metrics"
+grep -qx 'pp_tracker_standby 1' "$PP_TMP/sb.prom" || fail "standby does not export pp_tracker_standby 1"
+if grep -q '^pp_cluster_files ' "$PP_TMP/sb.prom"; then fail "a standby exports pp_cluster_files"; fi
 
 pp_make_file "$PP_TMP/first" 500000
 ppctl put "$PP_TMP/first" --name first >/dev/null
@@ -50,6 +57,10 @@ wait "$TRACKER_PID" 2>/dev/null || true
 pp_log "primary killed after $(wc -l <"$PP_TMP/acked.log") acknowledged uploads"
 sb --json promote >"$PP_TMP/promote.json" || fail "promote failed"
 pp_log "promoted: $(cat "$PP_TMP/promote.json" | tr -d '\n ')"
+assert_eq "$(sb --json ping | jq -c '[.standby, .term]')" "[false,2]" "ping after the promotion"
+curl -sf "http://$SB_METRICS/metrics" >"$PP_TMP/sb.prom" || fail "metrics after the promotion"
+grep -qx 'pp_tracker_standby 0' "$PP_TMP/sb.prom" || fail "promoted tracker still exports standby 1"
+grep -q '^pp_cluster_files ' "$PP_TMP/sb.prom" || fail "promoted tracker exports no pp_cluster_files"
 wait "$stream" || true
 acked=$(wc -l <"$PP_TMP/acked.log")
 [ "$acked" -ge 60 ] || fail "the stream did not go on after the promotion ($acked of 80 acknowledged)"
@@ -75,6 +86,14 @@ pp_wait_for "the old primary steps down" 15 demoted
 rc=0
 ppctl put "$PP_TMP/first" --name after >/dev/null 2>"$PP_TMP/old.err" || rc=$?
 assert_eq "$rc" 3 "put to the old primary after it stepped down"
+# Nor does it answer reads from its stale store; a client that knows both
+# addresses reads from the new primary.
+rc=0
+ppctl ls >/dev/null 2>"$PP_TMP/old.err" || rc=$?
+assert_eq "$rc" 3 "ls from the old primary after it stepped down"
+grep -q "stale" "$PP_TMP/old.err" || fail "the refusal does not say why: $(cat "$PP_TMP/old.err")"
+listed=$("$PP_BIN_DIR/ppctl" --tracker "$both" --json ls --limit 1000 | jq '.total')
+assert_eq "$listed" "$(sb --json ls --limit 1000 | jq '.total')" "files listed through both addresses"
 sleep 2
 while read -r f; do
 	sb get "s/$f" -o "$PP_TMP/back" >/dev/null 2>&1 || fail "s/$f lost after the old primary returned"

@@ -38,6 +38,12 @@ pp_cleanup() {
 		kill -KILL "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	done
+	# Every event any service logged must be logfmt (issue 17).
+	if [ "$rc" -eq 0 ] && compgen -G "$PP_TMP/logs/*.log" >/dev/null &&
+		! python3 "$PP_SOURCE_DIR/tests/lib/logfmt_check.py" "$PP_TMP"/logs/*.log; then
+		pp_log "FAIL: a service wrote a log line that is not logfmt"
+		rc=1
+	fi
 	if [ "$rc" -ne 0 ]; then
 		for f in "$PP_TMP"/logs/*.log; do
 			[ -f "$f" ] || continue

@@ -10,6 +10,7 @@
 #include "errors.h"
 #include "flags.h"
 #include "hash.h"
+#include "log.h"
 
 #include <string.h>
 
@@ -72,6 +73,49 @@ static void test_bytes_flag(void **state)
 	assert_int_equal(flags_parse_bytes("99999999999999999999", &v), PP_EINVAL);
 }
 
+/* One node-id rule for the worker's --id, the tracker's heartbeats and
+ * reports, and the client library's drain/maintenance. */
+static void test_node_id_check(void **state)
+{
+	(void)state;
+	const char *good[] = {"w1", "pp-worker-0", "node_7.zone-a", "A_B"};
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_null(node_id_check(good[i]));
+	char longest[PP_NODE_ID_MAX + 2];
+	memset(longest, 'n', PP_NODE_ID_MAX);
+	longest[PP_NODE_ID_MAX] = '\0';
+	assert_null(node_id_check(longest));
+	longest[PP_NODE_ID_MAX] = 'n';
+	longest[PP_NODE_ID_MAX + 1] = '\0';
+	assert_non_null(node_id_check(longest));
+	const char *bad[] = {"", "w 1", "w/1", "w\n1", "w\"1", "w=1", "ü"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_non_null(node_id_check(bad[i]));
+	assert_non_null(node_id_check(NULL));
+}
+
+/* The one quoting helper for log values. */
+static void test_log_q(void **state)
+{
+	(void)state;
+	assert_string_equal(log_q("plain"), "\"plain\"");
+	assert_string_equal(log_q(NULL), "\"\"");
+	assert_string_equal(log_q("a \"b\" \\ c"), "\"a \\\"b\\\" \\\\ c\"");
+	assert_string_equal(log_q("line\nnext\r\t\x01"), "\"line\\nnext\\r\\t\\x01\"");
+	/* Several in one call stay distinct (a per-thread ring). */
+	const char *a = log_q("one"), *b = log_q("two");
+	assert_string_equal(a, "\"one\"");
+	assert_string_equal(b, "\"two\"");
+	/* Long values are cut and marked, still closed by a quote. */
+	char big[LOG_Q_MAX + 50];
+	memset(big, '"', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	const char *q = log_q(big);
+	size_t n = strlen(q);
+	assert_int_equal(n, 1 + 2 * LOG_Q_MAX + 3 + 1);
+	assert_memory_equal(q + n - 4, "...\"", 4);
+}
+
 static void test_error_table(void **state)
 {
 	(void)state;
@@ -94,6 +138,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_chunk_id_valid),
 		cmocka_unit_test(test_name_check),
+		cmocka_unit_test(test_node_id_check),
+		cmocka_unit_test(test_log_q),
 		cmocka_unit_test(test_bytes_flag),
 		cmocka_unit_test(test_error_table),
 	};

@@ -3,123 +3,12 @@
  * refcounts across dedup and delete, index-backed search, upload sessions
  * surviving a reopen, and the durability rules (DESIGN.md): copies named by
  * gen, tombstones, inventory snapshots, retirement only while the factor is
- * kept, extra and unheard copies counting for nothing, and the policy's SQL
- * agreeing with its C. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
+ * kept, extra and unheard copies counting for nothing, concurrent commits
+ * (one refused alone), batches of small files and listing by prefix. The
+ * policy's SQL, records and health counters are in test_tracker_db_policy.c. */
+#include "tracker_db_fixture.h"
 
-#include "db.h"
-#include "db_impl.h"
-#include "errors.h"
-#include "policy.h"
-
-#include <sqlite3.h>
-
-#include <stdbool.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-static char dir[64];
-static char path[128];
-
-static int setup(void **state)
-{
-	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/pp-dbtest.XXXXXX");
-	if (mkdtemp(dir) == NULL)
-		return -1;
-	snprintf(path, sizeof(path), "%s/t.db", dir);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	char cmd[200];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-static void id_of(int i, char *out)
-{
-	snprintf(out, 65, "%064x", i);
-}
-
-/* Saves node `id` as liveness says it is: state, heard, draining,
- * maintenance, with the roles the policy gives it. */
-static void node_set(struct db *db, const char *id, int liveness, bool heard, bool draining,
-		     int64_t maintenance_until)
-{
-	struct node_rec r;
-	memset(&r, 0, sizeof(r));
-	snprintf(r.id, sizeof(r.id), "%s", id);
-	snprintf(r.address, sizeof(r.address), "tcp://%s", id);
-	snprintf(r.zone, sizeof(r.zone), "z");
-	r.liveness = liveness;
-	r.heard = heard;
-	r.draining = draining;
-	r.maintenance_until_ms = maintenance_until;
-	r.roles = policy_node_roles(&r, 1000);
-	assert_int_equal(db_node_save(db, &r, 1), PP_OK);
-}
-
-/* An up node whose metadata records the tracker has read (so the collector
- * may take what it holds). */
-static void node_up(struct db *db, const char *id)
-{
-	node_set(db, id, LIVE_UP, true, false, 0);
-	assert_int_equal(db_scan_done(db, id), PP_OK);
-}
-
-static uint64_t next_gen = 100;
-
-/* Node `node` reports holding a copy of chunk i (10 bytes); returns its gen. */
-static uint64_t copy_on(struct db *db, const char *node, int i, bool extra)
-{
-	struct copy_ref ref = {.size = 10, .gen = ++next_gen, .extra = extra};
-	id_of(i, ref.id);
-	assert_int_equal(db_replica_added(db, node, &ref, 1000, 2000), PP_OK);
-	return ref.gen;
-}
-
-/* Uploads `name` with chunks ids[0..n) (each 10 bytes), stored on a and b;
- * chunks of a replaced version are collectable from 5000. */
-static int put(struct db *db, const char *name, const int *ids, int n, struct file_rec *f)
-{
-	int64_t up;
-	char err[256] = "";
-	assert_int_equal(db_upload_begin(db, name, 2, 1024, 0, 1000, &up), PP_OK);
-	for (int i = 0; i < n; i++) {
-		char id[65];
-		id_of(ids[i], id);
-		assert_int_equal(db_upload_place(db, up, (uint64_t)i, id, 10, 1000, 2000), PP_OK);
-		copy_on(db, "a", ids[i], false);
-		copy_on(db, "b", ids[i], false);
-	}
-	return db_upload_commit(db, up, (uint64_t)n * 10,
-				"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-				(uint64_t)n, 5000, 5000, f, err, sizeof(err));
-}
-
-/* Tombstones whose delete is due now, as (chunk, node, gen). */
-static size_t deletes_due(struct db *db, struct chunk_node **p)
-{
-	size_t n = 0;
-	assert_int_equal(db_deletes_due(db, 50000, 40000, 100, p, &n), PP_OK);
-	return n;
-}
-
-static int collect(struct db *db, int64_t now)
-{
-	int retired = 0, dropped = 0;
-	assert_int_equal(db_gc_collect(db, now, 100, &retired, &dropped), PP_OK);
-	return retired;
-}
+#include <pthread.h>
 
 static void test_put_replaces_old_version_only_at_commit(void **state)
 {
@@ -541,266 +430,156 @@ static void test_extra_and_unheard_copies_do_not_count(void **state)
 	db_close(db);
 }
 
-/* The policy's SQL fragments and its C functions agree on every
- * combination of replica state, extra flag and node roles. */
-static void test_policy_sql_agrees_with_c(void **state)
-{
-	(void)state;
+/* Commits from many threads at once (one group fsync covers them): each one
+ * lands whole, and one refused in the middle of a group (its chunk is not
+ * replicated yet) takes nothing else down with it. */
+struct committer {
 	struct db *db;
-	assert_int_equal(db_open(path, &db), PP_OK);
-	db_close(db);
-	sqlite3 *conn;
-	assert_int_equal(sqlite3_open(path, &conn), SQLITE_OK);
-	const int states[] = {REPLICA_ST_OK, REPLICA_ST_CORRUPT, REPLICA_ST_PENDING,
-			      REPLICA_ST_DELETING, REPLICA_ST_GONE};
-	char sql[512];
-	for (unsigned roles = 0; roles < 64; roles++) {
-		snprintf(sql, sizeof(sql),
-			 "INSERT INTO nodes(id, address, zone, capacity, used, chunks, state,"
-			 " last_heartbeat, roles) VALUES ('n%u', 'x', 'z', 0, 0, 0, 0, 0, %u)",
-			 roles, roles);
-		assert_int_equal(sqlite3_exec(conn, sql, NULL, NULL, NULL), SQLITE_OK);
-		for (size_t si = 0; si < 5; si++)
-			for (int extra = 0; extra < 2; extra++) {
-				snprintf(sql, sizeof(sql),
-					 "INSERT INTO replicas(chunk_id, node_id, state, extra,"
-					 " updated_ms, gen) VALUES ('c%zu%d', 'n%u', %d, %d, 0, 1)",
-					 si, extra, roles, states[si], extra);
-				assert_int_equal(sqlite3_exec(conn, sql, NULL, NULL, NULL), SQLITE_OK);
-			}
-	}
-	const char *fragments[] = {POLICY_SQL_READABLE, POLICY_SQL_HOLDS, POLICY_SQL_KEEPS,
-				   POLICY_SQL_DURABLE, POLICY_SQL_ALIVE};
-	for (size_t fi = 0; fi < 5; fi++) {
-		snprintf(sql, sizeof(sql),
-			 "SELECT r.state, r.extra, n.roles, %s FROM replicas r"
-			 " JOIN nodes n ON n.id = r.node_id",
-			 fragments[fi]);
-		sqlite3_stmt *st;
-		assert_int_equal(sqlite3_prepare_v2(conn, sql, -1, &st, NULL), SQLITE_OK);
-		int rows = 0;
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			int rs = sqlite3_column_int(st, 0);
-			bool extra = sqlite3_column_int(st, 1) != 0;
-			unsigned roles = (unsigned)sqlite3_column_int(st, 2);
-			bool in_sql = sqlite3_column_int(st, 3) != 0;
-			bool in_c = fi == 0   ? policy_copy_readable(rs, roles)
-				    : fi == 1 ? policy_copy_holds(rs, extra, roles)
-				    : fi == 2 ? policy_copy_keeps(rs, extra, roles)
-				    : fi == 3 ? policy_copy_durable(rs, extra, roles)
-					      : policy_copy_alive(rs, roles);
-			if (in_sql != in_c)
-				fail_msg("%s: state %d extra %d roles %u: sql %d c %d", fragments[fi], rs,
-					 extra, roles, in_sql, in_c);
-			rows++;
-		}
-		sqlite3_finalize(st);
-		assert_int_equal(rows, 64 * 5 * 2);
-	}
-	sqlite3_close(conn);
-}
-
-/* Records (DESIGN.md, "Metadata recovery"): commits and deletes get
- * increasing seqs and stay pending until durable; merging read-back records
- * restores, replaces and deletes by seq alone, whatever the order. */
-static void test_records_pending_and_merged_by_seq(void **state)
-{
-	(void)state;
-	struct db *db;
-	assert_int_equal(db_open(path, &db), PP_OK);
-	node_up(db, "a");
-	node_up(db, "b");
-	bool empty = false;
-	assert_int_equal(db_is_empty(db, &empty), PP_OK);
-	assert_true(empty);
-	struct file_rec f, g;
-	int ids[] = {80, 81};
-	assert_int_equal(put(db, "r/one", ids, 2, &f), PP_OK);
-	assert_int_equal(put(db, "r/one", ids, 1, &g), PP_OK);
-	assert_true(g.seq > f.seq);
-	assert_int_equal(db_is_empty(db, &empty), PP_OK);
-	assert_false(empty);
-	char(*names)[PP_NAME_MAX + 1];
-	size_t n;
-	assert_int_equal(db_records_pending(db, 10, &names, &n), PP_OK);
-	assert_int_equal(n, 1);
-	assert_string_equal(names[0], "r/one");
-	free(names);
-	assert_int_equal(db_record_durable(db, "r/one", f.seq), PP_OK); /* an older seq: no */
-	assert_int_equal(db_records_pending(db, 10, &names, &n), PP_OK);
-	assert_int_equal(n, 1);
-	free(names);
-	assert_int_equal(db_record_durable(db, "r/one", g.seq), PP_OK);
-	assert_int_equal(db_records_pending(db, 10, &names, &n), PP_OK);
-	assert_int_equal(n, 0);
-	free(names);
-	struct file_rec d;
-	assert_int_equal(db_file_delete(db, "r/one", 9000, 9000, &d), PP_OK);
-	assert_true(d.seq > g.seq);
-	struct record_head h;
-	assert_int_equal(db_record_state(db, "r/one", &h), PP_OK);
-	assert_true(h.tombstone && !h.durable && h.seq == d.seq);
-
-	/* Merging: a record newer than the tombstone brings the file back. */
-	struct copy_ref chunks[2] = {{.size = 10}, {.size = 10}};
-	id_of(90, chunks[0].id);
-	id_of(91, chunks[1].id);
-	struct merge_record m = {.seq = d.seq + 5, .version = 7, .size = 20, .chunk_count = 2,
-				 .replication = 2, .chunk_size = 1024, .created_at_ms = 1,
-				 .chunks = chunks, .n_chunks = 2};
-	snprintf(m.name, sizeof(m.name), "r/one");
-	snprintf(m.sha256, sizeof(m.sha256), "%064d", 0);
-	enum merge_outcome out;
-	assert_int_equal(db_merge_record(db, &m, 9000, &out), PP_OK);
-	assert_int_equal(out, MERGE_RESTORED);
-	assert_int_equal(db_merge_record(db, &m, 9000, &out), PP_OK);
-	assert_int_equal(out, MERGE_OLDER); /* idempotent */
-	assert_int_equal(db_file_get(db, "r/one", &g), PP_OK);
-	assert_int_equal(g.version, 7);
-	assert_int_equal(g.seq, m.seq);
-	struct chunk_rec c;
-	assert_int_equal(db_chunk_get(db, chunks[1].id, &c), PP_OK);
-	/* An older record changes nothing; a newer tombstone deletes. */
-	struct merge_record old = m;
-	old.seq = m.seq - 1;
-	old.version = 6;
-	assert_int_equal(db_merge_record(db, &old, 9000, &out), PP_OK);
-	assert_int_equal(out, MERGE_OLDER);
-	struct merge_record tomb = {.seq = m.seq + 1, .tombstone = true};
-	snprintf(tomb.name, sizeof(tomb.name), "r/one");
-	assert_int_equal(db_merge_record(db, &tomb, 9000, &out), PP_OK);
-	assert_int_equal(out, MERGE_DELETED);
-	assert_int_equal(db_file_get(db, "r/one", &g), PP_ENOTFOUND);
-	assert_int_equal(db_merge_record(db, &m, 9000, &out), PP_OK);
-	assert_int_equal(out, MERGE_OLDER);
-	/* The next commit is numbered above every merged record. */
-	uint64_t seq;
-	assert_int_equal(db_commit_seq(db, &seq), PP_OK);
-	assert_true(seq >= tomb.seq);
-	assert_int_equal(put(db, "r/two", ids, 1, &g), PP_OK);
-	assert_true(g.seq > tomb.seq);
-	db_close(db);
-}
-
-/* A chunk no file references is not collected while a node holding it has
- * not had its records read (one of them may reference it). */
-static void test_unread_holder_keeps_garbage(void **state)
-{
-	(void)state;
-	struct db *db;
-	assert_int_equal(db_open(path, &db), PP_OK);
-	node_up(db, "a");
-	node_set(db, "late", LIVE_UP, true, false, 0); /* its records not read yet */
-	copy_on(db, "a", 95, false);
-	copy_on(db, "late", 95, false);
-	copy_on(db, "a", 96, false);
-	assert_int_equal(collect(db, 99999), 1); /* chunk 96, on a only */
-	assert_int_equal(db_scan_done(db, "late"), PP_OK);
-	assert_int_equal(collect(db, 99999), 2); /* now chunk 95, on a and late */
-	db_close(db);
-}
-
-/* The health counters agree with counting every chunk by the policy, as
- * nodes die, go unheard, drain and come back, and as copies turn extra,
- * corrupt or go away; and the queries behind health, repair, surplus and
- * collection never scan every chunk. */
-static void brute_health(struct db *db, uint64_t *under, uint64_t *lost)
-{
-	sqlite3 *conn;
-	assert_int_equal(sqlite3_open(path, &conn), SQLITE_OK);
-	sqlite3_stmt *st;
-	assert_int_equal(sqlite3_prepare_v2(conn,
-					    "SELECT coalesce(sum(live < replication), 0),"
-					    " coalesce(sum(alive = 0), 0) FROM (SELECT c.replication,"
-					    " (SELECT count(*) FROM replicas r JOIN nodes n ON n.id = r.node_id"
-					    "  WHERE r.chunk_id = c.id AND " POLICY_SQL_HOLDS ") AS live,"
-					    " (SELECT count(*) FROM replicas r JOIN nodes n ON n.id = r.node_id"
-					    "  WHERE r.chunk_id = c.id AND " POLICY_SQL_ALIVE ") AS alive"
-					    " FROM chunks c WHERE c.refcount > 0)",
-					    -1, &st, NULL),
-			 SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	*under = (uint64_t)sqlite3_column_int64(st, 0);
-	*lost = (uint64_t)sqlite3_column_int64(st, 1);
-	sqlite3_finalize(st);
-	sqlite3_close(conn);
-	(void)db;
-}
-
-static void check_health(struct db *db, uint64_t want_under, uint64_t want_lost)
-{
-	struct health_counts h;
-	uint64_t under, lost;
-	assert_int_equal(db_health(db, &h), PP_OK);
-	brute_health(db, &under, &lost);
-	assert_int_equal(h.under_replicated, under);
-	assert_int_equal(h.lost, lost);
-	assert_int_equal(h.under_replicated, want_under);
-	assert_int_equal(h.lost, want_lost);
-}
-
-static void test_health_counters_follow_the_policy(void **state)
-{
-	(void)state;
-	struct db *db;
-	assert_int_equal(db_open(path, &db), PP_OK);
-	node_up(db, "a");
-	node_up(db, "b");
-	node_up(db, "c");
+	int64_t upload;
+	int rc;
+	char err[256];
 	struct file_rec f;
-	int ids[] = {200, 201, 202};
-	assert_int_equal(put(db, "h1", ids, 3, &f), PP_OK); /* on a and b */
-	copy_on(db, "c", 202, false);                        /* 202: three copies */
-	check_health(db, 0, 0);
-	struct health_counts h;
-	assert_int_equal(db_health(db, &h), PP_OK);
-	assert_int_equal(h.files, 1);
-	assert_int_equal(h.chunks, 3);
-	assert_int_equal(h.bytes_stored, 70);
-	node_set(db, "a", LIVE_DEAD, true, false, 0);
-	check_health(db, 2, 0); /* 200 and 201; 202 keeps b and c */
-	node_set(db, "b", LIVE_SUSPECT, false, false, 0); /* unheard after a restart */
-	check_health(db, 3, 0); /* suspect copies are alive, not holders */
-	node_set(db, "b", LIVE_DEAD, false, false, 0);
-	check_health(db, 3, 2); /* 200 and 201 have no live copy */
+};
+
+static void *commit_thread(void *arg)
+{
+	struct committer *c = arg;
+	c->rc = db_upload_commit(c->db, c->upload, 10,
+				 "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", 1,
+				 6000, 6000, &c->f, c->err, sizeof(c->err));
+	return NULL;
+}
+
+static void test_concurrent_commits_are_grouped_and_fail_alone(void **state)
+{
+	(void)state;
+	struct db *db;
+	assert_int_equal(db_open(path, &db), PP_OK);
 	node_up(db, "a");
 	node_up(db, "b");
-	check_health(db, 0, 0);
-	node_set(db, "c", LIVE_UP, true, true, 0); /* draining: 202 still held by a, b */
-	check_health(db, 0, 0);
-	char id[65];
-	id_of(200, id);
-	assert_int_equal(db_replica_corrupt(db, "a", id, 0), PP_OK);
-	check_health(db, 1, 0);
-	struct copy_ref extra = {.size = 10, .gen = ++next_gen, .extra = true};
-	id_of(200, extra.id);
-	assert_int_equal(db_replica_added(db, "c", &extra, 1000, 2000), PP_OK);
-	check_health(db, 1, 0); /* an extra copy does not hold */
-	assert_int_equal(db_inventory_reconcile(db, "b", NULL, 0, UINT64_MAX >> 1, 3000, 4000,
-						&(int){0}),
-			 PP_OK); /* b lost everything */
-	check_health(db, 3, 0);
-	/* Every plan uses a key, an index or a partial index (which holds only
-	 * the chunks concerned): none scans all chunks or all replicas. Scanning
-	 * the nodes table is fine. */
-	const char *queries[] = {DB_SQL_DEGRADED_SHORT, DB_SQL_DEGRADED_LOST, DB_SQL_REPAIR_NEEDS,
-				 DB_SQL_SURPLUS, DB_SQL_GARBAGE};
-	static const char *const partial[] = {"chunks_short", "chunks_surplus", "chunks_garbage"};
-	for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
-		char plan[4096];
-		assert_int_equal(db_plan(db, queries[i], plan, sizeof(plan)), PP_OK);
-		for (char *line = strtok(plan, "\n"); line; line = strtok(NULL, "\n")) {
-			if (strncmp(line, "SCAN ", 5) != 0 || strcmp(line, "SCAN n") == 0)
-				continue;
-			bool ok = false;
-			for (size_t k = 0; k < 3; k++)
-				ok = ok || strstr(line, partial[k]) != NULL;
-			if (!ok)
-				fail_msg("query %zu scans a whole table: %s", i, line);
-		}
+	enum { N = 24, REFUSED = 7 };
+	struct committer c[N];
+	pthread_t th[N];
+	for (int i = 0; i < N; i++) {
+		char name[32], id[65];
+		snprintf(name, sizeof(name), "group/%02d", i);
+		memset(&c[i], 0, sizeof(c[i]));
+		c[i].db = db;
+		assert_int_equal(db_upload_begin(db, name, 2, 1024, 0, 1000, &c[i].upload), PP_OK);
+		id_of(500 + i, id);
+		assert_int_equal(db_upload_place(db, c[i].upload, 0, id, 10, 1000, 2000), PP_OK);
+		copy_on(db, "a", 500 + i, false);
+		if (i != REFUSED)
+			copy_on(db, "b", 500 + i, false); /* REFUSED has one copy only */
 	}
+	for (int i = 0; i < N; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, commit_thread, &c[i]), 0);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	for (int i = 0; i < N; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "group/%02d", i);
+		struct file_rec f;
+		if (i == REFUSED) {
+			assert_int_equal(c[i].rc, PP_EUNAVAIL);
+			assert_non_null(strstr(c[i].err, "not yet stored"));
+			assert_int_equal(db_file_get(db, name, &f), PP_ENOTFOUND);
+			continue;
+		}
+		assert_int_equal(c[i].rc, PP_OK);
+		assert_string_equal(c[i].f.name, name);
+		assert_int_equal(db_file_get(db, name, &f), PP_OK);
+		assert_int_equal(f.chunk_count, 1);
+	}
+	/* The refused one commits once its second copy is recorded. */
+	copy_on(db, "b", 500 + REFUSED, false);
+	commit_thread(&c[REFUSED]);
+	assert_int_equal(c[REFUSED].rc, PP_OK);
+	db_close(db);
+	/* Every acknowledged commit is in the file after a reopen. */
+	assert_int_equal(db_open(path, &db), PP_OK);
+	struct health_counts h;
+	assert_int_equal(db_health(db, &h), PP_OK);
+	assert_int_equal(h.files, N);
 	db_close(db);
 }
+
+/* Batches of one-chunk files: sessions and placements in one go (a bad
+ * item fails alone), commits in one group, and listing by prefix in name
+ * order with paging. */
+static void test_batches_of_small_files_and_prefix_listing(void **state)
+{
+	(void)state;
+	struct db *db;
+	assert_int_equal(db_open(path, &db), PP_OK);
+	node_up(db, "a");
+	node_up(db, "b");
+	enum { N = 10 };
+	char names[N][32], ids[N][65];
+	struct batch_upload ups[N];
+	for (int i = 0; i < N; i++) {
+		snprintf(names[i], sizeof(names[i]), "dir/%c%02d", i % 2 ? 'b' : 'a', i);
+		id_of(900 + i, ids[i]);
+		ups[i] = (struct batch_upload){.name = names[i], .size = 10, .chunk_id = ids[i]};
+	}
+	ups[3].size = 0; /* an empty file: no chunk */
+	ups[3].chunk_id = NULL;
+	ups[5].name = names[4]; /* the same name twice is fine: two sessions */
+	assert_int_equal(db_upload_begin_batch(db, ups, N, 2, 1024, 1000, 2000), PP_OK);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(ups[i].rc, PP_OK);
+		assert_true(ups[i].upload_id > 0);
+		if (ups[i].size > 0) {
+			copy_on(db, "a", 900 + i, false);
+			copy_on(db, "b", 900 + i, false);
+		}
+	}
+	struct commit_one c[N];
+	memset(c, 0, sizeof(c));
+	for (int i = 0; i < N; i++) {
+		c[i].upload_id = ups[i].upload_id;
+		c[i].size = ups[i].size;
+		c[i].sha256 = ups[i].size ? ids[i]
+					  : "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+		c[i].chunk_count = ups[i].size ? 1 : 0;
+	}
+	c[7].size = 11; /* does not add up: refused, alone */
+	db_upload_commit_many(db, c, N, 3000, 4000);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(c[i].rc, i == 7 ? PP_EINVAL : PP_OK);
+	assert_int_equal(c[5].out.version, 2); /* names[4] committed twice */
+	struct file_rec f;
+	assert_int_equal(db_file_get(db, names[3], &f), PP_OK);
+	assert_int_equal(f.size, 0);
+	assert_int_equal(db_file_get(db, names[7], &f), PP_ENOTFOUND);
+	/* By prefix: name order, pages of 3, nothing outside the prefix. */
+	int pages = 0;
+	struct file_rec *files;
+	size_t n;
+	bool more;
+	assert_int_equal(put(db, "dir", (int[]){950}, 1, &f), PP_OK);   /* not below "dir/" */
+	assert_int_equal(put(db, "dis/x", (int[]){951}, 1, &f), PP_OK); /* after the range */
+	char after[64] = "";
+	char seen[16][32];
+	int nseen = 0;
+	do {
+		assert_int_equal(db_files_by_prefix(db, "dir/", after, 3, &files, &n, &more), PP_OK);
+		for (size_t i = 0; i < n; i++) {
+			assert_int_equal(strncmp(files[i].name, "dir/", 4), 0);
+			if (nseen > 0)
+				assert_true(strcmp(seen[nseen - 1], files[i].name) < 0);
+			snprintf(seen[nseen++], sizeof(seen[0]), "%.30s", files[i].name);
+		}
+		if (n > 0)
+			snprintf(after, sizeof(after), "%.60s", files[n - 1].name);
+		free(files);
+		pages++;
+	} while (more && pages < 10);
+	assert_int_equal(nseen, N - 2); /* 10 names, one twice, one refused */
+	assert_string_equal(seen[0], "dir/a00");
+	db_close(db);
+}
+
 
 int main(void)
 {
@@ -820,10 +599,10 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_extra_and_unheard_copies_do_not_count, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_policy_sql_agrees_with_c, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_records_pending_and_merged_by_seq, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unread_holder_keeps_garbage, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_health_counters_follow_the_policy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_commits_are_grouped_and_fail_alone,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batches_of_small_files_and_prefix_listing, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,10 +1,12 @@
 /* Tests of real pp-worker processes over their RPCs, against a stand-in
  * tracker served in this process (ping, replicas_added, inventory,
  * chunk_corrupt, locate, list) and a SUB socket on its bus: heartbeats,
- * start-up inventory, pipelined put with forwarding, ranged get, corrupt
- * copy quarantined and reported, pull for repair, direct access pulling a
- * missing chunk as an extra copy that a pull then claims, has and
- * gen-conditional delete, and the tracker proxy.
+ * start-up inventory, pipelined put with forwarding, ranged get, whole
+ * chunks served unhashed and ranges verified, a reader's verify_chunk
+ * quarantining only a copy that really is bad, pull for repair, direct
+ * access pulling a missing chunk as an extra copy (registered after the
+ * reply) that a pull then claims, has and gen-conditional delete, and the
+ * tracker proxy.
  * Workers are started with posix_spawn before this process uses nng. */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -289,6 +291,22 @@ static bool id_reported_twice(void)
 	return n >= 2;
 }
 
+/* A worker reported chunk id corrupt to the tracker (waits up to 5 s). */
+static bool wait_reported(const char *id)
+{
+	int64_t deadline = time_mono_ms() + 5000;
+	for (;;) {
+		bool seen = false;
+		pthread_mutex_lock(&lock);
+		for (int i = 0; i < n_corrupt && i < 16; i++)
+			seen |= strcmp(corrupt_ids[i], id) == 0;
+		pthread_mutex_unlock(&lock);
+		if (seen || time_mono_ms() >= deadline)
+			return seen;
+		time_sleep_ms(20);
+	}
+}
+
 static int count_added(const char *node, const char *id)
 {
 	int n = 0;
@@ -331,6 +349,27 @@ static int get(int worker, const char *id, uint32_t offset, uint32_t length, boo
 	req.body_case = PP__V1__REQUEST__BODY_GET_CHUNK;
 	req.get_chunk = &g;
 	return call(worker, &req, NULL, 0, reply);
+}
+
+/* A reader's report: the worker re-verifies its own copy. */
+static int verify(int worker, const char *id, struct rpc_reply *reply)
+{
+	Pp__V1__VerifyChunkRequest v = PP__V1__VERIFY_CHUNK_REQUEST__INIT;
+	v.chunk_id = (char *)id;
+	Pp__V1__Request req = PP__V1__REQUEST__INIT;
+	req.body_case = PP__V1__REQUEST__BODY_VERIFY_CHUNK;
+	req.verify_chunk = &v;
+	return call(worker, &req, NULL, 0, reply);
+}
+
+/* Registrations after a direct get arrive once the copy is durable, which
+ * is after the reply: wait for them. */
+static bool wait_added(const char *node, const char *id, int n)
+{
+	int64_t deadline = time_mono_ms() + 5000;
+	while (count_added(node, id) < n && time_mono_ms() < deadline)
+		time_sleep_ms(20);
+	return count_added(node, id) == n;
 }
 
 static void chunk_path(int worker, const char *sub, const char *id, char *out, size_t len)
@@ -447,7 +486,8 @@ static void test_worker_serves_the_chunk_protocol(void **state)
 	assert_int_equal(get(1, "../../etc/passwd", 0, 0, false, &r), PP_EINVAL);
 	rpc_reply_free(&r);
 
-	/* A flipped byte on w1: never served, quarantined, reported. */
+	/* A flipped byte on w1. A whole chunk goes out as stored (one hash per
+	 * byte: its reader checks it against the id)... */
 	chunk_path(0, NULL, id, path, sizeof(path));
 	int fd = open(path, O_RDWR);
 	assert_true(fd >= 0);
@@ -456,7 +496,23 @@ static void test_worker_serves_the_chunk_protocol(void **state)
 	b ^= 0x80;
 	assert_int_equal(pwrite(fd, &b, 1, 12345), 1);
 	close(fd);
-	assert_int_equal(get(0, id, 0, 0, false, &r), PP_EINTEGRITY);
+	assert_int_equal(get(0, id, 0, 0, false, &r), PP_OK);
+	assert_int_equal(r.payload_len, sizeof(data));
+	assert_true(memcmp(r.payload, data, sizeof(data)) != 0);
+	rpc_reply_free(&r);
+	assert_true(exists(path));
+	/* ...and a reader's report is checked, not trusted: w2's copy is good
+	 * and stays. */
+	assert_int_equal(verify(1, id, &r), PP_OK);
+	assert_true(r.resp->verify_chunk->held);
+	assert_false(r.resp->verify_chunk->corrupt);
+	rpc_reply_free(&r);
+	char path2[512];
+	chunk_path(1, NULL, id, path2, sizeof(path2));
+	assert_true(exists(path2));
+	/* A range cannot be checked by its reader, so w1 hashes it: never
+	 * served, quarantined, reported. */
+	assert_int_equal(get(0, id, 1000, 500, false, &r), PP_EINTEGRITY);
 	assert_int_equal(r.payload_len, 0);
 	rpc_reply_free(&r);
 	assert_false(exists(path));
@@ -464,6 +520,9 @@ static void test_worker_serves_the_chunk_protocol(void **state)
 	assert_true(exists(path));
 	assert_true(wait_until(corrupt_reported, 5000));
 	assert_string_equal(corrupt_id, id);
+	assert_int_equal(verify(0, id, &r), PP_OK);
+	assert_false(r.resp->verify_chunk->held);
+	rpc_reply_free(&r);
 
 	/* Repair: pull from w2, verified, registered again. */
 	Pp__V1__PullChunkRequest pull = PP__V1__PULL_CHUNK_REQUEST__INIT;
@@ -499,7 +558,7 @@ static void test_worker_serves_the_chunk_protocol(void **state)
 	assert_int_equal(r.payload_len, 50);
 	assert_memory_equal(r.payload, solo + 100, 50);
 	rpc_reply_free(&r);
-	assert_int_equal(count_added("w1", solo_id), 1);
+	assert_true(wait_added("w1", solo_id, 1));
 	bool extra = false;
 	uint64_t extra_gen = last_added("w1", solo_id, &extra);
 	assert_true(extra && extra_gen > 0);
@@ -516,19 +575,30 @@ static void test_worker_serves_the_chunk_protocol(void **state)
 	assert_false(extra);
 	assert_true(claimed_gen > extra_gen);
 	assert_false(exists(path));
-	/* Direct access to a corrupt copy serves a fresh verified one. */
+	/* Direct access to a corrupt copy: the bytes go out as stored, the
+	 * reader's verify_chunk makes w1 check and quarantine its copy, and the
+	 * reader asking again gets a fresh one pulled from w2. */
 	chunk_path(0, NULL, solo_id, path, sizeof(path));
 	fd = open(path, O_RDWR);
 	assert_true(fd >= 0);
 	assert_int_equal(pwrite(fd, "X", 1, 0), 1);
 	close(fd);
 	assert_int_equal(get(0, solo_id, 0, 0, true, &r), PP_OK);
+	assert_false(r.resp->get_chunk->fetched);
+	assert_true(memcmp(r.payload, solo, sizeof(solo)) != 0);
+	rpc_reply_free(&r);
+	assert_int_equal(verify(0, solo_id, &r), PP_OK);
+	assert_true(r.resp->verify_chunk->held);
+	assert_true(r.resp->verify_chunk->corrupt);
+	rpc_reply_free(&r);
+	chunk_path(0, "quarantine", solo_id, path, sizeof(path));
+	assert_true(exists(path));
+	assert_int_equal(get(0, solo_id, 0, 0, true, &r), PP_OK);
 	assert_true(r.resp->get_chunk->fetched);
 	assert_int_equal(r.payload_len, sizeof(solo));
 	assert_memory_equal(r.payload, solo, sizeof(solo));
 	rpc_reply_free(&r);
-	chunk_path(0, "quarantine", solo_id, path, sizeof(path));
-	assert_true(exists(path));
+	assert_true(wait_added("w1", solo_id, 3));
 
 	/* has / delete. */
 	char *ids[] = {solo_id, other};
@@ -581,6 +651,69 @@ static void test_worker_serves_the_chunk_protocol(void **state)
 	assert_false(exists(path));
 	chunk_path(0, "quarantine", id, path, sizeof(path));
 	assert_true(exists(path));
+
+	/* A corrupt source is caught by its receiver: w1 pulls a chunk only w2
+	 * holds (a direct get), the bytes fail w1's check, w1 asks w2 to verify
+	 * and w2 quarantines its copy and reports it. Nothing reaches the reader. */
+	static uint8_t bad_src[50000];
+	char bad_id[65];
+	make_chunk(bad_src, sizeof(bad_src), 4, bad_id);
+	assert_int_equal(put(1, bad_id, bad_src, sizeof(bad_src), NULL, 0, &r), PP_OK);
+	rpc_reply_free(&r);
+	chunk_path(1, NULL, bad_id, path, sizeof(path));
+	fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "Y", 1, 4242), 1);
+	close(fd);
+	assert_int_not_equal(get(0, bad_id, 0, 0, true, &r), PP_OK);
+	assert_int_equal(r.payload_len, 0);
+	rpc_reply_free(&r);
+	assert_false(exists(path));
+	chunk_path(1, "quarantine", bad_id, path, sizeof(path));
+	assert_true(exists(path));
+	chunk_path(0, NULL, bad_id, path, sizeof(path));
+	assert_false(exists(path));
+	assert_true(wait_reported(bad_id));
+
+	/* put_chunks: three chunks in one frame down a pipeline of two, each
+	 * stored on both and registered; a chunk that does not match its id
+	 * stops the batch before it travels; sizes must describe the payload. */
+	{
+		static uint8_t three[3 * 5000];
+		char tid[3][65];
+		Pp__V1__ChunkRef refs[3], *refp[3];
+		for (int i = 0; i < 3; i++) {
+			make_chunk(three + i * 5000, 5000, 20 + (unsigned)i, tid[i]);
+			pp__v1__chunk_ref__init(&refs[i]);
+			refs[i].id = tid[i];
+			refs[i].size = 5000;
+			refp[i] = &refs[i];
+		}
+		Pp__V1__PutChunksRequest pc = PP__V1__PUT_CHUNKS_REQUEST__INIT;
+		pc.chunks = refp;
+		pc.n_chunks = 3;
+		char *fwd2[] = {w_addr[1]};
+		pc.forward = fwd2;
+		pc.n_forward = 1;
+		req.body_case = PP__V1__REQUEST__BODY_PUT_CHUNKS;
+		req.put_chunks = &pc;
+		assert_int_equal(call(0, &req, three, sizeof(three), &r), PP_OK);
+		assert_int_equal(r.resp->put_chunks->n_stored, 3);
+		for (int i = 0; i < 3; i++) {
+			assert_int_equal(r.resp->put_chunks->stored[i], 2);
+			assert_int_equal(count_added("w1", tid[i]), 1);
+			assert_int_equal(count_added("w2", tid[i]), 1);
+			chunk_path(1, NULL, tid[i], path, sizeof(path));
+			assert_true(exists(path));
+		}
+		rpc_reply_free(&r);
+		three[7000] ^= 1; /* chunk 1 */
+		assert_int_equal(call(0, &req, three, sizeof(three), &r), PP_EINTEGRITY);
+		rpc_reply_free(&r);
+		three[7000] ^= 1;
+		assert_int_equal(call(0, &req, three, sizeof(three) - 1, &r), PP_EINVAL);
+		rpc_reply_free(&r);
+	}
 
 	/* Tracker queries pass through a worker unchanged. */
 	Pp__V1__ListRequest list = PP__V1__LIST_REQUEST__INIT;

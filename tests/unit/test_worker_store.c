@@ -3,7 +3,8 @@
  * and on every read (quarantine + report), capacity, start-up cleaning and
  * re-indexing, eviction of extra copies before refusing space, and copy
  * generations (deletes name the copy they mean, claims, restarts, listing
- * snapshots). */
+ * snapshots); sizes around the O_DIRECT block with and without direct I/O,
+ * unverified reads with verification on a reader's report, staged writes. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -151,6 +152,115 @@ static void test_put_then_read_returns_same_bytes(void **state)
 	assert_false(store_has(f->s, id));
 	assert_int_equal(store_delete(f->s, id, held.gen), PP_ENOTFOUND);
 	assert_int_equal(store_read(f->s, id, back, sizeof(back), &len, true), PP_ENOTFOUND);
+}
+
+/* Sizes around the O_DIRECT block (4096) and the bounce buffer (1 MiB), in
+ * the test's data dir (O_DIRECT where the file system takes it) and on
+ * tmpfs (which does not: buffered writes instead). */
+static void round_trip_sizes(struct fixture *f)
+{
+	static const size_t sizes[] = {1, 511, 4095, 4096, 4097, 70000, (1u << 20) - 1, 1u << 20,
+				       (1u << 20) + 4097, 4u << 20};
+	uint8_t *data = malloc(4u << 20), *back = malloc(4u << 20);
+	assert_non_null(data);
+	assert_non_null(back);
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		char id[65], path[256];
+		make_chunk(data, sizes[i], (unsigned)i + 100, id);
+		assert_int_equal(store_put(f->s, id, data, sizes[i], false, NULL), PP_OK);
+		chunk_file(f, id, path, sizeof(path));
+		struct stat st;
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal((size_t)st.st_size, sizes[i]);
+		size_t len = 0;
+		memset(back, 0xee, sizes[i]);
+		assert_int_equal(store_read(f->s, id, back, 4u << 20, &len, true), PP_OK);
+		assert_int_equal(len, sizes[i]);
+		assert_memory_equal(back, data, sizes[i]);
+	}
+	free(data);
+	free(back);
+}
+
+static void test_sizes_round_trip_with_and_without_direct_io(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(open_store(f, 0), PP_OK);
+	round_trip_sizes(f);
+	struct stat st;
+	if (stat("/dev/shm", &st) != 0 || !S_ISDIR(st.st_mode) || access("/dev/shm", W_OK) != 0)
+		return; /* no tmpfs here: the first half stands */
+	struct fixture g = {0};
+	strcpy(g.dir, "/dev/shm/pp-unit-store-XXXXXX");
+	assert_non_null(mkdtemp(g.dir));
+	assert_int_equal(open_store(&g, 0), PP_OK);
+	round_trip_sizes(&g);
+	store_close(g.s);
+	nftw(g.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A whole-chunk read for a reader that verifies sends the bytes as stored;
+ * store_verify is that reader's report, checked before anything goes. */
+static void test_unverified_read_and_verify_on_report(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(open_store(f, 0), PP_OK);
+	uint8_t data[9000], back[9000];
+	char id[65], path[256];
+	make_chunk(data, sizeof(data), 7, id);
+	assert_int_equal(store_put(f->s, id, data, sizeof(data), false, NULL), PP_OK);
+	assert_int_equal(store_verify(f->s, id), PP_OK); /* a good copy stays */
+	chunk_file(f, id, path, sizeof(path));
+	int fd = open(path, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "!", 1, 4321), 1);
+	close(fd);
+	size_t len = 0;
+	assert_int_equal(store_read_unverified(f->s, id, back, sizeof(back), &len), PP_OK);
+	assert_int_equal(len, sizeof(data));
+	assert_true(memcmp(back, data, sizeof(data)) != 0);
+	assert_int_equal(f->ncorrupt, 0);
+	assert_int_equal(store_verify(f->s, id), PP_EINTEGRITY);
+	assert_int_equal(f->ncorrupt, 1);
+	assert_string_equal(f->corrupt[0], id);
+	assert_false(store_has(f->s, id));
+	assert_int_equal(store_verify(f->s, id), PP_ENOTFOUND);
+	/* A truncated file is caught without a hash. */
+	make_chunk(data, sizeof(data), 8, id);
+	assert_int_equal(store_put(f->s, id, data, sizeof(data), false, NULL), PP_OK);
+	chunk_file(f, id, path, sizeof(path));
+	assert_int_equal(truncate(path, 100), 0);
+	assert_int_equal(store_read_unverified(f->s, id, back, sizeof(back), &len), PP_EINTEGRITY);
+	assert_false(store_has(f->s, id));
+}
+
+/* A staged write is no copy until it is finished; aborted, it leaves nothing. */
+static void test_staged_write_exists_only_once_finished(void **state)
+{
+	struct fixture *f = *state;
+	assert_int_equal(open_store(f, 0), PP_OK);
+	uint8_t data[6000];
+	char id[65], tmp[256];
+	make_chunk(data, sizeof(data), 9, id);
+	struct store_staged *st;
+	assert_int_equal(store_stage(f->s, id, data, sizeof(data), true, &st), PP_OK);
+	assert_false(store_has(f->s, id));
+	struct store_ref *refs;
+	size_t n;
+	uint64_t seq;
+	assert_int_equal(store_list(f->s, &refs, &n, &seq), PP_OK);
+	free(refs);
+	struct store_copy c;
+	assert_int_equal(store_finish(f->s, st, &c), PP_OK);
+	assert_true(c.extra);
+	assert_true(c.gen > seq); /* written after that listing */
+	assert_true(store_has(f->s, id));
+	make_chunk(data, sizeof(data), 10, id);
+	assert_int_equal(store_stage(f->s, id, data, sizeof(data), false, &st), PP_OK);
+	store_stage_abort(f->s, st);
+	assert_false(store_has(f->s, id));
+	snprintf(tmp, sizeof(tmp), "%s/tmp", f->dir);
+	assert_int_equal(count_files(tmp), 0);
 }
 
 static void test_bad_ids_rejected_before_any_path(void **state)
@@ -462,6 +572,12 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_put_then_read_returns_same_bytes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sizes_round_trip_with_and_without_direct_io, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_unverified_read_and_verify_on_report, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_staged_write_exists_only_once_finished, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_bad_ids_rejected_before_any_path, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_put_with_wrong_hash_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_file_is_quarantined_on_read, setup, teardown),

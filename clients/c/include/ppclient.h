@@ -151,6 +151,8 @@ struct pp_ping {
 	char version[32];
 	int64_t uptime_ms;
 	int64_t rtt_us;
+	bool standby;  /* a tracker following another, read-only */
+	uint64_t term; /* a tracker's term: it grows with each promotion */
 };
 
 struct pp_drain_status {
@@ -177,6 +179,26 @@ int pp_put_path(pp_client *c, const char *path, const struct pp_put_options *opt
 int pp_put_fd(pp_client *c, int fd, const struct pp_put_options *opt, struct pp_file *out,
 	      struct pp_error *err);
 
+/* Many small files at once (ppctl put DIR): up to PP_PUT_BATCH_MAX files of
+ * at most PP_PUT_BATCH_FILE_MAX bytes each, held in memory, in three round
+ * trips for the whole batch instead of four per file. Every item gets its
+ * own result; a file the batch could not store is uploaded alone, so an
+ * item fails only for the reasons a single upload would. Returns PP_OK
+ * when every item was stored, else the first failed item's code (and err). */
+#define PP_PUT_BATCH_MAX 64
+#define PP_PUT_BATCH_FILE_MAX (1u << 20)
+struct pp_put_item {
+	const char *name;
+	const void *data;
+	size_t len;
+	/* results */
+	int rc;
+	struct pp_error err;
+	struct pp_file file; /* the committed file when rc is PP_OK */
+};
+int pp_put_batch(pp_client *c, struct pp_put_item *items, size_t n, uint32_t replication,
+		 struct pp_error *err);
+
 /* Streaming upload, for callers that receive data piecewise (the gateway).
  * write() may block while `parallel` chunks are in flight. Nothing becomes
  * visible before commit; abort (or close without commit) leaves nothing. */
@@ -195,21 +217,43 @@ struct pp_get_options {
 	void *progress_arg;
 };
 
-/* Writes the file (or the range) to fd. The whole-file SHA-256 is checked
- * when the whole file is read; every chunk is always checked. */
+/* Writes the file (or the range) to fd. Every chunk is checked against its
+ * id (its SHA-256) before a byte of it is written, and the chunk ids are the
+ * file's content as committed: one hash per byte verifies the whole file. A
+ * chunk that fails is fetched from another replica (the worker that sent it
+ * re-checks its copy); no unverified byte is ever written. */
 int pp_get_fd(pp_client *c, const char *name, int fd, const struct pp_get_options *opt,
 	      struct pp_file *info, struct pp_error *err);
 
-/* Streaming sequential reader with read-ahead, for the gateway. */
+/* Streaming sequential reader with read-ahead, for the gateway. Opening
+ * reads the manifest only (info tells the size); chunks are fetched from
+ * the first read on. */
 typedef struct pp_download pp_download;
 int pp_download_open(pp_client *c, const char *name, uint64_t offset, uint64_t length,
 		     pp_download **out, struct pp_file *info, struct pp_error *err);
 /* Fills up to len bytes; *got == 0 means the end of the range. */
 int pp_download_read(pp_download *d, void *buf, size_t len, size_t *got, struct pp_error *err);
+/* Writes the rest of the range to fd straight from the verified chunks (no
+ * copy through a buffer); progress (may be NULL) as in pp_get_options. */
+int pp_download_write_fd(pp_download *d, int fd, pp_progress_fn progress, void *progress_arg,
+			 struct pp_error *err);
 void pp_download_close(pp_download *d);
 
 int pp_stat(pp_client *c, const char *name, struct pp_chunk_map **out, struct pp_error *err);
 void pp_chunk_map_free(struct pp_chunk_map *m);
+
+/* Files whose names start with prefix, in name order after `after` (NULL
+ * or "" from the start; then the last name of the previous page), at most
+ * limit (0 = 256) per call, each with its chunk map when it has one chunk
+ * (chunk_count 0 in the map otherwise). *maps is an array of *n maps, freed
+ * with pp_chunk_maps_free; *more says another page follows. */
+int pp_list_prefix(pp_client *c, const char *prefix, const char *after, uint32_t limit,
+		   struct pp_chunk_map **maps, size_t *n, bool *more, struct pp_error *err);
+void pp_chunk_maps_free(struct pp_chunk_map *maps, size_t n);
+/* pp_download_open of a whole file from a chunk map the caller has (from
+ * pp_list_prefix or pp_stat): no manifest call when the map is complete. */
+int pp_download_open_map(pp_client *c, const struct pp_chunk_map *m, pp_download **out,
+			 struct pp_error *err);
 /* Name substring search, newest first; limit 0 = 100. */
 int pp_list(pp_client *c, const char *query, uint32_t limit, uint32_t offset,
 	    struct pp_file_list **out, struct pp_error *err);
