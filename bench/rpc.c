@@ -6,11 +6,13 @@
  *              nothing becomes visible and the session's records are collected.
  *   manifest — COUNT manifest lookups of names picked at random from a list.
  *   ingest   — COUNT files of CHUNKS synthetic chunks each committed by
- *              THREADS concurrent clients: upload_begin, place per chunk,
+ *              THREADS concurrent clients (files that fail are counted in
+ *              `failed`, not in files_per_s): upload_begin, place per chunk,
  *              replicas_added as the workers named would send it (no bytes
  *              move: this measures the tracker's metadata path, including
  *              the metadata records it writes to real workers), commit.
- *   ls       — COUNT name searches for words from a list.
+ *   ls       — COUNT name searches for words from a list (with the mean and
+ *              largest number of matches the tracker reported).
  *   health   — COUNT health calls.
  * Output: one JSON object (jansson) with p50/p99/mean in milliseconds. */
 #define _GNU_SOURCE
@@ -30,7 +32,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CALL_TIMEOUT_MS 10000
+#define CALL_TIMEOUT_MS_DEFAULT 10000
+#define CALL_TIMEOUT_MS_MAX 3600000
+
+/* Per call; --timeout-ms sets it (one call to a tracker busy for minutes). */
+static int call_timeout_ms = CALL_TIMEOUT_MS_DEFAULT;
 #define NAMES_MAX 100000
 
 static double now_ms(void)
@@ -95,7 +101,7 @@ static int cmd_place(struct rpc_peers *peers, struct auth *a, const char *tracke
 	begin.name = name;
 	req.body_case = PP__V1__REQUEST__BODY_UPLOAD_BEGIN;
 	req.upload_begin = &begin;
-	r = rpc_call(peers, tracker, a, &req, NULL, 0, CALL_TIMEOUT_MS, &rep);
+	r = rpc_call(peers, tracker, a, &req, NULL, 0, call_timeout_ms, &rep);
 	if (r != PP_OK || rep.resp->body_case != PP__V1__RESPONSE__BODY_UPLOAD_BEGIN) {
 		fprintf(stderr, "place: upload_begin: %s\n", rpc_reply_error(&rep, r));
 		goto out;
@@ -118,7 +124,7 @@ static int cmd_place(struct rpc_peers *peers, struct auth *a, const char *tracke
 		req.body_case = PP__V1__REQUEST__BODY_PLACE;
 		req.place = &place;
 		double t0 = now_ms();
-		r = rpc_call(peers, tracker, a, &req, NULL, 0, CALL_TIMEOUT_MS, &rep);
+		r = rpc_call(peers, tracker, a, &req, NULL, 0, call_timeout_ms, &rep);
 		lat[i] = now_ms() - t0;
 		if (r != PP_OK || rep.resp->body_case != PP__V1__RESPONSE__BODY_PLACE ||
 		    rep.resp->place->n_targets == 0) {
@@ -137,7 +143,7 @@ out:
 		ab.upload_id = upload_id;
 		req.body_case = PP__V1__REQUEST__BODY_UPLOAD_ABORT;
 		req.upload_abort = &ab;
-		r = rpc_call(peers, tracker, a, &req, NULL, 0, CALL_TIMEOUT_MS, &rep);
+		r = rpc_call(peers, tracker, a, &req, NULL, 0, call_timeout_ms, &rep);
 		if (r != PP_OK)
 			fprintf(stderr, "place: upload_abort: %s\n", rpc_reply_error(&rep, r));
 		rpc_reply_free(&rep);
@@ -201,7 +207,7 @@ static int cmd_manifest(struct rpc_peers *peers, struct auth *a, const char *tra
 		req.body_case = PP__V1__REQUEST__BODY_MANIFEST;
 		req.manifest = &m;
 		double t0 = now_ms();
-		r = rpc_call(peers, tracker, a, &req, NULL, 0, CALL_TIMEOUT_MS, &rep);
+		r = rpc_call(peers, tracker, a, &req, NULL, 0, call_timeout_ms, &rep);
 		lat[i] = now_ms() - t0;
 		if (r != PP_OK || rep.resp->body_case != PP__V1__RESPONSE__BODY_MANIFEST) {
 			fprintf(stderr, "manifest: %s: %s\n", m.name, rpc_reply_error(&rep, r));
@@ -239,7 +245,7 @@ struct ingest {
 static int call_ok(struct ingest *g, Pp__V1__Request *req, Pp__V1__Response__BodyCase want,
 		   struct rpc_reply *rep)
 {
-	int r = rpc_call(g->peers, g->tracker, g->a, req, NULL, 0, CALL_TIMEOUT_MS, rep);
+	int r = rpc_call(g->peers, g->tracker, g->a, req, NULL, 0, call_timeout_ms, rep);
 	if (r == PP_OK && want != PP__V1__RESPONSE__BODY__NOT_SET && rep->resp->body_case != want)
 		r = PP_EINTERNAL;
 	return r;
@@ -277,6 +283,8 @@ static int ingest_one(struct ingest *g, size_t i)
 		req.body_case = PP__V1__REQUEST__BODY_PLACE;
 		req.place = &place;
 		r = call_ok(g, &req, PP__V1__RESPONSE__BODY_PLACE, &rep);
+		if (r != PP_OK)
+			fprintf(stderr, "ingest: %s: place: %s\n", name, rpc_reply_error(&rep, r));
 		rpc_reply_free(&rep);
 		for (uint32_t c = 0; r == PP_OK && c < repl; c++) {
 			Pp__V1__ChunkRef ref = PP__V1__CHUNK_REF__INIT;
@@ -291,13 +299,14 @@ static int ingest_one(struct ingest *g, size_t i)
 			req.body_case = PP__V1__REQUEST__BODY_REPLICAS_ADDED;
 			req.replicas_added = &ra;
 			r = call_ok(g, &req, PP__V1__RESPONSE__BODY__NOT_SET, &rep);
+			if (r != PP_OK)
+				fprintf(stderr, "ingest: %s: replicas_added: %s\n", name,
+					rpc_reply_error(&rep, r));
 			rpc_reply_free(&rep);
 		}
 	}
-	if (r != PP_OK) {
-		fprintf(stderr, "ingest: %s: place/register failed\n", name);
+	if (r != PP_OK)
 		return r;
-	}
 	Pp__V1__CommitRequest commit = PP__V1__COMMIT_REQUEST__INIT;
 	char sha[PP_SHA256_HEX];
 	sha256_hex(name, strlen(name), sha);
@@ -352,8 +361,12 @@ static int cmd_ingest(struct rpc_peers *peers, struct auth *a, const char *track
 	json_object_set_new(o, "threads", json_integer((json_int_t)started));
 	json_object_set_new(o, "chunks_per_file", json_integer((json_int_t)g.chunks));
 	json_object_set_new(o, "failed", json_integer((json_int_t)atomic_load(&g.failed)));
-	json_object_set_new(o, "files_per_s", json_real(wall > 0 ? (double)count * 1e3 / wall : 0));
-	int rc = atomic_load(&g.failed) ? 1 : emit(o);
+	/* A file that failed (each one is on stderr) does not count; the run
+	 * fails only when none got through, so a figure says how many did. */
+	size_t failed = atomic_load(&g.failed);
+	json_object_set_new(o, "files_per_s",
+			    json_real(wall > 0 ? (double)(count - failed) * 1e3 / wall : 0));
+	int rc = failed == count ? 1 : emit(o);
 	if (rc)
 		json_decref(o);
 	free(tids);
@@ -374,6 +387,7 @@ static int cmd_simple(struct rpc_peers *peers, struct auth *a, const char *track
 	if (!lat)
 		return 1;
 	int rc = 0;
+	uint64_t matches = 0, matches_max = 0; /* ls: the total each search reported */
 	double t_start = now_ms();
 	for (size_t i = 0; rc == 0 && i < count; i++) {
 		Pp__V1__Request req = PP__V1__REQUEST__INIT;
@@ -390,16 +404,27 @@ static int cmd_simple(struct rpc_peers *peers, struct auth *a, const char *track
 		}
 		struct rpc_reply rep;
 		double t0 = now_ms();
-		int r = rpc_call(peers, tracker, a, &req, NULL, 0, CALL_TIMEOUT_MS, &rep);
+		int r = rpc_call(peers, tracker, a, &req, NULL, 0, call_timeout_ms, &rep);
 		lat[i] = now_ms() - t0;
 		if (r != PP_OK) {
 			fprintf(stderr, "%s: %s\n", what, rpc_reply_error(&rep, r));
 			rc = 1;
+		} else if (words && rep.resp->body_case == PP__V1__RESPONSE__BODY_LIST) {
+			uint64_t total = rep.resp->list->total;
+			matches += total;
+			matches_max = total > matches_max ? total : matches_max;
 		}
 		rpc_reply_free(&rep);
 	}
-	if (rc == 0)
-		rc = emit(latency_json(what, lat, count, now_ms() - t_start));
+	if (rc == 0) {
+		json_t *o = latency_json(what, lat, count, now_ms() - t_start);
+		if (words) {
+			json_object_set_new(o, "matches_mean",
+					    json_real(count ? (double)matches / (double)count : 0.0));
+			json_object_set_new(o, "matches_max", json_integer((json_int_t)matches_max));
+		}
+		rc = emit(o);
+	}
 	for (size_t i = 0; i < n_words; i++)
 		free(words[i]);
 	free(words);
@@ -409,7 +434,7 @@ static int cmd_simple(struct rpc_peers *peers, struct auth *a, const char *track
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: pp-bench-rpc [--key-file PATH] place TRACKER COUNT\n"
+	fprintf(stderr, "usage: pp-bench-rpc [--key-file PATH] [--timeout-ms MS] place TRACKER COUNT\n"
 			"       pp-bench-rpc [--key-file PATH] manifest TRACKER COUNT NAMES_FILE "
 			"[MAX_CHUNKS]\n"
 			"       pp-bench-rpc [--key-file PATH] ingest TRACKER COUNT THREADS NODE,NODE... "
@@ -427,9 +452,17 @@ int main(int argc, char **argv)
 		usage();
 		return 0;
 	}
-	if (argc > 2 && !strcmp(argv[1], "--key-file")) {
-		key_file = argv[2];
-		i = 3;
+	for (; argc - i >= 2 && !strncmp(argv[i], "--", 2); i += 2) {
+		if (!strcmp(argv[i], "--key-file")) {
+			key_file = argv[i + 1];
+		} else if (!strcmp(argv[i], "--timeout-ms")) {
+			long ms = strtol(argv[i + 1], NULL, 10);
+			if (ms <= 0 || ms > CALL_TIMEOUT_MS_MAX)
+				return usage();
+			call_timeout_ms = (int)ms;
+		} else {
+			return usage();
+		}
 	}
 	if (argc - i < 3)
 		return usage();
