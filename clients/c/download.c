@@ -138,6 +138,20 @@ out:
 	return rc;
 }
 
+int pp_file_info(pp_client *c, const char *name, struct pp_file *out, struct pp_error *err)
+{
+	pp_error_clear(err);
+	if (c == NULL || out == NULL)
+		return pp_fail(err, PP_EINVAL, "client and out are required");
+	int rc = pp_name_valid(name, err);
+	if (rc != PP_OK)
+		return rc;
+	/* max 1, not 0 (the tracker's default page): the reply carries one
+	 * chunk location at most, whatever the file's size. */
+	struct page_start first = {0};
+	return load_manifest(c, name, first, 1, out, NULL, err);
+}
+
 /* A manifest page made of a caller's chunk map (chunks and replicas copied). */
 static int copy_page(const struct pp_chunk_map *m, struct dl_page *page, struct pp_error *err)
 {
@@ -183,9 +197,10 @@ static struct dl_page *page_victim(struct pp_download *d)
 }
 
 /* The chunk holding byte `offset` (< the file's size): its index and start,
- * from a cached manifest page or one loaded by offset (it stays cached). */
-static int locate_offset(struct pp_download *d, uint64_t offset, uint64_t *k, uint64_t *start,
-			 struct pp_error *err)
+ * from a cached manifest page or one of at most `max` chunks loaded by offset
+ * (it stays cached). */
+static int locate_offset(struct pp_download *d, uint64_t offset, uint32_t max, uint64_t *k,
+			 uint64_t *start, struct pp_error *err)
 {
 	int rc = PP_OK;
 	pthread_mutex_lock(&d->pages_lock);
@@ -203,7 +218,7 @@ static int locate_offset(struct pp_download *d, uint64_t offset, uint64_t *k, ui
 	struct dl_page *page = page_victim(d);
 	struct pp_file f;
 	struct page_start at = {.by_offset = true, .at_offset = offset};
-	rc = load_manifest(d->c, d->name, at, PP_MANIFEST_PAGE, &f, page, err);
+	rc = load_manifest(d->c, d->name, at, max, &f, page, err);
 	if (rc == PP_OK && (f.version != d->file.version || strcmp(f.sha256, d->file.sha256) != 0))
 		rc = pp_fail(err, PP_ECONFLICT, "%s was replaced while it was being read", d->name);
 	if (rc == PP_OK && page->count == 0)
@@ -238,9 +253,13 @@ static int chunk_location(struct pp_download *d, uint64_t k, struct pp_chunk *ou
 	if (hit == NULL) {
 		struct dl_page *victim = page_victim(d);
 		struct pp_file f;
-		uint64_t first = k - k % PP_MANIFEST_PAGE;
+		/* From k on, no further than the range needs: a short range of a
+		 * huge file costs a small page, not PP_MANIFEST_PAGE entries. */
+		uint64_t first = k;
+		uint64_t left = d->last_chunk > k ? d->last_chunk - k : 1;
+		uint32_t max = left < PP_MANIFEST_PAGE ? (uint32_t)left : PP_MANIFEST_PAGE;
 		struct page_start at = {.first = first};
-		rc = load_manifest(d->c, d->name, at, PP_MANIFEST_PAGE, &f, victim, err);
+		rc = load_manifest(d->c, d->name, at, max, &f, victim, err);
 		if (rc != PP_OK)
 			goto out;
 		if (f.version != d->file.version || strcmp(f.sha256, d->file.sha256) != 0) {
@@ -518,13 +537,17 @@ static int download_start(pp_client *c, const char *name, uint64_t offset, uint6
 	d->c = c;
 	snprintf(d->name, sizeof(d->name), "%s", name);
 	/* The first page comes with the file's info: a small file needs one
-	 * manifest call in all (none when the caller has its map). */
+	 * manifest call in all (none when the caller has its map). A range
+	 * asks for one chunk here and pages by offset below, so Range on a
+	 * file of any size costs a few small manifest calls. */
+	bool ranged = offset > 0 || length > 0;
 	if (map != NULL) {
 		d->file = map->file;
 		rc = copy_page(map, &d->pages[0], err);
 	} else {
 		struct page_start first = {0};
-		rc = load_manifest(c, name, first, PP_MANIFEST_PAGE, &d->file, &d->pages[0], err);
+		rc = load_manifest(c, name, first, ranged ? 1 : PP_MANIFEST_PAGE, &d->file,
+				   &d->pages[0], err);
 	}
 	if (rc != PP_OK)
 		goto fail;
@@ -547,10 +570,14 @@ static int download_start(pp_client *c, const char *name, uint64_t offset, uint6
 	d->end = (length == 0 || length > f->size - offset) ? f->size : offset + length;
 	if (d->end > d->pos) {
 		uint64_t k = 0, start = 0, last = f->chunk_count - 1, last_start;
+		/* The page at the start covers the range when chunks are of
+		 * chunk_size (+2: the range may straddle both ends). */
+		uint64_t span = (d->end - d->pos) / cs + 2;
+		uint32_t max = span < PP_MANIFEST_PAGE ? (uint32_t)span : PP_MANIFEST_PAGE;
 		if (d->pos > 0)
-			rc = locate_offset(d, d->pos, &k, &start, err);
+			rc = locate_offset(d, d->pos, max, &k, &start, err);
 		if (rc == PP_OK && d->end < f->size)
-			rc = locate_offset(d, d->end - 1, &last, &last_start, err);
+			rc = locate_offset(d, d->end - 1, 1, &last, &last_start, err);
 		if (rc != PP_OK)
 			goto fail;
 		d->next_read = d->next_fetch = d->cur_chunk = k;

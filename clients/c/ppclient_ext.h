@@ -28,6 +28,11 @@ int pp_upload_sha256(pp_upload *u, char hex[65]);
 int pp_meta_call(pp_client *c, const pp_v1_Request *req, pp_v1_Response *resp,
 		 struct pp_error *err);
 
+/* The file's info (size, sha256, version...) from one manifest call of at
+ * most one chunk location, whatever the file's size: what HEAD, Range and
+ * If-None-Match need, where pp_stat would page the whole chunk map. */
+int pp_file_info(pp_client *c, const char *name, struct pp_file *out, struct pp_error *err);
+
 /* A wire FileInfo as the public struct. */
 void pp_file_from_wire(const pp_v1_FileInfo *in, struct pp_file *out);
 

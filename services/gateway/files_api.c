@@ -10,6 +10,7 @@
 #include "errors.h"
 #include "log.h"
 #include "metrics.h"
+#include "ppclient_ext.h"
 #include "shapes.h"
 
 #include <ctype.h>
@@ -316,18 +317,6 @@ static void add_file_headers(struct MHD_Response *resp, const struct pp_file *f,
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
 }
 
-/* The file's info without starting a transfer (a manifest read). */
-static int file_info(struct gateway *gw, const char *name, struct pp_file *f, struct pp_error *err)
-{
-	struct pp_chunk_map *m = NULL;
-	int rc = pp_stat(gw->client, name, &m, err);
-	if (rc == PP_OK) {
-		*f = m->file;
-		pp_chunk_map_free(m);
-	}
-	return rc;
-}
-
 enum MHD_Result files_get(struct request *r, struct MHD_Connection *c, bool head)
 {
 	struct gateway *gw = r->gw;
@@ -342,7 +331,8 @@ enum MHD_Result files_get(struct request *r, struct MHD_Connection *c, bool head
 	bool known = false;
 
 	if (head || range != NULL || inm != NULL) {
-		if (file_info(gw, r->name, &f, &err) != PP_OK)
+		/* One manifest call of at most one chunk: never the whole map. */
+		if (pp_file_info(gw->client, r->name, &f, &err) != PP_OK)
 			return reply_pp_error(r, c, &err);
 		known = true;
 		snprintf(etag, sizeof(etag), "\"%s\"", f.sha256);
