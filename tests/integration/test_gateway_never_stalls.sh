@@ -6,6 +6,9 @@
 # the target is 100 ms and the measured figures are logged). The 64
 # must still be pending when the checks end, and finish once the workers
 # resume.
+# Frozen workers stay "ok" in the tracker's eyes for the whole test, so
+# downloads opened late still wait on them rather than fail at once.
+export PP_SUSPECT_MS=${PP_SUSPECT_MS:-60000} PP_DEAD_MS=${PP_DEAD_MS:-120000}
 . "$PP_SOURCE_DIR/tests/lib/cluster.sh"
 for t in curl jq ss; do command -v "$t" >/dev/null || { echo "SKIP: $t is not installed"; exit 77; }; done
 
