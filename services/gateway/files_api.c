@@ -397,7 +397,7 @@ enum MHD_Result files_get(struct request *r, struct MHD_Connection *c, bool head
 		/* The first chunk (and its budget) before the headers: a refusal
 		 * or a failed fetch is still a proper status. */
 		if (pp_download_wait_first(s->d, &err) != PP_OK) {
-			log_warn("download_refused", "name=%s err=%s", log_q(r->name), log_q(err.message));
+			log_warn("download_not_started", "name=%s err=%s", log_q(r->name), log_q(err.message));
 			dl_free(s);
 			return reply_pp_error(r, c, &err);
 		}
