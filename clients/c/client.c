@@ -143,6 +143,12 @@ int pp_client_open(const struct pp_client_options *opt, pp_client **out, struct 
 	return PP_OK;
 }
 
+void pp_client_set_budget(pp_client *c, struct mem_budget *budget)
+{
+	if (c != NULL)
+		c->budget = budget;
+}
+
 void pp_client_close(pp_client *c)
 {
 	if (c == NULL)

@@ -42,12 +42,14 @@ struct pp_client {
 	struct rpc_peers *peers; /* owned */
 	int parallel;
 	int timeout_ms;
+	struct mem_budget *budget; /* not owned; NULL = no limit (pp_client_set_budget) */
 };
 
 /* A metadata request (the tracker's, or the node's in direct mode): to the
  * address that answered last, moving on past one that is unreachable or a
  * standby refusing a write. */
 struct wire_reply;
+struct mem_budget;
 int client_meta_call(pp_client *c, const pp_v1_Request *req, pp_v1_Response *resp,
 		     struct wire_reply *keep, int timeout_ms, struct pp_error *err);
 

@@ -17,12 +17,19 @@
  * that fails or is slow is skipped for the rest of the download. In direct
  * mode every chunk comes from the one worker, with fetch_missing and the
  * chunk's replica addresses, so it pulls what it lacks from them and
- * becomes a source. */
+ * becomes a source.
+ *
+ * With a memory budget (pp_client_set_budget) every chunk's bytes are taken
+ * from it before the chunk is fetched. A download keeps `own_bytes` for the
+ * chunk its reader needs next, taken once (waiting, bounded) and held until
+ * close, so a started download never waits on others mid-stream; read-ahead
+ * takes budget only when it is free at once, else waits for the reader. */
 #define _GNU_SOURCE
-#include "client_internal.h"
+#include "download_internal.h"
 #include "hash.h"
+#include "mem_budget.h"
+#include "ppclient_ext.h"
 #include "timeutil.h"
-#include "wire.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -30,245 +37,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define DL_PAGES 4              /* manifest pages kept */
-#define DL_SLOW_MS 4000         /* a chunk slower than this marks its replica slow */
-#define DL_ADDR_MAX 128         /* distinct replica addresses tracked */
-
-enum dl_state { DL_EMPTY, DL_FETCHING, DL_READY };
-
-struct dl_slot {
-	enum dl_state state;
-	uint64_t chunk;
-	uint64_t offset; /* the chunk's offset in the file, from the manifest */
-	struct wire_reply reply; /* owned while READY */
-	int err_code;
-	struct pp_error err;
-};
-
-struct dl_page {
-	uint64_t first;
-	size_t count;
-	struct pp_chunk *chunks; /* owned */
-};
-
-struct dl_addr {
-	char address[257];
-	int inflight;  /* this download's requests there now */
-	bool skipped;  /* failed or slow: last resort only */
-};
-
-struct pp_download {
-	pp_client *c;
-	char name[PP_NAME_MAX + 1];
-	struct pp_file file;
-	uint64_t end;       /* absolute end of the range (exclusive) */
-	uint64_t pos;       /* absolute position of the next byte to return */
-	uint64_t last_chunk; /* exclusive */
-	uint64_t cur_chunk; /* reader: the chunk holding pos ... */
-	uint64_t cur_start; /* ... and its offset (chunks may differ in size) */
-
-	pthread_mutex_t lock; /* guards slots, next_*, stop, addrs */
-	pthread_cond_t cond;
-	struct dl_slot *slots;
-	int nslots;
-	uint64_t next_fetch, next_read;
-	bool stop;
-	struct dl_addr addrs[DL_ADDR_MAX];
-	int naddrs;
-
-	pthread_mutex_t pages_lock; /* guards pages; held while a page loads */
-	struct dl_page pages[DL_PAGES];
-
-	pthread_t *threads;
-	int nthreads;
-	bool fetchers_started; /* reader's thread only */
-	int err_code; /* sticky, reader's thread only */
-	struct pp_error err;
-};
-
-/* Where a manifest page starts: at chunk `first`, or (by_offset) at the
- * chunk holding byte at_offset. */
-struct page_start {
-	uint64_t first;
-	bool by_offset;
-	uint64_t at_offset;
-};
-
-/* One manifest request; page may be NULL to only read the file info. */
-static int load_manifest(pp_client *c, const char *name, struct page_start at, uint32_t max,
-			 struct pp_file *file, struct dl_page *page, struct pp_error *err)
-{
-	struct wire_vec chunks = {.limit = PP_MANIFEST_PAGE * 4};
-	pp_v1_Request *req = calloc(1, sizeof(*req));
-	pp_v1_Response *resp = calloc(1, sizeof(*resp));
-	int rc;
-	if (req == NULL || resp == NULL) {
-		rc = pp_fail(err, PP_EINTERNAL, "out of memory");
-		goto out;
-	}
-	req->has_manifest = true;
-	snprintf(req->manifest.name, sizeof(req->manifest.name), "%s", name);
-	req->manifest.first_chunk = at.first;
-	req->manifest.max_chunks = max;
-	req->manifest.by_offset = at.by_offset;
-	req->manifest.at_offset = at.at_offset;
-	resp->manifest.chunks.funcs.decode = wire_decode_chunks;
-	resp->manifest.chunks.arg = &chunks;
-	rc = client_meta_call(c, req, resp, NULL, c->timeout_ms, err);
-	if (rc != PP_OK)
-		goto out;
-	if (!resp->has_manifest || !resp->manifest.has_file) {
-		rc = pp_fail(err, PP_EINTERNAL, "manifest reply without a file");
-		goto out;
-	}
-	wire_file_from_pb(&resp->manifest.file, file);
-	if (page != NULL) {
-		const struct pp_chunk *ch = chunks.items;
-		page->first = chunks.n > 0 ? ch[0].index : at.first;
-		page->count = chunks.n;
-		page->chunks = chunks.items;
-		chunks.items = NULL;
-	}
-out:
-	if (chunks.items)
-		wire_chunks_free(chunks.items, chunks.n);
-	free(req);
-	free(resp);
-	return rc;
-}
-
-/* A manifest page made of a caller's chunk map (chunks and replicas copied). */
-static int copy_page(const struct pp_chunk_map *m, struct dl_page *page, struct pp_error *err)
-{
-	page->first = 0;
-	page->count = 0;
-	page->chunks = calloc(m->chunk_count ? m->chunk_count : 1, sizeof(*page->chunks));
-	if (page->chunks == NULL)
-		return pp_fail(err, PP_EINTERNAL, "out of memory");
-	for (size_t i = 0; i < m->chunk_count; i++) {
-		struct pp_chunk *dst = &page->chunks[i];
-		*dst = m->chunks[i];
-		dst->replicas = NULL;
-		if (m->chunks[i].replica_count > 0) {
-			size_t bytes = m->chunks[i].replica_count * sizeof(*dst->replicas);
-			dst->replicas = malloc(bytes);
-			if (dst->replicas == NULL) {
-				page->count = i;
-				return pp_fail(err, PP_EINTERNAL, "out of memory");
-			}
-			memcpy(dst->replicas, m->chunks[i].replicas, bytes);
-		}
-	}
-	page->count = m->chunk_count;
-	return PP_OK;
-}
-
-/* An emptied page of the cache: a free one, else the one furthest behind
- * (reads only move forward). pages_lock held. */
-static struct dl_page *page_victim(struct pp_download *d)
-{
-	struct dl_page *victim = &d->pages[0];
-	for (int i = 0; i < DL_PAGES; i++) {
-		if (d->pages[i].chunks == NULL) {
-			victim = &d->pages[i];
-			break;
-		}
-		if (d->pages[i].first < victim->first)
-			victim = &d->pages[i];
-	}
-	wire_chunks_free(victim->chunks, victim->count);
-	memset(victim, 0, sizeof(*victim));
-	return victim;
-}
-
-/* The chunk holding byte `offset` (< the file's size): its index and start,
- * from a cached manifest page or one loaded by offset (it stays cached). */
-static int locate_offset(struct pp_download *d, uint64_t offset, uint64_t *k, uint64_t *start,
-			 struct pp_error *err)
-{
-	int rc = PP_OK;
-	pthread_mutex_lock(&d->pages_lock);
-	for (int i = 0; i < DL_PAGES; i++) {
-		const struct dl_page *p = &d->pages[i];
-		for (size_t j = 0; p->chunks != NULL && j < p->count; j++) {
-			const struct pp_chunk *ch = &p->chunks[j];
-			if (ch->offset <= offset && offset - ch->offset < ch->size) {
-				*k = ch->index;
-				*start = ch->offset;
-				goto out;
-			}
-		}
-	}
-	struct dl_page *page = page_victim(d);
-	struct pp_file f;
-	struct page_start at = {.by_offset = true, .at_offset = offset};
-	rc = load_manifest(d->c, d->name, at, PP_MANIFEST_PAGE, &f, page, err);
-	if (rc == PP_OK && (f.version != d->file.version || strcmp(f.sha256, d->file.sha256) != 0))
-		rc = pp_fail(err, PP_ECONFLICT, "%s was replaced while it was being read", d->name);
-	if (rc == PP_OK && page->count == 0)
-		rc = pp_fail(err, PP_EINTERNAL, "manifest of %s has no chunk at byte %llu", d->name,
-			     (unsigned long long)offset);
-	if (rc == PP_OK) {
-		const struct pp_chunk *ch = &page->chunks[0];
-		if (ch->offset > offset || offset - ch->offset >= ch->size)
-			rc = pp_fail(err, PP_EINTEGRITY, "manifest of %s is inconsistent at byte %llu",
-				     d->name, (unsigned long long)offset);
-		*k = ch->index;
-		*start = ch->offset;
-	}
-out:
-	pthread_mutex_unlock(&d->pages_lock);
-	return rc;
-}
-
-/* Copies chunk k's location (replicas duplicated) out of the page cache,
- * loading its page when needed. */
-static int chunk_location(struct pp_download *d, uint64_t k, struct pp_chunk *out,
-			  struct pp_error *err)
-{
-	int rc = PP_OK;
-	pthread_mutex_lock(&d->pages_lock);
-	struct dl_page *hit = NULL;
-	for (int i = 0; i < DL_PAGES && hit == NULL; i++) {
-		struct dl_page *p = &d->pages[i];
-		if (p->chunks != NULL && k >= p->first && k < p->first + p->count)
-			hit = p;
-	}
-	if (hit == NULL) {
-		struct dl_page *victim = page_victim(d);
-		struct pp_file f;
-		uint64_t first = k - k % PP_MANIFEST_PAGE;
-		struct page_start at = {.first = first};
-		rc = load_manifest(d->c, d->name, at, PP_MANIFEST_PAGE, &f, victim, err);
-		if (rc != PP_OK)
-			goto out;
-		if (f.version != d->file.version || strcmp(f.sha256, d->file.sha256) != 0) {
-			rc = pp_fail(err, PP_ECONFLICT, "%s was replaced while it was being read", d->name);
-			goto out;
-		}
-		if (victim->first != first || k >= first + victim->count) {
-			rc = pp_fail(err, PP_EINTERNAL, "manifest of %s has no chunk %llu", d->name,
-				     (unsigned long long)k);
-			goto out;
-		}
-		hit = victim;
-	}
-	const struct pp_chunk *src = &hit->chunks[k - hit->first];
-	*out = *src;
-	out->replicas = NULL;
-	if (src->replica_count) {
-		out->replicas = malloc(src->replica_count * sizeof(*src->replicas));
-		if (out->replicas == NULL) {
-			rc = pp_fail(err, PP_EINTERNAL, "out of memory");
-			goto out;
-		}
-		memcpy(out->replicas, src->replicas, src->replica_count * sizeof(*src->replicas));
-	}
-out:
-	pthread_mutex_unlock(&d->pages_lock);
-	return rc;
-}
 
 /* Index into d->addrs for an address (added on first sight). Lock held. */
 static struct dl_addr *addr_of(struct pp_download *d, const char *address)
@@ -366,11 +134,64 @@ static int get_chunk_from(struct pp_download *d, const char *address, const stru
 	return rc;
 }
 
-static int fetch_chunk(struct pp_download *d, uint64_t k, struct wire_reply *out,
-		       uint64_t *offset, struct pp_error *err)
+/* Takes budget for chunk k of `size` bytes into slot s (see the header):
+ * the reader's next chunk uses own_bytes, growing it with a bounded wait;
+ * others take free budget or wait until the reader reaches them. */
+static int budget_reserve(struct pp_download *d, uint64_t k, uint64_t size, struct dl_slot *s,
+			  struct pp_error *err)
+{
+	if (d->budget == NULL)
+		return PP_OK;
+	int rc = PP_OK;
+	pthread_mutex_lock(&d->lock);
+	for (;;) {
+		if (d->stop) {
+			rc = pp_fail(err, PP_EUNAVAIL, "download closed");
+			break;
+		}
+		if (k == d->next_read && !d->own_busy) {
+			if (d->own_bytes < size) {
+				uint64_t more = size - d->own_bytes;
+				pthread_mutex_unlock(&d->lock);
+				rc = mem_budget_take(d->budget, more);
+				pthread_mutex_lock(&d->lock);
+				if (rc != PP_OK) {
+					rc = pp_fail(err, PP_EUNAVAIL,
+						     "memory budget for downloads is in use; retry later");
+					break;
+				}
+				d->own_bytes += more;
+			}
+			d->own_busy = true;
+			s->budget_own = true;
+			break;
+		}
+		if (mem_budget_try_take(d->budget, size)) {
+			s->budget_bytes = size;
+			break;
+		}
+		pthread_cond_wait(&d->cond, &d->lock); /* dl_advance moves next_read */
+	}
+	pthread_mutex_unlock(&d->lock);
+	return rc;
+}
+
+/* Gives back what slot s holds. d->lock held. */
+static void budget_release_locked(struct pp_download *d, struct dl_slot *s)
+{
+	if (s->budget_own)
+		d->own_busy = false;
+	else if (s->budget_bytes > 0)
+		mem_budget_give(d->budget, s->budget_bytes);
+	s->budget_own = false;
+	s->budget_bytes = 0;
+}
+
+static int fetch_chunk(struct pp_download *d, uint64_t k, struct dl_slot *slot,
+		       struct wire_reply *out, uint64_t *offset, struct pp_error *err)
 {
 	struct pp_chunk ch;
-	int rc = chunk_location(d, k, &ch, err);
+	int rc = dl_chunk_location(d, k, &ch, err);
 	if (rc != PP_OK)
 		return rc;
 	*offset = ch.offset;
@@ -381,6 +202,9 @@ static int fetch_chunk(struct pp_download *d, uint64_t k, struct wire_reply *out
 			     (unsigned long long)k);
 		goto out;
 	}
+	rc = budget_reserve(d, k, ch.size, slot, err);
+	if (rc != PP_OK)
+		goto out;
 	if (d->c->direct) {
 		rc = get_chunk_from(d, d->c->node, &ch, true, out, err);
 		if (rc == PP_EINTEGRITY) {
@@ -454,7 +278,7 @@ static bool fetch_next_locked(struct pp_download *d)
 	struct wire_reply r = {0};
 	struct pp_error e = {0};
 	uint64_t offset = 0;
-	int rc = fetch_chunk(d, k, &r, &offset, &e);
+	int rc = fetch_chunk(d, k, s, &r, &offset, &e);
 	pthread_mutex_lock(&d->lock);
 	s->reply = r;
 	s->offset = offset;
@@ -516,15 +340,20 @@ static int download_start(pp_client *c, const char *name, uint64_t offset, uint6
 	time_cond_init(&d->cond);
 	pthread_mutex_init(&d->pages_lock, NULL);
 	d->c = c;
+	d->budget = c->budget;
 	snprintf(d->name, sizeof(d->name), "%s", name);
 	/* The first page comes with the file's info: a small file needs one
-	 * manifest call in all (none when the caller has its map). */
+	 * manifest call in all (none when the caller has its map). A range
+	 * asks for one chunk here and pages by offset below, so Range on a
+	 * file of any size costs a few small manifest calls. */
+	bool ranged = offset > 0 || length > 0;
 	if (map != NULL) {
 		d->file = map->file;
-		rc = copy_page(map, &d->pages[0], err);
+		rc = dl_copy_page(map, &d->pages[0], err);
 	} else {
 		struct page_start first = {0};
-		rc = load_manifest(c, name, first, PP_MANIFEST_PAGE, &d->file, &d->pages[0], err);
+		rc = dl_load_manifest(c, name, first, ranged ? 1 : PP_MANIFEST_PAGE, &d->file,
+				   &d->pages[0], err);
 	}
 	if (rc != PP_OK)
 		goto fail;
@@ -547,10 +376,14 @@ static int download_start(pp_client *c, const char *name, uint64_t offset, uint6
 	d->end = (length == 0 || length > f->size - offset) ? f->size : offset + length;
 	if (d->end > d->pos) {
 		uint64_t k = 0, start = 0, last = f->chunk_count - 1, last_start;
+		/* The page at the start covers the range when chunks are of
+		 * chunk_size (+2: the range may straddle both ends). */
+		uint64_t span = (d->end - d->pos) / cs + 2;
+		uint32_t max = span < PP_MANIFEST_PAGE ? (uint32_t)span : PP_MANIFEST_PAGE;
 		if (d->pos > 0)
-			rc = locate_offset(d, d->pos, &k, &start, err);
+			rc = dl_locate_offset(d, d->pos, max, &k, &start, err);
 		if (rc == PP_OK && d->end < f->size)
-			rc = locate_offset(d, d->end - 1, &last, &last_start, err);
+			rc = dl_locate_offset(d, d->end - 1, 1, &last, &last_start, err);
 		if (rc != PP_OK)
 			goto fail;
 		d->next_read = d->next_fetch = d->cur_chunk = k;
@@ -632,6 +465,19 @@ static int dl_peek(struct pp_download *d, const uint8_t **p, size_t *n)
 	return PP_OK;
 }
 
+int pp_download_wait_first(pp_download *d, struct pp_error *err)
+{
+	pp_error_clear(err);
+	if (d == NULL)
+		return pp_fail(err, PP_EINVAL, "NULL download");
+	const uint8_t *p;
+	size_t n;
+	int rc = dl_peek(d, &p, &n);
+	if (rc != PP_OK && err != NULL)
+		*err = d->err;
+	return rc;
+}
+
 /* Consumes n bytes of what dl_peek lent; frees a chunk once used up. */
 static void dl_advance(struct pp_download *d, size_t n)
 {
@@ -646,6 +492,7 @@ static void dl_advance(struct pp_download *d, size_t n)
 	if (d->pos == d->end || chunk_done) {
 		pthread_mutex_lock(&d->lock);
 		wire_reply_free(&s->reply);
+		budget_release_locked(d, s);
 		s->state = DL_EMPTY;
 		d->next_read = k + 1;
 		pthread_cond_broadcast(&d->cond);
@@ -692,8 +539,12 @@ void pp_download_close(pp_download *d)
 	for (int i = 0; i < d->nthreads; i++)
 		pthread_join(d->threads[i], NULL);
 	free(d->threads);
-	for (int i = 0; d->slots != NULL && i < d->nslots; i++)
+	for (int i = 0; d->slots != NULL && i < d->nslots; i++) {
 		wire_reply_free(&d->slots[i].reply);
+		budget_release_locked(d, &d->slots[i]); /* no other thread is left */
+	}
+	if (d->own_bytes > 0)
+		mem_budget_give(d->budget, d->own_bytes);
 	free(d->slots);
 	for (int i = 0; i < DL_PAGES; i++)
 		wire_chunks_free(d->pages[i].chunks, d->pages[i].count);

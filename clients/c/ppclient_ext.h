@@ -28,6 +28,22 @@ int pp_upload_sha256(pp_upload *u, char hex[65]);
 int pp_meta_call(pp_client *c, const pp_v1_Request *req, pp_v1_Response *resp,
 		 struct pp_error *err);
 
+/* The file's info (size, sha256, version...) from one manifest call of at
+ * most one chunk location, whatever the file's size: what HEAD, Range and
+ * If-None-Match need, where pp_stat would page the whole chunk map. */
+int pp_file_info(pp_client *c, const char *name, struct pp_file *out, struct pp_error *err);
+
+/* Downloads of c take their chunk buffers from budget (common/mem_budget.h;
+ * the caller owns it and frees it after closing c). Call before c is used
+ * by other threads. A download that cannot get budget in the budget's wait
+ * fails with PP_EUNAVAIL. */
+struct mem_budget;
+void pp_client_set_budget(pp_client *c, struct mem_budget *budget);
+
+/* Waits until the first bytes of d are ready (or fails), without consuming
+ * them: lets a server answer with an error status before its headers. */
+int pp_download_wait_first(pp_download *d, struct pp_error *err);
+
 /* A wire FileInfo as the public struct. */
 void pp_file_from_wire(const pp_v1_FileInfo *in, struct pp_file *out);
 

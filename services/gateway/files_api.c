@@ -3,13 +3,20 @@
  * Invariant: nothing becomes visible unless pp_upload_commit ran after the
  * whole body arrived; a body that fails, exceeds --max-upload or is cut off
  * by the client is aborted (files_request_done), so the old version, if any,
- * stays. Download state belongs to its MHD response and is freed with it. */
+ * stays. Download state belongs to its MHD response and is freed with it.
+ *
+ * A download's memory is taken from the gateway's budget (--max-memory)
+ * before its headers go out: MHD's send buffer here, its chunks in
+ * libppclient; without budget in time the answer is a 503, never a cut
+ * stream. */
 #define _GNU_SOURCE
 #include "files_api.h"
 
 #include "errors.h"
 #include "log.h"
+#include "mem_budget.h"
 #include "metrics.h"
+#include "ppclient_ext.h"
 #include "shapes.h"
 
 #include <ctype.h>
@@ -245,6 +252,8 @@ void files_request_done(struct request *r, enum MHD_RequestTerminationCode toe)
 
 struct dl_state {
 	pp_download *d;       /* owned */
+	struct mem_budget *budget; /* borrowed; block_bytes of it are held */
+	uint64_t block_bytes;
 	struct request *r;    /* valid while MHD calls the reader */
 	struct metrics *m;
 	int64_t start_us;
@@ -279,6 +288,8 @@ static void dl_free(void *cls)
 {
 	struct dl_state *s = cls;
 	pp_download_close(s->d);
+	if (s->block_bytes > 0)
+		mem_budget_give(s->budget, s->block_bytes);
 	free(s);
 }
 
@@ -316,18 +327,6 @@ static void add_file_headers(struct MHD_Response *resp, const struct pp_file *f,
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
 }
 
-/* The file's info without starting a transfer (a manifest read). */
-static int file_info(struct gateway *gw, const char *name, struct pp_file *f, struct pp_error *err)
-{
-	struct pp_chunk_map *m = NULL;
-	int rc = pp_stat(gw->client, name, &m, err);
-	if (rc == PP_OK) {
-		*f = m->file;
-		pp_chunk_map_free(m);
-	}
-	return rc;
-}
-
 enum MHD_Result files_get(struct request *r, struct MHD_Connection *c, bool head)
 {
 	struct gateway *gw = r->gw;
@@ -342,7 +341,8 @@ enum MHD_Result files_get(struct request *r, struct MHD_Connection *c, bool head
 	bool known = false;
 
 	if (head || range != NULL || inm != NULL) {
-		if (file_info(gw, r->name, &f, &err) != PP_OK)
+		/* One manifest call of at most one chunk: never the whole map. */
+		if (pp_file_info(gw->client, r->name, &f, &err) != PP_OK)
 			return reply_pp_error(r, c, &err);
 		known = true;
 		snprintf(etag, sizeof(etag), "\"%s\"", f.sha256);
@@ -381,9 +381,24 @@ enum MHD_Result files_get(struct request *r, struct MHD_Connection *c, bool head
 	s->start_us = r->start_us;
 	snprintf(s->name, sizeof(s->name), "%s", r->name);
 	if (!head) {
+		s->budget = gw->budget;
+		if (mem_budget_take(gw->budget, DOWNLOAD_BLOCK_BYTES) != PP_OK) {
+			free(s);
+			log_warn("download_refused", "name=%s why=%s", log_q(r->name), log_q("memory budget"));
+			return reply_error(r, c, MHD_HTTP_SERVICE_UNAVAILABLE, "unavailable",
+					   "memory budget for downloads is in use; retry later");
+		}
+		s->block_bytes = DOWNLOAD_BLOCK_BYTES; /* MHD's send buffer, below */
 		struct pp_file g;
 		if (pp_download_open(gw->client, r->name, offset, length, &s->d, &g, &err) != PP_OK) {
-			free(s);
+			dl_free(s);
+			return reply_pp_error(r, c, &err);
+		}
+		/* The first chunk (and its budget) before the headers: a refusal
+		 * or a failed fetch is still a proper status. */
+		if (pp_download_wait_first(s->d, &err) != PP_OK) {
+			log_warn("download_not_started", "name=%s err=%s", log_q(r->name), log_q(err.message));
+			dl_free(s);
 			return reply_pp_error(r, c, &err);
 		}
 		if (known && strcmp(g.sha256, f.sha256) != 0) {

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct mem_budget;
 struct metrics;
 struct sse_hub;
 struct token_table;
@@ -32,6 +33,7 @@ struct gateway {
 	struct webui *ui;          /* owned by main */
 	struct header_guard *guard; /* owned by main; slow-header watchdog */
 	uint64_t max_upload;       /* 0 = no limit */
+	struct mem_budget *budget; /* owned by main; downloads' buffers (--max-memory) */
 };
 
 /* Routes, for metrics labels (metrics.c has their names). */

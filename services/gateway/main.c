@@ -1,9 +1,9 @@
 /* pp-gateway: flags, wiring and signals only (DESIGN.md, "Binaries").
  *
  * SIGINT/SIGTERM are blocked before any thread starts and taken with
- * sigwait, so a stop always runs in order: end the event streams (MHD may
- * not stop with suspended connections), stop MHD, then the relay and the
- * client library. */
+ * sigwait, so a stop always runs in order: end the event streams (their
+ * readers sleep on their connections' threads, which MHD joins), stop MHD,
+ * then the relay and the client library. */
 #define _GNU_SOURCE
 #include "auth.h"
 #include "auth_tokens.h"
@@ -12,7 +12,9 @@
 #include "gateway.h"
 #include "header_guard.h"
 #include "log.h"
+#include "mem_budget.h"
 #include "metrics.h"
+#include "ppclient_ext.h"
 #include "process.h"
 #include "prom_http.h"
 #include "routes.h"
@@ -26,17 +28,19 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#define GW_THREADS 2
 #define GW_CONNECTION_LIMIT 512
 #define GW_CONNECTION_TIMEOUT_S 60
 #define GW_HEADER_DEADLINE_S 10 /* request line + headers, see header_guard.h */
 #define GW_CONNECTION_MEMORY (1u << 20) /* MHD hands uploads in ~half of this (STACK.md 9) */
 #define GW_PROBE_TIMEOUT_MS 1500
+/* How long a download waits for memory budget before its 503: long enough
+ * to ride out a burst, short enough that a client is not left hanging. */
+#define GW_MEMORY_WAIT_MS 10000
 
 struct gw_flags {
 	const char *http, *tracker, *events, *web_root, *token_file, *key_file, *metrics;
 	const char *s3, *s3_credentials, *s3_domain;
-	uint64_t max_upload;
+	uint64_t max_upload, max_memory;
 };
 
 static int parse_flags(int argc, char **argv, struct gw_flags *f)
@@ -50,6 +54,7 @@ static int parse_flags(int argc, char **argv, struct gw_flags *f)
 		{"token-file", "PP_TOKEN_FILE", FLAG_STRING, &f->token_file, "file of `TOKEN read|write` lines; when set the API needs Authorization: Bearer", false, 0},
 		{"key-file", "PP_KEY_FILE", FLAG_STRING, &f->key_file, "cluster key file (HMAC of every message)", false, 0},
 		{"max-upload", "PP_MAX_UPLOAD", FLAG_BYTES, &f->max_upload, "largest accepted upload, e.g. 10GiB (default: no limit)", false, 0},
+		{"max-memory", "PP_MAX_MEMORY", FLAG_BYTES, &f->max_memory, "bytes that downloads may hold in chunk and send buffers at once, e.g. 512MiB; a download that cannot get its share waits up to 10 s, then gets 503 (default: half the container's memory limit, else 256MiB)", false, 0},
 		{"s3", "PP_S3", FLAG_STRING, &f->s3, "HOST:PORT to serve the S3 API on (default: off)", false, 0},
 		{"s3-credentials", "PP_S3_CREDENTIALS", FLAG_STRING, &f->s3_credentials, "file of `ACCESS_KEY SECRET read|write` lines; without it the S3 API is open", false, 0},
 		{"s3-domain", "PP_S3_DOMAIN", FLAG_STRING, &f->s3_domain, "domain for virtual-hosted buckets (BUCKET.DOMAIN)", false, 0},
@@ -63,6 +68,12 @@ static int parse_flags(int argc, char **argv, struct gw_flags *f)
 	int rc = flags_parse(&prog, specs, argc, argv, 1, &next);
 	if (rc == FLAGS_CONTINUE && next < argc) {
 		fprintf(stderr, "pp-gateway: unexpected argument '%s' (try --help)\n", argv[next]);
+		return FLAGS_ERROR;
+	}
+	if (rc == FLAGS_CONTINUE && f->max_memory == 0)
+		f->max_memory = mem_budget_default();
+	if (rc == FLAGS_CONTINUE && f->max_memory < MEM_BUDGET_MIN_BYTES) {
+		fprintf(stderr, "pp-gateway: --max-memory must be at least 1MiB\n");
 		return FLAGS_ERROR;
 	}
 	return rc;
@@ -146,6 +157,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pp-gateway: --web-root %s is not a directory\n", f.web_root);
 		goto out;
 	}
+	if (mem_budget_new(f.max_memory, GW_MEMORY_WAIT_MS, &gw.budget) != PP_OK)
+		goto out;
 	if (metrics_new(&gw, &gw.metrics) != PP_OK)
 		goto out;
 	if (open_client(f.tracker, f.key_file, 0, &gw.client) != PP_OK ||
@@ -153,20 +166,32 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pp-gateway: cannot use --tracker %s (see the log)\n", f.tracker);
 		goto out;
 	}
+	pp_client_set_budget(gw.client, gw.budget);
 	if (header_guard_start(GW_CONNECTION_LIMIT, GW_HEADER_DEADLINE_S, &gw.guard) != PP_OK)
 		goto out;
 	if (sse_hub_start(f.events, &events_auth, &gw.sse) != PP_OK) {
 		fprintf(stderr, "pp-gateway: cannot use --events %s\n", f.events);
 		goto out;
 	}
-	/* poll, not epoll: libmicrohttpd 0.9.75's epoll mode misses a client's
-	 * EOF in the middle of a request body (checked: the connection sat until
-	 * its timeout), so a cut-off upload was aborted a minute late. With poll
-	 * it is aborted at once; a pool of GW_THREADS threads as STACK.md. */
+	/* One thread per connection, at most GW_CONNECTION_LIMIT of them: every
+	 * handler calls libppclient, whose calls block (a manifest, a chunk from a
+	 * worker that may be frozen for RPC_TIMEOUT_DATA_MS), so a shared pool of
+	 * poll threads let a few stuck downloads stall /healthz, /metrics and
+	 * every other client (issue 15). Suspend/resume with fetches on other
+	 * threads would need a fetch pool as large as the connection cap anyway
+	 * (a frozen worker holds every thread it is given) and an async client
+	 * API we do not have; a thread that blocks only its own connection is the
+	 * same trade the S3 server makes. The cap bounds threads; their stacks
+	 * are mostly untouched virtual memory.
+	 *
+	 * poll, not epoll (which thread-per-connection excludes anyway):
+	 * libmicrohttpd 0.9.75's epoll mode misses a client's EOF in the middle
+	 * of a request body (checked: the connection sat until its timeout), so
+	 * a cut-off upload was aborted a minute late; with poll it is at once. */
 	d = MHD_start_daemon(
-		MHD_USE_POLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL,
-		NULL, routes_handle, &gw, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)GW_THREADS, MHD_OPTION_CONNECTION_LIMIT,
+		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG,
+		0, NULL, NULL, routes_handle, &gw, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
 		(unsigned)GW_CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned)GW_CONNECTION_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 		(size_t)GW_CONNECTION_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, routes_completed, &gw,
@@ -187,10 +212,11 @@ int main(int argc, char **argv)
 		if (s3_server_start(&gw, &sc, &s3) != PP_OK)
 			goto out;
 	}
-	log_info("gateway_started", "http=%s s3=%s tracker=%s events=%s web=%s tokens=%s max_upload=%llu",
+	log_info("gateway_started", "http=%s s3=%s tracker=%s events=%s web=%s tokens=%s max_upload=%llu max_memory=%llu",
 		 log_q(f.http), log_q(f.s3 ? f.s3 : "off"), log_q(f.tracker), log_q(f.events),
 		 log_q(f.web_root ? f.web_root : "embedded"),
-		 gw.tokens ? "on" : "off", (unsigned long long)f.max_upload);
+		 gw.tokens ? "on" : "off", (unsigned long long)f.max_upload,
+		 (unsigned long long)f.max_memory);
 
 	int sig = 0;
 	sigwait(&sigs, &sig);
@@ -208,6 +234,7 @@ out:
 	pp_client_close(gw.probe);
 	pp_client_close(gw.client);
 	metrics_free(gw.metrics);
+	mem_budget_free(gw.budget);
 	webui_free(gw.ui);
 	token_table_free(gw.tokens);
 	if (auth_ready)

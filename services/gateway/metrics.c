@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "metrics.h"
 #include "errors.h"
+#include "mem_budget.h"
 #include "prom_process.h"
 #include "sse.h"
 
@@ -17,6 +18,7 @@ struct metrics {
 	struct prom_registry *reg;   /* owned */
 	struct prom_family *requests, *duration, *bytes_in, *bytes_out, *upload, *download;
 	struct prom_family *sse_clients, *events_relayed, *events_dropped, *tracker_reachable;
+	struct prom_family *mem_budget, *mem_used, *mem_peak, *mem_waiting, *mem_refused;
 };
 
 static const char *const route_names[ROUTE_COUNT] = {
@@ -53,6 +55,15 @@ static void collect(void *arg)
 	prom_set(m->sse_clients, NULL, (double)clients);
 	prom_set(m->events_relayed, NULL, (double)relayed);
 	prom_set(m->events_dropped, NULL, (double)dropped);
+	if (m->gw->budget != NULL) {
+		struct mem_budget_stats b;
+		mem_budget_stats(m->gw->budget, &b);
+		prom_set(m->mem_budget, NULL, (double)b.capacity_bytes);
+		prom_set(m->mem_used, NULL, (double)b.used_bytes);
+		prom_set(m->mem_peak, NULL, (double)b.peak_bytes);
+		prom_set(m->mem_waiting, NULL, (double)b.waiting);
+		prom_set(m->mem_refused, NULL, (double)b.refused);
+	}
 	struct pp_ping p;
 	struct pp_error err = {0};
 	bool up = m->gw->probe != NULL && pp_ping(m->gw->probe, &p, &err) == PP_OK;
@@ -78,6 +89,15 @@ int metrics_new(struct gateway *gw, struct metrics **out)
 	m->events_relayed = prom_counter(r, "pp_events_relayed_total", "Cluster events relayed to browsers.", NULL);
 	m->events_dropped = prom_counter(r, "pp_events_dropped_total", "Events dropped from full per-client queues.", NULL);
 	m->tracker_reachable = prom_gauge(r, "pp_tracker_reachable", "1 when the tracker answered this gateway's ping during the scrape.", NULL);
+	m->mem_budget = prom_gauge(r, "pp_gateway_memory_budget_bytes", "Bytes downloads may hold in buffers at once (--max-memory).", NULL);
+	m->mem_used = prom_gauge(r, "pp_gateway_memory_used_bytes", "Bytes of the memory budget held by downloads now.", NULL);
+	m->mem_peak = prom_gauge(r, "pp_gateway_memory_peak_bytes", "Most bytes of the memory budget held at once since start.", NULL);
+	m->mem_waiting = prom_gauge(r, "pp_gateway_memory_waiting", "Downloads waiting for memory budget now.", NULL);
+	m->mem_refused = prom_counter(r, "pp_gateway_memory_refused_total", "Downloads refused (503) for want of memory budget.", NULL);
+	if (!m->mem_budget || !m->mem_used || !m->mem_peak || !m->mem_waiting || !m->mem_refused) {
+		metrics_free(m);
+		return PP_EINTERNAL;
+	}
 	if (!m->requests || !m->duration || !m->bytes_in || !m->bytes_out || !m->upload ||
 	    !m->download || !m->sse_clients || !m->events_relayed || !m->events_dropped ||
 	    !m->tracker_reachable || prom_process_register(r, "gateway") != PP_OK ||

@@ -13,6 +13,7 @@
 #include "files_api.h"
 #include "log.h"
 #include "metrics.h"
+#include "ppclient_ext.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -214,6 +215,12 @@ enum MHD_Result s3_get_object(struct s3_req *r)
 		}
 		if (strcmp(g.sha256, o.file.sha256) != 0 || g.version != o.file.version) {
 			res = s3_reply_fail(r, "SlowDown", "The object was replaced during the request; retry");
+			goto out;
+		}
+		/* The first chunk (and its share of --max-memory) before the
+		 * headers, so a refusal is an error reply, not a cut body. */
+		if (pp_download_wait_first(s->d, &err) != PP_OK) {
+			res = s3_reply_pp(r, &err, "NoSuchKey");
 			goto out;
 		}
 	}

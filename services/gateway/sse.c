@@ -1,9 +1,8 @@
-/* Cluster events to browsers; see sse.h for the queue and suspend design.
+/* Cluster events to browsers; see sse.h for the queue and wake-up design.
  *
- * Lock order: hub->lock is never held while calling into MHD except
- * MHD_suspend_connection from inside our own reader (which MHD allows); the
- * relay thread collects connections to resume under the lock and resumes
- * them after releasing it. */
+ * Each stream's reader runs on its connection's own thread (main.c starts
+ * MHD thread-per-connection) and sleeps on hub->wake while its queue is
+ * empty; hub->lock is never held while calling into MHD. */
 #define _GNU_SOURCE
 #include "sse.h"
 
@@ -11,6 +10,7 @@
 #include "flags.h"
 #include "frame.h"
 #include "log.h"
+#include "timeutil.h"
 #include "pp/v1/bus.pb-c.h"
 #include "shapes.h"
 
@@ -34,8 +34,6 @@ struct sse_client {
 	char *queue[SSE_QUEUE_MAX]; /* ring of owned messages */
 	size_t head, count;
 	size_t sent_of_head;        /* bytes of queue[head] already sent */
-	bool suspended;
-	bool resume_pending;        /* chosen for resumption by the relay thread */
 };
 
 struct sse_hub {
@@ -44,6 +42,7 @@ struct sse_hub {
 	pthread_t thread;
 	bool thread_started;
 	pthread_mutex_t lock; /* guards everything below */
+	pthread_cond_t wake;  /* broadcast when any queue grows or streams close */
 	bool stop;
 	bool closing;
 	struct sse_client *clients;
@@ -145,31 +144,17 @@ static void client_push(struct sse_client *c, char *msg)
 	c->count++;
 }
 
-/* Queues a copy of text for every client; returns the connections to resume
- * (malloc'd array, *n entries) — the caller resumes them after unlocking. */
-static struct MHD_Connection **broadcast(struct sse_hub *h, const char *text, size_t *n)
+/* Queues a copy of text for every client and wakes their readers. */
+static void broadcast(struct sse_hub *h, const char *text)
 {
 	pthread_mutex_lock(&h->lock);
-	struct MHD_Connection **res = calloc(h->nclients + 1, sizeof(*res));
-	*n = 0;
 	for (struct sse_client *c = h->clients; c != NULL; c = c->next) {
 		char *copy = strdup(text);
 		if (copy != NULL)
 			client_push(c, copy);
-		if (c->suspended && res != NULL) {
-			c->suspended = false;
-			res[(*n)++] = c->conn;
-		}
 	}
+	pthread_cond_broadcast(&h->wake);
 	pthread_mutex_unlock(&h->lock);
-	return res;
-}
-
-static void resume_all(struct MHD_Connection **conns, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		MHD_resume_connection(conns[i]);
-	free(conns);
 }
 
 static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
@@ -179,6 +164,11 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 	struct sse_hub *h = c->hub;
 	size_t done = 0;
 	pthread_mutex_lock(&h->lock);
+	/* Blocking here holds only this connection's thread; the relay's
+	 * keepalives wake it at least every SSE_KEEPALIVE_MS, so a browser that
+	 * went away is noticed at the next write. */
+	while (c->count == 0 && !h->closing)
+		pthread_cond_wait(&h->wake, &h->lock);
 	if (h->closing) {
 		pthread_mutex_unlock(&h->lock);
 		return MHD_CONTENT_READER_END_OF_STREAM;
@@ -197,10 +187,6 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 			c->count--;
 			c->sent_of_head = 0;
 		}
-	}
-	if (done == 0) {
-		c->suspended = true;
-		MHD_suspend_connection(c->conn);
 	}
 	pthread_mutex_unlock(&h->lock);
 	if (done > 0)
@@ -289,8 +275,7 @@ static void relay_one(struct sse_hub *h, nng_msg *m)
 		free(text);
 		return;
 	}
-	size_t n = 0;
-	struct MHD_Connection **res = broadcast(h, text, &n);
+	broadcast(h, text);
 	pthread_mutex_lock(&h->lock);
 	h->relayed++;
 	uint64_t clients = h->nclients;
@@ -300,7 +285,6 @@ static void relay_one(struct sse_hub *h, nng_msg *m)
 	int klen = (int)strcspn(k, "\n");
 	log_info("event_relayed", "kind=%.*s clients=%" PRIu64, klen, k, clients);
 	free(text);
-	resume_all(res, n);
 }
 
 static void *relay_main(void *arg)
@@ -325,8 +309,7 @@ static void *relay_main(void *arg)
 		}
 		if (gw_mono_us() - last_keepalive >= (int64_t)SSE_KEEPALIVE_MS * 1000) {
 			last_keepalive = gw_mono_us();
-			size_t n = 0;
-			resume_all(broadcast(h, ": keepalive\n\n", &n), n);
+			broadcast(h, ": keepalive\n\n");
 		}
 	}
 	return NULL;
@@ -348,6 +331,7 @@ int sse_hub_start(const char *events_url, struct auth *auth, struct sse_hub **ou
 	if (h == NULL)
 		return PP_EINTERNAL;
 	pthread_mutex_init(&h->lock, NULL);
+	time_cond_init(&h->wake);
 	h->auth = auth;
 	int rv = nng_sub0_open(&h->sub);
 	if (rv != 0)
@@ -382,6 +366,7 @@ int sse_hub_start(const char *events_url, struct auth *auth, struct sse_hub **ou
 	*out = h;
 	return PP_OK;
 fail:
+	pthread_cond_destroy(&h->wake);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
 	return PP_EINVAL;
@@ -393,9 +378,8 @@ void sse_hub_close_streams(struct sse_hub *h)
 		return;
 	pthread_mutex_lock(&h->lock);
 	h->closing = true;
+	pthread_cond_broadcast(&h->wake);
 	pthread_mutex_unlock(&h->lock);
-	size_t n = 0;
-	resume_all(broadcast(h, "", &n), n);
 }
 
 void sse_hub_stop(struct sse_hub *h)
@@ -408,6 +392,7 @@ void sse_hub_stop(struct sse_hub *h)
 	if (h->thread_started)
 		pthread_join(h->thread, NULL);
 	nng_close(h->sub);
+	pthread_cond_destroy(&h->wake);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
 }

@@ -3,9 +3,8 @@
  * queued as `event: KIND\ndata: JSON\n\n` for every connected browser.
  *
  * Each browser has a bounded queue (oldest dropped when full); its response
- * reader suspends the MHD connection when the queue is empty and the relay
- * thread resumes it when something arrives or a keepalive is due. Only the
- * relay thread resumes, so a suspended connection cannot vanish under it. */
+ * reader, on the connection's own thread, sleeps while the queue is empty and
+ * the relay thread wakes it when something arrives or a keepalive is due. */
 #ifndef PP_GATEWAY_SSE_H
 #define PP_GATEWAY_SSE_H
 
@@ -22,7 +21,7 @@ struct auth;
 
 /* Dials events_url (retrying in the background) and starts the relay thread. */
 int sse_hub_start(const char *events_url, struct auth *auth, struct sse_hub **out);
-/* Ends every stream (resuming suspended connections) so MHD can stop. */
+/* Ends every stream (waking sleeping readers) so MHD can stop. */
 void sse_hub_close_streams(struct sse_hub *h);
 void sse_hub_stop(struct sse_hub *h);
 
