@@ -54,4 +54,20 @@ int handlers_commit(struct tracker *t, int64_t upload_id, uint64_t size, const c
 		    uint64_t chunk_count, struct file_rec *f, char *err, size_t err_len);
 
 
+/* False (and the call failed) unless id is a well-formed chunk id. */
+bool handlers_chunk_ok(struct rpc_call *call, const char *id);
+
+/* handlers_nodes.c: routes about nodes and the cluster. */
+void h_nodes(void *svc, struct rpc_call *call);
+void h_health(void *svc, struct rpc_call *call);
+void h_drain(void *svc, struct rpc_call *call);
+void h_maintenance(void *svc, struct rpc_call *call);
+void h_replicas_added(void *svc, struct rpc_call *call);
+void h_chunk_corrupt(void *svc, struct rpc_call *call);
+void h_inventory(void *svc, struct rpc_call *call);
+void h_read_meta(void *svc, struct rpc_call *call);
+void h_promote(void *svc, struct rpc_call *call);
+void h_backup(void *svc, struct rpc_call *call);
+void h_backup_read(void *svc, struct rpc_call *call);
+
 #endif
